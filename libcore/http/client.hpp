@@ -1,0 +1,57 @@
+#pragma once
+// A small blocking HTTP/1.1 client for JSON APIs (cpp-httplib underneath).
+//
+// Transport failures (refused, unreachable, timeouts, TLS) throw core::Error
+// of kind Unreachable naming the address tried. HTTP error statuses are
+// returned, not thrown: what they mean depends on the API (see
+// provider/ollama_errors.hpp).
+
+#include "http/endpoint.hpp"
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace httplib {
+class Client;
+}
+
+namespace core::http {
+
+struct Timeouts {
+    std::chrono::milliseconds connect{5000};
+    std::chrono::milliseconds read{300000}; // a cold load of a 70B model takes minutes
+};
+
+struct Response {
+    int status = 0;
+    std::string body; // empty when streamed to a callback
+};
+
+class Client {
+public:
+    Client(Endpoint endpoint, Timeouts timeouts);
+    ~Client();
+    Client(const Client&) = delete;
+    Client& operator=(const Client&) = delete;
+
+    const Endpoint& endpoint() const { return endpoint_; }
+
+    Response get(const std::string& path);
+    Response post_json(const std::string& path, const std::string& body);
+
+    // POSTs and hands the body to on_chunk as it arrives when the status is
+    // 2xx; returning false from on_chunk stops the transfer. Error statuses
+    // come back with their body collected instead.
+    Response post_json_stream(const std::string& path, const std::string& body,
+                              const std::function<bool(std::string_view)>& on_chunk);
+
+private:
+    Endpoint endpoint_;
+    Timeouts timeouts_;
+    std::unique_ptr<httplib::Client> client_;
+};
+
+} // namespace core::http

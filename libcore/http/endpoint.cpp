@@ -1,0 +1,12 @@
+#include "http/endpoint.hpp"
+
+namespace core::http {
+
+std::string Endpoint::host_port() const {
+    bool v6 = host.find(':') != std::string::npos;
+    return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+std::string Endpoint::url() const { return scheme + "://" + host_port() + base_path; }
+
+} // namespace core::http

@@ -1,0 +1,138 @@
+#include "provider/ollama.hpp"
+
+#include "error.hpp"
+#include "provider/ollama_api.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <thread>
+
+namespace core::provider {
+
+using nlohmann::json;
+
+Ollama::Ollama(http::Endpoint endpoint, OllamaOptions options)
+    : client_(std::move(endpoint), options.timeouts), options_(options), rng_(options.seed) {}
+
+void Ollama::backoff(int attempt) {
+    // "Equal jitter": half the exponential step fixed, half random, so that
+    // several clients rejected together do not retry together.
+    auto step = std::min(options_.backoff_cap.count(), options_.backoff_base.count() << attempt);
+    std::uniform_int_distribution<long long> jitter(0, step / 2);
+    std::this_thread::sleep_for(std::chrono::milliseconds(step / 2 + jitter(rng_)));
+}
+
+http::Response Ollama::call(const char* method, const std::string& path, const std::string& body,
+                            const std::string& model) {
+    for (int attempt = 0;; ++attempt) {
+        http::Response r = std::string_view(method) == "GET" ? client_.get(path)
+                                                             : client_.post_json(path, body);
+        if (r.status >= 200 && r.status < 300)
+            return r;
+        if (r.status == 503 && attempt < options_.busy_retries) {
+            backoff(attempt);
+            continue;
+        }
+        Error e = ollama::map_error(r.status, r.body, model, address());
+        if (e.kind() == ErrorKind::Busy)
+            throw Error(ErrorKind::Busy,
+                        std::string(e.what()) + " (gave up after " + std::to_string(attempt + 1) +
+                            " attempts)",
+                        e.hint());
+        throw e;
+    }
+}
+
+std::string Ollama::version() { return ollama::parse_version(call("GET", "/api/version", "", "").body); }
+
+std::vector<InstalledModel> Ollama::installed() {
+    return ollama::parse_tags(call("GET", "/api/tags", "", "").body);
+}
+
+std::vector<LoadedModel> Ollama::loaded() {
+    return ollama::parse_ps(call("GET", "/api/ps", "", "").body);
+}
+
+ModelInfo Ollama::show(const std::string& model) {
+    std::string body = json{{"model", model}}.dump();
+    return ollama::parse_show(model, call("POST", "/api/show", body, model).body);
+}
+
+void Ollama::load(const std::string& model, const std::optional<util::KeepAlive>& keep_alive) {
+    // docs/api.md "Load a model": an empty prompt loads the model and answers
+    // once it is in memory, with done_reason "load".
+    GenerateRequest req{model, "", keep_alive, false};
+    auto r = call("POST", "/api/generate", ollama::generate_body(req), model);
+    ollama::parse_generate_line(r.body, model);
+}
+
+void Ollama::unload(const std::string& model) {
+    // docs/api.md "Unload a model": keep_alive 0 answers at once with
+    // done_reason "unload"; the runner stops afterwards, so /api/ps lists the
+    // model as stopping for a while. Poll it, backing off, until it is gone.
+    GenerateRequest req{model, "", util::KeepAlive{false, util::Seconds(0)}, false};
+    auto r = call("POST", "/api/generate", ollama::generate_body(req), model);
+    ollama::parse_generate_line(r.body, model);
+
+    using clock = std::chrono::steady_clock;
+    auto deadline = clock::now() + options_.unload_wait;
+    auto wait = std::chrono::milliseconds(10);
+    for (;;) {
+        auto models = loaded();
+        bool present = std::any_of(models.begin(), models.end(), [&](const LoadedModel& m) {
+            return ollama::same_model(m.name, model);
+        });
+        if (!present)
+            return;
+        if (clock::now() + wait > deadline)
+            throw Error(ErrorKind::Failed,
+                        "'" + model + "' is still in memory " +
+                            std::to_string(options_.unload_wait.count() / 1000) +
+                            "s after the unload request",
+                        "the server may be busy with a request to it; try again");
+        std::this_thread::sleep_for(wait);
+        wait = std::min(wait * 2, std::chrono::milliseconds(500));
+    }
+}
+
+GenerateMetrics Ollama::generate(const GenerateRequest& request,
+                                 const std::function<void(std::string_view)>& on_text) {
+    std::string body = ollama::generate_body(request);
+    for (int attempt = 0;; ++attempt) {
+        ollama::LineSplitter lines;
+        GenerateMetrics metrics;
+        bool done = false;
+        auto r = client_.post_json_stream("/api/generate", body, [&](std::string_view chunk) {
+            lines.feed(chunk, [&](std::string_view line) {
+                auto c = ollama::parse_generate_line(line, request.model);
+                if (!c.response.empty())
+                    on_text(c.response);
+                if (c.done) {
+                    done = true;
+                    metrics = c.metrics;
+                }
+            });
+            return true;
+        });
+        if (r.status == 503 && attempt < options_.busy_retries) {
+            backoff(attempt);
+            continue;
+        }
+        if (r.status < 200 || r.status >= 300)
+            throw ollama::map_error(r.status, r.body, request.model, address());
+        if (!lines.rest().empty()) {
+            auto c = ollama::parse_generate_line(lines.rest(), request.model);
+            if (c.done) {
+                done = true;
+                metrics = c.metrics;
+            }
+        }
+        if (!done)
+            throw Error(ErrorKind::Protocol,
+                        "the generate stream from " + address() + " ended before its final line");
+        return metrics;
+    }
+}
+
+} // namespace core::provider

@@ -1,0 +1,251 @@
+#include "provider/ollama_api.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+namespace core::provider::ollama {
+
+using nlohmann::json;
+
+namespace {
+
+json parse_json(std::string_view body, std::string_view what) {
+    json j = json::parse(body, nullptr, false);
+    if (j.is_discarded())
+        throw Error(ErrorKind::Protocol, "the server's answer to " + std::string(what) +
+                                             " is not valid JSON: " +
+                                             error_message(0, body.substr(0, 80)));
+    return j;
+}
+
+std::string str(const json& j, const char* key) {
+    auto it = j.find(key);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+template <class T> T num(const json& j, const char* key) {
+    auto it = j.find(key);
+    if (it == j.end() || !it->is_number())
+        return T{};
+    if constexpr (std::is_unsigned_v<T>)
+        return it->is_number_unsigned() ? it->get<T>() : static_cast<T>(std::max(0.0, it->get<double>()));
+    else
+        return it->get<T>();
+}
+
+std::optional<util::Timestamp> time_field(const json& j, const char* key) {
+    auto s = str(j, key);
+    if (s.empty())
+        return std::nullopt;
+    return util::parse_rfc3339(s);
+}
+
+ModelDetails parse_details(const json& j) {
+    ModelDetails d;
+    auto it = j.find("details");
+    if (it == j.end() || !it->is_object())
+        return d;
+    d.parent_model = str(*it, "parent_model");
+    d.format = str(*it, "format");
+    d.family = str(*it, "family");
+    d.parameter_size = str(*it, "parameter_size");
+    d.quantization_level = str(*it, "quantization_level");
+    if (auto f = it->find("families"); f != it->end() && f->is_array())
+        for (const auto& x : *f)
+            if (x.is_string())
+                d.families.push_back(x.get<std::string>());
+    return d;
+}
+
+const json& models_array(const json& j, std::string_view what) {
+    static const json empty = json::array();
+    if (!j.is_object())
+        throw Error(ErrorKind::Protocol, "unexpected answer to " + std::string(what));
+    auto it = j.find("models");
+    if (it == j.end() || it->is_null())
+        return empty; // Ollama sends {"models":[]} but tolerate a missing list
+    if (!it->is_array())
+        throw Error(ErrorKind::Protocol, "unexpected answer to " + std::string(what));
+    return *it;
+}
+
+std::string lower(std::string_view s) {
+    std::string out(s);
+    std::transform(out.begin(), out.end(), out.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return out;
+}
+
+} // namespace
+
+std::string normalize_name(std::string_view name) {
+    std::string n(name);
+    auto slash = n.rfind('/');
+    auto colon = n.rfind(':');
+    if (colon == std::string::npos || (slash != std::string::npos && colon < slash))
+        n += ":latest";
+    return n;
+}
+
+bool same_model(std::string_view a, std::string_view b) {
+    return normalize_name(a) == normalize_name(b);
+}
+
+std::string parse_version(std::string_view body) {
+    json j = parse_json(body, "/api/version");
+    std::string v = j.is_object() ? str(j, "version") : "";
+    if (v.empty())
+        throw Error(ErrorKind::Protocol, "the server's /api/version answer has no version");
+    return v;
+}
+
+std::vector<InstalledModel> parse_tags(std::string_view body) {
+    json j = parse_json(body, "/api/tags");
+    std::vector<InstalledModel> out;
+    for (const auto& m : models_array(j, "/api/tags")) {
+        InstalledModel im;
+        im.name = str(m, "name");
+        if (im.name.empty())
+            im.name = str(m, "model");
+        im.digest = str(m, "digest");
+        im.size = num<uint64_t>(m, "size");
+        im.modified_at = time_field(m, "modified_at");
+        im.details = parse_details(m);
+        out.push_back(std::move(im));
+    }
+    return out;
+}
+
+std::vector<LoadedModel> parse_ps(std::string_view body) {
+    json j = parse_json(body, "/api/ps");
+    std::vector<LoadedModel> out;
+    for (const auto& m : models_array(j, "/api/ps")) {
+        LoadedModel lm;
+        lm.name = str(m, "name");
+        if (lm.name.empty())
+            lm.name = str(m, "model");
+        lm.digest = str(m, "digest");
+        lm.size = num<uint64_t>(m, "size");
+        lm.size_vram = num<uint64_t>(m, "size_vram");
+        lm.context_length = num<int>(m, "context_length");
+        lm.expires_at = time_field(m, "expires_at");
+        lm.details = parse_details(m);
+        out.push_back(std::move(lm));
+    }
+    return out;
+}
+
+ModelInfo parse_show(std::string_view name, std::string_view body) {
+    json j = parse_json(body, "/api/show");
+    if (!j.is_object())
+        throw Error(ErrorKind::Protocol, "unexpected answer to /api/show");
+    ModelInfo info;
+    info.name = std::string(name);
+    info.details = parse_details(j);
+    if (auto c = j.find("capabilities"); c != j.end() && c->is_array())
+        for (const auto& x : *c)
+            if (x.is_string())
+                info.capabilities.push_back(x.get<std::string>());
+    if (auto mi = j.find("model_info"); mi != j.end() && mi->is_object())
+        info.model_info = *mi;
+    info.modified_at = time_field(j, "modified_at");
+    return info;
+}
+
+std::string generate_body(const GenerateRequest& r) {
+    json j = {{"model", r.model}, {"prompt", r.prompt}, {"stream", r.stream}};
+    if (r.keep_alive) {
+        double secs = r.keep_alive->json_seconds();
+        if (secs == static_cast<double>(static_cast<long long>(secs)))
+            j["keep_alive"] = static_cast<long long>(secs);
+        else
+            j["keep_alive"] = secs;
+    }
+    return j.dump();
+}
+
+GenerateChunk parse_generate_line(std::string_view line, std::string_view model) {
+    json j = json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.is_object())
+        throw Error(ErrorKind::Protocol, "malformed line in the generate stream: " +
+                                             error_message(0, line.substr(0, 80)));
+    if (auto e = j.find("error"); e != j.end()) {
+        std::string msg = e->is_string() ? e->get<std::string>() : e->dump();
+        // A mid-stream error line carries no status; classify by its text.
+        Error mapped = map_error(500, line, model, "");
+        if (mapped.kind() == ErrorKind::OutOfMemory)
+            throw mapped;
+        throw Error(ErrorKind::Failed, "the server reported an error during generation: " + msg);
+    }
+    GenerateChunk c;
+    c.response = str(j, "response");
+    c.done = j.value("done", false);
+    if (c.done) {
+        auto& m = c.metrics;
+        m.total_duration = num<int64_t>(j, "total_duration");
+        m.load_duration = num<int64_t>(j, "load_duration");
+        m.prompt_eval_count = num<int64_t>(j, "prompt_eval_count");
+        m.prompt_eval_duration = num<int64_t>(j, "prompt_eval_duration");
+        m.eval_count = num<int64_t>(j, "eval_count");
+        m.eval_duration = num<int64_t>(j, "eval_duration");
+        m.done_reason = str(j, "done_reason");
+    }
+    return c;
+}
+
+std::string error_message(int status, std::string_view body) {
+    json j = json::parse(body, nullptr, false);
+    if (!j.is_discarded() && j.is_object()) {
+        if (auto e = j.find("error"); e != j.end())
+            return e->is_string() ? e->get<std::string>() : e->dump();
+    }
+    std::string s;
+    for (char c : body)
+        s += (c == '\n' || c == '\r' || c == '\t') ? ' ' : c;
+    while (!s.empty() && s.back() == ' ')
+        s.pop_back();
+    while (!s.empty() && s.front() == ' ')
+        s.erase(0, 1);
+    if (s.size() > 200)
+        s = s.substr(0, 200) + "...";
+    if (s.empty())
+        return status ? "HTTP " + std::to_string(status) : "(empty)";
+    return s;
+}
+
+Error map_error(int status, std::string_view body, std::string_view model,
+                std::string_view address) {
+    std::string msg = error_message(status, body);
+    std::string m(model);
+    std::string where = address.empty() ? "" : " at " + std::string(address);
+    std::string l = lower(msg);
+    if (status == 404) {
+        if (!m.empty())
+            return Error(ErrorKind::NotFound, "model '" + m + "' is not installed on the server" +
+                                                  where + " (" + msg + ")",
+                         "pull it first: ollama pull " + m);
+        return Error(ErrorKind::Protocol,
+                     "the server" + where + " answered 404 (" + msg + ")",
+                     "is this an Ollama server? Check --host or OLLAMA_HOST");
+    }
+    if (status == 503)
+        return Error(ErrorKind::Busy, "the server" + where + " is busy: " + msg,
+                     "try again later, or raise OLLAMA_MAX_QUEUE on the server");
+    static constexpr const char* oom_markers[] = {
+        "out of memory",          "requires more system memory", "insufficient memory",
+        "cudamalloc failed",      "unable to allocate",          "not enough memory",
+        "failed to allocate"};
+    if (status >= 500)
+        for (const char* marker : oom_markers)
+            if (l.find(marker) != std::string::npos)
+                return Error(ErrorKind::OutOfMemory,
+                             "out of memory loading '" + m + "'" + where + ": " + msg,
+                             "unload other models first (modelctl unload --all) or use a "
+                             "smaller model or quantization");
+    if (status == 400)
+        return Error(ErrorKind::Failed, "the server" + where + " rejected the request: " + msg);
+    return Error(ErrorKind::Failed,
+                 "the server" + where + " failed (HTTP " + std::to_string(status) + "): " + msg);
+}
+
+} // namespace core::provider::ollama

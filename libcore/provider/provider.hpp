@@ -1,0 +1,104 @@
+#pragma once
+// What modelctl needs from a model server, whichever server it is.
+
+#include "util/duration.hpp"
+#include "util/timestamp.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace core::provider {
+
+struct ModelDetails {
+    std::string parent_model;
+    std::string format;
+    std::string family;
+    std::vector<std::string> families;
+    std::string parameter_size;
+    std::string quantization_level;
+};
+
+struct InstalledModel {
+    std::string name;
+    std::string digest;
+    uint64_t size = 0;
+    std::optional<util::Timestamp> modified_at;
+    ModelDetails details;
+};
+
+struct LoadedModel {
+    std::string name;
+    std::string digest;
+    uint64_t size = 0;      // bytes in memory, GPU and CPU together
+    uint64_t size_vram = 0; // bytes of that in GPU memory
+    int context_length = 0; // 0 when the server did not say
+    std::optional<util::Timestamp> expires_at;
+    ModelDetails details;
+};
+
+struct ModelInfo {
+    std::string name;
+    ModelDetails details;
+    std::vector<std::string> capabilities;
+    nlohmann::json model_info = nlohmann::json::object(); // architecture keys, may be empty
+    std::optional<util::Timestamp> modified_at;
+};
+
+// Timings and counts of one generation. Every field may be missing in a
+// server's answer, and then reads 0. Durations are in nanoseconds.
+struct GenerateMetrics {
+    int64_t total_duration = 0;
+    int64_t load_duration = 0;
+    int64_t prompt_eval_count = 0;
+    int64_t prompt_eval_duration = 0;
+    int64_t eval_count = 0;
+    int64_t eval_duration = 0;
+    std::string done_reason;
+};
+
+struct GenerateRequest {
+    std::string model;
+    std::string prompt;
+    std::optional<util::KeepAlive> keep_alive;
+    bool stream = true;
+};
+
+class Provider {
+public:
+    virtual ~Provider() = default;
+
+    virtual std::string kind() const = 0; // "ollama"
+    virtual std::string address() const = 0;
+    virtual std::string version() = 0;
+    virtual std::vector<InstalledModel> installed() = 0;
+    virtual std::vector<LoadedModel> loaded() = 0;
+    virtual ModelInfo show(const std::string& model) = 0;
+    // Returns once the model is in memory. keep_alive unset: the server's default.
+    virtual void load(const std::string& model, const std::optional<util::KeepAlive>& keep_alive) = 0;
+    // Returns once the model is out of memory (the server unloads asynchronously).
+    virtual void unload(const std::string& model) = 0;
+    // Generates, handing each piece of text to on_text as it arrives.
+    virtual GenerateMetrics generate(const GenerateRequest& request,
+                                     const std::function<void(std::string_view)>& on_text) = 0;
+};
+
+// Where a loaded model lives, as `ollama ps` prints it: "100% GPU", "100% CPU",
+// "25%/75% CPU/GPU", or "Unknown" when the sizes make no sense.
+std::string processor_label(uint64_t size, uint64_t size_vram);
+
+// When a loaded model will be unloaded.
+enum class Expiry {
+    Never,    // no expiry given (Go's zero time)
+    Forever,  // more than 20 years ahead: loaded with a negative keep_alive
+    Stopping, // in the past: the server is unloading it
+    At,       // a time in the future
+};
+Expiry classify_expiry(const std::optional<util::Timestamp>& expires_at, util::Timestamp now);
+
+} // namespace core::provider

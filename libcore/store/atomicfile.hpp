@@ -1,0 +1,18 @@
+#pragma once
+// Replacing a file so that readers see either the old or the new content,
+// never a mix, and the new content survives a crash once this returns:
+// write a temporary file beside it, fsync it, rename it over the target,
+// fsync the directory. The caller must hold a lock so that two writers never
+// share the temporary file.
+
+#include <filesystem>
+#include <string_view>
+
+namespace core::store {
+
+void write_atomically(const std::filesystem::path& path, std::string_view content);
+
+// Appends one record to a log file (created 0600) and fsyncs it.
+void append_durably(const std::filesystem::path& path, std::string_view content);
+
+} // namespace core::store

@@ -1,0 +1,276 @@
+#include "store/store.hpp"
+
+#include "error.hpp"
+#include "store/atomicfile.hpp"
+#include "store/lockfile.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <sys/stat.h>
+
+namespace core::store {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+json details_json(const provider::ModelDetails& d) {
+    return {{"parent_model", d.parent_model}, {"format", d.format},
+            {"family", d.family},             {"families", d.families},
+            {"parameter_size", d.parameter_size}, {"quantization_level", d.quantization_level}};
+}
+
+provider::ModelDetails details_from(const json& j) {
+    provider::ModelDetails d;
+    if (!j.is_object())
+        return d;
+    d.parent_model = j.value("parent_model", "");
+    d.format = j.value("format", "");
+    d.family = j.value("family", "");
+    d.families = j.value("families", std::vector<std::string>{});
+    d.parameter_size = j.value("parameter_size", "");
+    d.quantization_level = j.value("quantization_level", "");
+    return d;
+}
+
+json time_json(const std::optional<util::Timestamp>& t) {
+    return t ? json(util::format_rfc3339(*t)) : json(nullptr);
+}
+
+std::optional<util::Timestamp> time_from(const json& j, const char* key) {
+    auto it = j.find(key);
+    if (it == j.end() || !it->is_string())
+        return std::nullopt;
+    return util::parse_rfc3339(it->get<std::string>());
+}
+
+std::string read_file(const fs::path& p, bool& exists) {
+    std::ifstream in(p, std::ios::binary);
+    exists = bool(in);
+    if (!in)
+        return {};
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+void make_private_dirs(const fs::path& dir) {
+    if (fs::is_directory(dir))
+        return;
+    if (!dir.parent_path().empty() && dir.parent_path() != dir)
+        make_private_dirs(dir.parent_path());
+    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+        throw Error(ErrorKind::Store,
+                    "cannot create directory " + dir.string() + ": " + std::strerror(errno));
+}
+
+} // namespace
+
+fs::path default_dir(const Environment& env) {
+    if (auto home = env.get_nonempty("MODELCTL_HOME"))
+        return fs::path(*home);
+    // XDG Base Directory spec: relative paths are invalid and must be ignored.
+    if (auto xdg = env.get_nonempty("XDG_STATE_HOME"); xdg && fs::path(*xdg).is_absolute())
+        return fs::path(*xdg) / "modelctl";
+    if (auto home = env.get_nonempty("HOME"))
+        return fs::path(*home) / ".local" / "state" / "modelctl";
+    throw Error(ErrorKind::Store, "cannot find a place for the store: HOME is not set",
+                "set MODELCTL_HOME or XDG_STATE_HOME");
+}
+
+json to_json(const State& s) {
+    json models = json::object();
+    for (const auto& [name, m] : s.models) {
+        json r = {{"digest", m.digest},
+                  {"size", m.size},
+                  {"details", details_json(m.details)},
+                  {"capabilities", m.capabilities},
+                  {"first_seen", util::format_rfc3339(m.first_seen)},
+                  {"last_seen", util::format_rfc3339(m.last_seen)},
+                  {"last_used", time_json(m.last_used)},
+                  {"last_unload", time_json(m.last_unload)},
+                  {"loads", m.loads},
+                  {"unloads", m.unloads},
+                  {"last_load", nullptr}};
+        if (m.last_load)
+            r["last_load"] = {{"at", util::format_rfc3339(m.last_load->at)},
+                              {"seconds", m.last_load->seconds},
+                              {"size", m.last_load->size},
+                              {"size_vram", m.last_load->size_vram},
+                              {"context_length", m.last_load->context_length}};
+        models[name] = std::move(r);
+    }
+    return {{"schema_version", s.schema_version}, {"models", std::move(models)}};
+}
+
+State state_from_json(const json& j) {
+    if (!j.is_object() || !j.contains("schema_version") || !j["schema_version"].is_number_integer())
+        throw Error(ErrorKind::Store, "has no schema_version");
+    State s;
+    s.schema_version = j["schema_version"].get<int>();
+    if (s.schema_version > kSchemaVersion)
+        throw Error(ErrorKind::Store, "was written by a newer modelctl (schema " +
+                                          std::to_string(s.schema_version) +
+                                          "; this one reads up to " +
+                                          std::to_string(kSchemaVersion) + ")");
+    if (s.schema_version < 1)
+        throw Error(ErrorKind::Store, "has an invalid schema_version");
+    auto models = j.find("models");
+    if (models == j.end() || !models->is_object())
+        throw Error(ErrorKind::Store, "has no models object");
+    try {
+        for (const auto& [name, r] : models->items()) {
+            ModelRecord m;
+            m.digest = r.value("digest", "");
+            m.size = r.value("size", uint64_t{0});
+            m.details = details_from(r.value("details", json::object()));
+            m.capabilities = r.value("capabilities", std::vector<std::string>{});
+            m.first_seen = time_from(r, "first_seen").value_or(util::Timestamp{});
+            m.last_seen = time_from(r, "last_seen").value_or(m.first_seen);
+            m.last_used = time_from(r, "last_used");
+            m.last_unload = time_from(r, "last_unload");
+            m.loads = r.value("loads", 0);
+            m.unloads = r.value("unloads", 0);
+            if (auto l = r.find("last_load"); l != r.end() && l->is_object()) {
+                LoadRecord lr;
+                lr.at = time_from(*l, "at").value_or(util::Timestamp{});
+                lr.seconds = l->value("seconds", 0.0);
+                lr.size = l->value("size", uint64_t{0});
+                lr.size_vram = l->value("size_vram", uint64_t{0});
+                lr.context_length = l->value("context_length", 0);
+                m.last_load = lr;
+            }
+            s.models.emplace(name, std::move(m));
+        }
+    } catch (const json::exception& e) {
+        throw Error(ErrorKind::Store, std::string("has a malformed model record: ") + e.what());
+    }
+    return s;
+}
+
+json to_json(const Event& e) {
+    json j = {{"v", 1},
+              {"type", e.type},
+              {"model", e.model},
+              {"server", e.server},
+              {"at", util::format_rfc3339(e.at)},
+              {"seconds", e.seconds}};
+    if (e.size || e.size_vram) {
+        j["size"] = e.size;
+        j["size_vram"] = e.size_vram;
+    }
+    return j;
+}
+
+std::optional<Event> event_from_json(const json& j) {
+    if (!j.is_object() || !j.contains("type") || !j["type"].is_string() || !j.contains("model"))
+        return std::nullopt;
+    try {
+        Event e;
+        e.type = j["type"].get<std::string>();
+        e.model = j["model"].get<std::string>();
+        e.server = j.value("server", "");
+        auto at = time_from(j, "at");
+        if (!at)
+            return std::nullopt;
+        e.at = *at;
+        e.seconds = j.value("seconds", 0.0);
+        e.size = j.value("size", uint64_t{0});
+        e.size_vram = j.value("size_vram", uint64_t{0});
+        return e;
+    } catch (const json::exception&) {
+        return std::nullopt;
+    }
+}
+
+Store::Store(fs::path dir, std::chrono::milliseconds lock_timeout)
+    : dir_(std::move(dir)), lock_timeout_(lock_timeout) {}
+
+void Store::ensure_dir() const { make_private_dirs(dir_); }
+
+State Store::read_unlocked() const {
+    bool exists = false;
+    std::string text = read_file(state_path(), exists);
+    if (!exists)
+        return State{};
+    json j = json::parse(text, nullptr, false);
+    const std::string hint = "move it aside with `modelctl store --repair` (the file is kept)";
+    if (j.is_discarded())
+        throw Error(ErrorKind::Store, "the store file " + state_path().string() +
+                                          " is corrupt (not valid JSON); it was left untouched",
+                    hint);
+    try {
+        return state_from_json(j);
+    } catch (const Error& e) {
+        bool newer = std::string(e.what()).find("newer") != std::string::npos;
+        throw Error(ErrorKind::Store,
+                    "the store file " + state_path().string() + " " + e.what() +
+                        "; it was left untouched",
+                    newer ? "upgrade modelctl, or point MODELCTL_HOME elsewhere" : hint);
+    }
+}
+
+State Store::read() const { return read_unlocked(); }
+
+State Store::update(const std::function<void(State&)>& mutate, const std::vector<Event>& events) {
+    ensure_dir();
+    LockFile lock(dir_ / "lock", lock_timeout_);
+    State state = read_unlocked();
+    if (!events.empty()) {
+        std::string lines;
+        for (const auto& e : events)
+            lines += to_json(e).dump() + "\n";
+        append_durably(events_path(), lines);
+    }
+    json before = to_json(state);
+    mutate(state);
+    state.schema_version = kSchemaVersion;
+    json after = to_json(state);
+    if (after != before)
+        write_atomically(state_path(), after.dump(1) + "\n");
+    return state;
+}
+
+EventLog Store::read_events() const {
+    EventLog log;
+    std::ifstream in(events_path());
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.empty())
+            continue;
+        json j = json::parse(line, nullptr, false);
+        auto e = j.is_discarded() ? std::nullopt : event_from_json(j);
+        if (e)
+            log.events.push_back(std::move(*e));
+        else
+            ++log.skipped;
+    }
+    return log;
+}
+
+std::optional<fs::path> Store::repair() {
+    ensure_dir();
+    LockFile lock(dir_ / "lock", lock_timeout_);
+    try {
+        read_unlocked();
+        return std::nullopt;
+    } catch (const Error&) {
+    }
+    std::string stamp = util::format_rfc3339(util::now()).substr(0, 19);
+    for (char& c : stamp)
+        if (c == ':')
+            c = '-';
+    fs::path aside = state_path();
+    aside += ".corrupt-" + stamp;
+    for (int i = 1; fs::exists(aside); ++i) {
+        aside = state_path();
+        aside += ".corrupt-" + stamp + "-" + std::to_string(i);
+    }
+    fs::rename(state_path(), aside);
+    return aside;
+}
+
+} // namespace core::store

@@ -1,0 +1,122 @@
+#pragma once
+// modelctl's local state: what it knows about models, kept between runs.
+//
+// Layout of the store directory (0700):
+//   state.json    the registry, {"schema_version": 1, "models": {...}} (0600)
+//   events.jsonl  append-only usage log, one JSON object a line (0600)
+//   lock          flock'ed by every writer
+//
+// Every change is lock -> read -> mutate -> write temp -> fsync -> rename ->
+// fsync dir, so readers (who take no lock) always see a whole file, and
+// concurrent writers (cron, a shell, CI) never lose each other's changes.
+// Appending an event costs the same however long the log is. A state file
+// that is corrupt or from a newer modelctl is refused, never overwritten;
+// repair() moves it aside and starts afresh.
+
+#include "environment.hpp"
+#include "provider/provider.hpp"
+#include "util/timestamp.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace core::store {
+
+inline constexpr int kSchemaVersion = 1;
+
+// One load as modelctl saw it: wall time and the memory observed afterwards.
+struct LoadRecord {
+    util::Timestamp at;
+    double seconds = 0;
+    uint64_t size = 0;
+    uint64_t size_vram = 0;
+    int context_length = 0;
+};
+
+struct ModelRecord {
+    std::string digest;
+    uint64_t size = 0; // on disk
+    provider::ModelDetails details;
+    std::vector<std::string> capabilities;
+    util::Timestamp first_seen;
+    util::Timestamp last_seen;
+    std::optional<util::Timestamp> last_used;
+    std::optional<util::Timestamp> last_unload;
+    int loads = 0;
+    int unloads = 0;
+    std::optional<LoadRecord> last_load;
+};
+
+struct State {
+    int schema_version = kSchemaVersion;
+    std::map<std::string, ModelRecord> models; // keyed by normalized name
+};
+
+// A usage event as stored in events.jsonl.
+struct Event {
+    std::string type; // "load", "unload"
+    std::string model;
+    std::string server; // address of the server
+    util::Timestamp at;
+    double seconds = 0; // wall time of the operation
+    uint64_t size = 0;
+    uint64_t size_vram = 0;
+};
+
+struct EventLog {
+    std::vector<Event> events;
+    int skipped = 0; // unreadable lines (a torn last line after a crash)
+};
+
+// The store directory: $MODELCTL_HOME, else $XDG_STATE_HOME/modelctl, else
+// $HOME/.local/state/modelctl. Throws Error{Store} when none can be found.
+std::filesystem::path default_dir(const Environment& env);
+
+class Store {
+public:
+    explicit Store(std::filesystem::path dir,
+                   std::chrono::milliseconds lock_timeout = std::chrono::seconds(10));
+
+    const std::filesystem::path& dir() const { return dir_; }
+    std::filesystem::path state_path() const { return dir_ / "state.json"; }
+    std::filesystem::path events_path() const { return dir_ / "events.jsonl"; }
+
+    // The current state without locking; an absent file reads as empty.
+    // Throws Error{Store} on a corrupt or newer file.
+    State read() const;
+
+    // Locks, reads, applies `mutate`, and writes back if the state changed.
+    // Events are appended (in order, before the state is written) under the
+    // same lock. Returns the state as written.
+    State update(const std::function<void(State&)>& mutate, const std::vector<Event>& events = {});
+
+    // Reads the event log; lines that do not parse are skipped and counted.
+    EventLog read_events() const;
+
+    // Moves an unreadable state.json aside (to state.json.corrupt-<time>) so
+    // that the next change starts afresh; returns the new path, or nullopt when
+    // the state was readable and nothing was moved.
+    std::optional<std::filesystem::path> repair();
+
+private:
+    void ensure_dir() const;
+    State read_unlocked() const;
+
+    std::filesystem::path dir_;
+    std::chrono::milliseconds lock_timeout_;
+};
+
+// JSON forms (schema documented in docs/STORE.md).
+nlohmann::json to_json(const State& state);
+State state_from_json(const nlohmann::json& j); // throws Error{Store}
+nlohmann::json to_json(const Event& event);
+std::optional<Event> event_from_json(const nlohmann::json& j);
+
+} // namespace core::store

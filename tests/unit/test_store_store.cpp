@@ -1,0 +1,228 @@
+#include "error.hpp"
+#include "scratch.hpp"
+#include "store/store.hpp"
+
+#include <doctest/doctest.h>
+
+#include <fstream>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+using namespace core;
+using namespace core::store;
+namespace fs = std::filesystem;
+
+namespace {
+
+void write_text(const fs::path& p, const std::string& text) {
+    std::ofstream(p, std::ios::binary) << text;
+}
+
+std::string read_text(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+Event load_event(const std::string& model) {
+    Event e;
+    e.type = "load";
+    e.model = model;
+    e.server = "http://127.0.0.1:11434";
+    e.at = util::now();
+    e.seconds = 1.25;
+    e.size = 4'000'000'000ULL;
+    e.size_vram = 3'000'000'000ULL;
+    return e;
+}
+
+} // namespace
+
+TEST_CASE("store directory follows MODELCTL_HOME, then XDG_STATE_HOME, then HOME") {
+    Environment env(std::map<std::string, std::string>{{"HOME", "/home/u"}});
+    CHECK(default_dir(env) == fs::path("/home/u/.local/state/modelctl"));
+    env.set("XDG_STATE_HOME", "relative/ignored");
+    CHECK(default_dir(env) == fs::path("/home/u/.local/state/modelctl"));
+    env.set("XDG_STATE_HOME", "/xdg/state");
+    CHECK(default_dir(env) == fs::path("/xdg/state/modelctl"));
+    env.set("MODELCTL_HOME", "/custom");
+    CHECK(default_dir(env) == fs::path("/custom"));
+    CHECK_THROWS_AS(default_dir(Environment()), Error);
+}
+
+TEST_CASE("a new store is created private and round-trips its state") {
+    Scratch s;
+    Store store(s.path / "state" / "modelctl");
+    CHECK(store.read().models.empty()); // absent file reads as empty
+    store.update(
+        [](State& st) {
+            auto& m = st.models["llama3.2:latest"];
+            m.digest = "a80c4f17acd5";
+            m.size = 2019393189;
+            m.details.family = "llama";
+            m.capabilities = {"completion", "tools"};
+            m.first_seen = m.last_seen = util::now();
+            m.loads = 1;
+            m.last_load = LoadRecord{util::now(), 2.5, 3'000'000'000ULL, 1'000'000'000ULL, 4096};
+        },
+        {load_event("llama3.2:latest")});
+
+    struct stat st {};
+    REQUIRE(::stat(store.dir().c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0700);
+    REQUIRE(::stat(store.state_path().c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);
+    REQUIRE(::stat(store.events_path().c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);
+
+    State back = store.read();
+    REQUIRE(back.models.count("llama3.2:latest") == 1);
+    const auto& m = back.models.at("llama3.2:latest");
+    CHECK(m.size == 2019393189);
+    CHECK(m.capabilities.size() == 2);
+    REQUIRE(m.last_load);
+    CHECK(m.last_load->seconds == doctest::Approx(2.5));
+    CHECK(m.last_load->context_length == 4096);
+    auto j = nlohmann::json::parse(read_text(store.state_path()));
+    CHECK(j["schema_version"] == kSchemaVersion);
+
+    auto log = store.read_events();
+    REQUIRE(log.events.size() == 1);
+    CHECK(log.events[0].size_vram == 3'000'000'000ULL);
+    CHECK(log.skipped == 0);
+}
+
+TEST_CASE("a corrupt state file is refused and never overwritten") {
+    Scratch s;
+    Store store(s.path);
+    const std::string garbage = "{\"schema_version\": 1, \"models\": {\"x\": ";
+    write_text(store.state_path(), garbage);
+    CHECK_THROWS_AS(store.read(), Error);
+    try {
+        store.update([](State& st) { st.models["y"].loads = 1; });
+        FAIL("update accepted a corrupt store");
+    } catch (const Error& e) {
+        CHECK(e.kind() == ErrorKind::Store);
+        CHECK(std::string(e.what()).find("corrupt") != std::string::npos);
+        CHECK(e.hint().find("--repair") != std::string::npos);
+    }
+    CHECK(read_text(store.state_path()) == garbage);
+
+    auto aside = store.repair();
+    REQUIRE(aside);
+    CHECK(read_text(*aside) == garbage); // kept, just moved
+    CHECK_FALSE(fs::exists(store.state_path()));
+    store.update([](State& st) { st.models["y"].loads = 1; });
+    CHECK(store.read().models.at("y").loads == 1);
+    CHECK_FALSE(store.repair()); // a healthy store is left alone
+}
+
+TEST_CASE("a state file from a newer modelctl is refused, not repaired over silently") {
+    Scratch s;
+    Store store(s.path);
+    const std::string newer = R"({"schema_version": 99, "models": {}})";
+    write_text(store.state_path(), newer);
+    try {
+        store.read();
+        FAIL("newer schema accepted");
+    } catch (const Error& e) {
+        CHECK(std::string(e.what()).find("newer modelctl") != std::string::npos);
+        CHECK(e.hint().find("upgrade") != std::string::npos);
+    }
+    CHECK_THROWS_AS(store.update([](State&) {}), Error);
+    CHECK(read_text(store.state_path()) == newer);
+}
+
+TEST_CASE("wrong shapes are corrupt too") {
+    Scratch s;
+    Store store(s.path);
+    for (const char* text : {"[]", "{}", R"({"schema_version":"1","models":{}})",
+                             R"({"schema_version":1})", R"({"schema_version":1,"models":{"a":{"loads":"x"}}})"}) {
+        write_text(store.state_path(), text);
+        CHECK_THROWS_AS(store.read(), Error);
+    }
+}
+
+TEST_CASE("a torn last line in the event log is skipped, earlier events kept") {
+    Scratch s;
+    Store store(s.path);
+    store.update([](State&) {}, {load_event("a"), load_event("b")});
+    std::ofstream(store.events_path(), std::ios::app) << R"({"v":1,"type":"load","mod)";
+    auto log = store.read_events();
+    CHECK(log.events.size() == 2);
+    CHECK(log.skipped == 1);
+}
+
+TEST_CASE("16 processes updating at once lose nothing") {
+    Scratch s;
+    const int procs = 16, rounds = 25;
+    std::vector<pid_t> pids;
+    for (int p = 0; p < procs; ++p) {
+        pid_t pid = fork();
+        REQUIRE(pid >= 0);
+        if (pid == 0) {
+            int rc = 0;
+            try {
+                Store store(s.path, std::chrono::seconds(60));
+                for (int r = 0; r < rounds; ++r)
+                    store.update(
+                        [&](State& st) {
+                            st.models["shared"].loads += 1;
+                            st.models["p" + std::to_string(p)].loads += 1;
+                        },
+                        {load_event("p" + std::to_string(p))});
+            } catch (...) {
+                rc = 1;
+            }
+            _exit(rc);
+        }
+        pids.push_back(pid);
+    }
+    for (pid_t pid : pids) {
+        int status = 0;
+        waitpid(pid, &status, 0);
+        CHECK(WIFEXITED(status));
+        CHECK(WEXITSTATUS(status) == 0);
+    }
+    Store store(s.path);
+    State st = store.read();
+    CHECK(st.models.at("shared").loads == procs * rounds);
+    for (int p = 0; p < procs; ++p)
+        CHECK(st.models.at("p" + std::to_string(p)).loads == rounds);
+    auto log = store.read_events();
+    CHECK(log.events.size() == static_cast<size_t>(procs * rounds));
+    CHECK(log.skipped == 0);
+}
+
+TEST_CASE("a held lock times out with a clear error") {
+    Scratch s;
+    Store holder(s.path);
+    holder.update([](State&) {});
+    int ready[2];
+    REQUIRE(pipe(ready) == 0);
+    pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        Store inner(s.path);
+        inner.update([&](State&) {
+            char c = 'x';
+            (void)!write(ready[1], &c, 1);
+            usleep(1'500'000);
+        });
+        _exit(0);
+    }
+    char c;
+    REQUIRE(read(ready[0], &c, 1) == 1);
+    Store waiter(s.path, std::chrono::milliseconds(200));
+    try {
+        waiter.update([](State&) {});
+        FAIL("lock not held?");
+    } catch (const Error& e) {
+        CHECK(e.kind() == ErrorKind::Store);
+        CHECK(std::string(e.what()).find("locked by another modelctl") != std::string::npos);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    close(ready[0]);
+    close(ready[1]);
+}
