@@ -1,0 +1,44 @@
+#pragma once
+// The models a simulated server has installed.
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace modelsim {
+
+struct CatalogModel {
+    std::string name; // with tag, e.g. "llama3.1:8b"
+    std::string digest;
+    uint64_t size = 0; // file size in bytes
+    std::string modified_at;
+    std::string family;
+    std::string parameter_size;
+    std::string quantization_level;
+    std::vector<std::string> capabilities;
+    // Architecture numbers used for the KV cache size, as GGUF metadata names them.
+    int block_count = 32;
+    int head_count = 32;
+    int head_count_kv = 8;
+    int embedding_length = 4096;
+    int context_length = 8192; // the model's trained maximum
+
+    // Bytes of f16 KV cache for num_ctx tokens:
+    // 2 (K and V) x layers x kv heads x head dim x num_ctx x 2 bytes.
+    uint64_t kv_cache_bytes(int num_ctx) const;
+    nlohmann::json details() const;
+    nlohmann::json model_info() const;
+};
+
+// A dozen realistic models: the ten of the shared Azure trace (sizes from
+// Ollama's library) plus a small chat model and an embedding model.
+std::vector<CatalogModel> default_catalog();
+
+// {"models": [{"name": ..., "size": ..., ...}]}; missing fields take defaults,
+// a missing digest is derived from the name. Throws std::runtime_error.
+std::vector<CatalogModel> load_catalog(const std::filesystem::path& path);
+
+} // namespace modelsim

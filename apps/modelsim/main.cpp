@@ -1,0 +1,191 @@
+// modelsim: a local model server that speaks Ollama's HTTP API over simulated
+// memory, load times, keep_alive expiry and eviction. Used by modelctl's tests,
+// demo and benchmarks; see `modelsim --help`.
+
+#include "catalog.hpp"
+#include "server.hpp"
+#include "simulator.hpp"
+
+#include "util/duration.hpp"
+#include "util/size.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <thread>
+#include <unistd.h>
+
+namespace {
+
+// Binds a port, prints it and closes the socket, then idles: every connection
+// to the printed port is refused, as when no server runs there.
+int serve_refusing(const std::string& host, int port, const std::string& port_file) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+        std::cerr << "modelsim: cannot bind " << host << ":" << port << "\n";
+        return 1;
+    }
+    int bound = ntohs(addr.sin_port);
+    ::close(fd);
+    std::cout << "modelsim: refusing connections on http://127.0.0.1:" << bound << std::endl;
+    if (!port_file.empty())
+        std::ofstream(port_file) << bound << "\n";
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    int sig = 0;
+    sigwait(&set, &sig);
+    return 0;
+}
+
+template <class T> CLI::Validator checked(T fn, const char* what) {
+    return CLI::Validator(
+        [fn, what](std::string& s) -> std::string { return fn(s) ? "" : s + ": " + what; }, "");
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"modelsim: a simulated Ollama server for testing modelctl"};
+    std::string host = "127.0.0.1";
+    int port = 11434;
+    std::string port_file, catalog_file;
+    std::string vram = "24GB", ram = "64GB", keep_alive = "5m";
+    std::vector<std::string> faults_spec;
+    modelsim::SimConfig config;
+
+    app.add_option("--host", host, "Address to listen on")->capture_default_str();
+    app.add_option("--port", port, "Port to listen on; 0 picks a free one")
+        ->capture_default_str()
+        ->check(CLI::Range(0, 65535));
+    app.add_option("--port-file", port_file, "Write the port to this file once listening");
+    app.add_option("--catalog", catalog_file, "Installed models, as JSON (default: built-in dozen)")
+        ->check(CLI::ExistingFile);
+    app.add_option("--vram", vram, "Simulated GPU memory, e.g. 24GB; 0 for none")
+        ->capture_default_str()
+        ->check(checked(core::util::parse_size, "not a size"));
+    app.add_option("--ram", ram, "System memory models may use")
+        ->capture_default_str()
+        ->check(checked(core::util::parse_size, "not a size"));
+    app.add_option("--max-loaded", config.max_loaded, "OLLAMA_MAX_LOADED_MODELS")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 1000));
+    app.add_option("--keep-alive", keep_alive, "Default keep_alive (OLLAMA_KEEP_ALIVE)")
+        ->capture_default_str()
+        ->check(checked(core::util::parse_keep_alive, "not a duration"));
+    app.add_option("--num-ctx", config.default_num_ctx, "Default context length")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 1 << 20));
+    app.add_option("--startup", config.startup_seconds, "Runner start-up seconds per load")
+        ->capture_default_str()
+        ->check(CLI::NonNegativeNumber);
+    app.add_option("--load-bandwidth", config.load_bandwidth, "Bytes per second a load reads")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    app.add_option("--unload", config.unload_seconds, "Seconds a runner takes to stop")
+        ->capture_default_str()
+        ->check(CLI::NonNegativeNumber);
+    app.add_option("--speed", config.speed, "Divide every simulated duration by this")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    app.add_option("--seed", config.seed, "Seed for generated answers")->capture_default_str();
+    app.add_option("--utc-offset", config.utc_offset_minutes,
+                   "Minutes east of UTC for timestamps, as Go writes local time")
+        ->capture_default_str()
+        ->check(CLI::Range(-1439, 1439));
+    app.add_option("--fault", faults_spec,
+                   "Inject a fault: refuse, delay=MS, busy[=N], oom, malformed, truncate, "
+                   "midstream-error (repeatable)");
+    CLI11_PARSE(app, argc, argv);
+
+    modelsim::Faults faults;
+    bool refuse = false;
+    for (const auto& f : faults_spec) {
+        auto eq = f.find('=');
+        std::string name = f.substr(0, eq);
+        std::string arg = eq == std::string::npos ? "" : f.substr(eq + 1);
+        try {
+            if (name == "refuse")
+                refuse = true;
+            else if (name == "delay")
+                faults.delay_ms = std::stoi(arg);
+            else if (name == "busy")
+                faults.busy = arg.empty() ? -1 : std::stoi(arg);
+            else if (name == "oom")
+                faults.oom = true;
+            else if (name == "malformed")
+                faults.malformed = true;
+            else if (name == "truncate")
+                faults.truncate = true;
+            else if (name == "midstream-error")
+                faults.midstream_error = true;
+            else
+                throw std::invalid_argument(name);
+        } catch (const std::exception&) {
+            std::cerr << "modelsim: error: unknown fault '" << f << "'\n";
+            return 2;
+        }
+    }
+
+    config.vram = *core::util::parse_size(vram);
+    config.ram = *core::util::parse_size(ram);
+    auto ka = *core::util::parse_keep_alive(keep_alive);
+    config.default_keep_alive =
+        ka.forever ? modelsim::Ns::max()
+                   : std::chrono::duration_cast<modelsim::Ns>(ka.value);
+
+    // Signals are taken by a thread with sigwait, so block them everywhere first.
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    std::signal(SIGPIPE, SIG_IGN);
+
+    if (refuse)
+        return serve_refusing(host, port, port_file);
+
+    std::vector<modelsim::CatalogModel> catalog;
+    try {
+        catalog = catalog_file.empty() ? modelsim::default_catalog()
+                                       : modelsim::load_catalog(catalog_file);
+    } catch (const std::exception& e) {
+        std::cerr << "modelsim: error: " << e.what() << "\n";
+        return 2;
+    }
+    modelsim::Simulator sim(std::move(catalog), config);
+    httplib::Server server;
+    modelsim::install_routes(server, sim, faults);
+
+    int bound = port == 0 ? server.bind_to_any_port(host) : (server.bind_to_port(host, port) ? port : -1);
+    if (bound < 0) {
+        std::cerr << "modelsim: error: cannot listen on " << host << ":" << port << "\n";
+        return 1;
+    }
+    std::cout << "modelsim: listening on http://" << host << ":" << bound << std::endl;
+    if (!port_file.empty()) {
+        std::string tmp = port_file + ".tmp";
+        std::ofstream(tmp) << bound << "\n";
+        std::rename(tmp.c_str(), port_file.c_str());
+    }
+    std::thread waiter([&] {
+        int sig = 0;
+        sigwait(&set, &sig);
+        server.stop();
+    });
+    server.listen_after_bind();
+    waiter.join();
+    return 0;
+}

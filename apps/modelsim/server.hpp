@@ -1,0 +1,26 @@
+#pragma once
+// modelsim's HTTP front: Ollama's API routes over a Simulator, with faults
+// injected on demand so that clients can be tested against every failure.
+
+#include "simulator.hpp"
+
+#include <httplib.h>
+
+#include <atomic>
+#include <string>
+
+namespace modelsim {
+
+struct Faults {
+    int delay_ms = 0;           // delay every answer
+    std::atomic<int> busy{0};   // answer 503 to this many API requests (-1: all)
+    bool oom = false;           // every load fails with Ollama's out-of-memory error
+    bool malformed = false;     // API answers are not valid JSON
+    bool truncate = false;      // generate streams stop without their final line
+    bool midstream_error = false; // generate streams end with an {"error": ...} line
+};
+
+// Registers the routes on `server`.
+void install_routes(httplib::Server& server, Simulator& sim, Faults& faults);
+
+} // namespace modelsim

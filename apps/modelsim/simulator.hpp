@@ -1,0 +1,134 @@
+#pragma once
+// A simulated Ollama scheduler: which models are in memory, where, and until
+// when. Faithful to the documented behaviour of Ollama's server/sched.go:
+//  - a request for a model not in memory loads it; the load takes a start-up
+//    time plus size / load bandwidth;
+//  - a loaded model stays for its keep_alive after its last request (default
+//    5m; negative = forever; 0 = unload now), then is unloaded;
+//  - unloading is asynchronous: the model is listed as stopping (expires_at in
+//    the past) until its runner has exited;
+//  - at most max_loaded models (3 by default); when a model does not fit, idle
+//    runners are evicted in ByDurationAndName order: shortest keep_alive
+//    first, then by model file path;
+//  - a model too big for the GPU alone is split between GPU and CPU; one too
+//    big for both fails with Ollama's "model requires more system memory" error.
+// Simulated durations are divided by `speed`; keep_alive runs in real time.
+
+#include "catalog.hpp"
+
+#include "util/timestamp.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace modelsim {
+
+using Ns = std::chrono::nanoseconds;
+namespace util = core::util;
+
+struct SimConfig {
+    uint64_t vram = 24'000'000'000ULL; // GPU memory; 0 = no GPU
+    uint64_t ram = 64'000'000'000ULL;  // system memory models may use
+    int max_loaded = 3;                // OLLAMA_MAX_LOADED_MODELS
+    double startup_seconds = 1.0;      // runner start-up (as shared/traces/catalog.csv)
+    double load_bandwidth = 2e9;       // bytes/s read from disk into memory
+    double unload_seconds = 0.5;       // runner shutdown after an unload
+    double gpu_bandwidth = 400e9;      // bytes/s: decode speed is memory-bound
+    double cpu_bandwidth = 50e9;
+    double speed = 1.0;                // divides every simulated duration
+    Ns default_keep_alive = std::chrono::minutes(5); // OLLAMA_KEEP_ALIVE
+    int default_num_ctx = 4096;
+    unsigned seed = 1;
+    int utc_offset_minutes = 0; // timestamps are written with this offset, as Go writes local time
+};
+
+// Thrown to make the HTTP layer answer with {"error": message}.
+struct ApiError {
+    int status;
+    std::string message;
+};
+
+struct GenerateParams {
+    std::string model;
+    std::string prompt;
+    std::optional<Ns> keep_alive; // unset: the server default; negative: forever
+    int num_ctx = 0;              // 0: the server default
+    int num_predict = -1;         // -1: until the simulated answer ends
+};
+
+// One generation in flight: the model is loaded and referenced until finish().
+struct Session {
+    std::string model;
+    Ns load_duration{0};
+    int prompt_tokens = 0;
+    Ns prompt_eval_duration{0};
+    std::vector<std::string> tokens;
+    Ns per_token{0};
+    bool truncated_by_limit = false;
+    std::chrono::steady_clock::time_point started;
+    std::optional<Ns> keep_alive;
+};
+
+class Simulator {
+public:
+    Simulator(std::vector<CatalogModel> catalog, SimConfig config);
+
+    nlohmann::json version() const;
+    nlohmann::json tags() const;
+    nlohmann::json ps();
+    nlohmann::json show(const std::string& model) const; // throws ApiError
+
+    // An empty prompt with keep_alive 0: unload. Returns done_reason "unload".
+    // An empty prompt otherwise: load and return done_reason "load".
+    nlohmann::json load_or_unload(const GenerateParams& p);
+
+    // Loads the model if needed (blocking for the load) and plans the answer.
+    Session begin(const GenerateParams& p);
+    // Releases the model and starts its keep_alive clock; returns the final
+    // line's fields (metrics in nanoseconds).
+    nlohmann::json finish(const Session& s, const std::string& done_reason);
+
+    std::string timestamp(util::Timestamp t) const;
+    const SimConfig& config() const { return config_; }
+    Ns scaled(double seconds) const;
+
+private:
+    struct Runner {
+        const CatalogModel* model = nullptr;
+        uint64_t size = 0;
+        uint64_t size_vram = 0;
+        int num_ctx = 0;
+        Ns session{0}; // keep_alive; Ns::max() for forever
+        util::Timestamp expires_at{};
+        util::Timestamp ready_at{};
+        std::optional<util::Timestamp> gone_at; // set once stopping
+        int refs = 0;
+        std::string path() const { return "/models/blobs/sha256-" + model->digest; }
+    };
+
+    const CatalogModel& find(const std::string& name) const; // throws ApiError 404
+    void reap(util::Timestamp now);                          // expiry and finished unloads
+    Runner& acquire(const CatalogModel& m, int num_ctx, std::unique_lock<std::mutex>& lock,
+                    Ns& load_duration);
+    void stop(Runner& r, util::Timestamp now);
+    void set_expiry(Runner& r, std::optional<Ns> keep_alive, util::Timestamp now);
+
+    std::vector<CatalogModel> catalog_;
+    SimConfig config_;
+    std::mutex mu_;
+    std::condition_variable changed_;
+    std::map<std::string, Runner> runners_; // by model name
+    std::mt19937 rng_;
+};
+
+std::string normalize(const std::string& name); // "x" -> "x:latest"
+
+} // namespace modelsim
