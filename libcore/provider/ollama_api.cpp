@@ -221,8 +221,8 @@ Error map_error(int status, std::string_view body, std::string_view model,
     std::string l = lower(msg);
     if (status == 404) {
         if (!m.empty())
-            return Error(ErrorKind::NotFound, "model '" + m + "' is not installed on the server" +
-                                                  where + " (" + msg + ")",
+            return Error(ErrorKind::NotFound,
+                         "model '" + m + "' is not installed on the server" + where,
                          "pull it first: ollama pull " + m);
         return Error(ErrorKind::Protocol,
                      "the server" + where + " answered 404 (" + msg + ")",

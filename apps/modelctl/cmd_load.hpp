@@ -1,0 +1,22 @@
+#pragma once
+// `modelctl load MODEL...`: load models, wait until they are in memory, and
+// record how long it took and what they occupy.
+
+#include "context.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+#include <vector>
+
+namespace modelctl {
+
+struct LoadOptions {
+    std::vector<std::string> models;
+    std::string keep_alive; // empty: the server's default
+};
+
+void setup_load(CLI::App& app, Context& ctx);
+int run_load(Context& ctx, const LoadOptions& options);
+
+} // namespace modelctl

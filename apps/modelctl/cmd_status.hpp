@@ -1,0 +1,17 @@
+#pragma once
+// `modelctl status`: what is loaded, where, until when, and what modelctl knows of it.
+
+#include "context.hpp"
+
+#include <CLI/CLI.hpp>
+
+namespace modelctl {
+
+struct StatusOptions {
+    bool all = false; // also list installed models
+};
+
+void setup_status(CLI::App& app, Context& ctx);
+int run_status(Context& ctx, const StatusOptions& options);
+
+} // namespace modelctl

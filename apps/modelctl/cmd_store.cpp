@@ -1,0 +1,78 @@
+#include "cmd_store.hpp"
+
+#include "error.hpp"
+#include "output.hpp"
+#include "util/size.hpp"
+
+#include <filesystem>
+#include <iostream>
+#include <memory>
+
+namespace modelctl {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+uint64_t bytes_of(const fs::path& p) {
+    std::error_code ec;
+    auto n = fs::file_size(p, ec);
+    return ec ? 0 : n;
+}
+
+} // namespace
+
+void setup_store(CLI::App& app, Context& ctx) {
+    auto opts = std::make_shared<StoreOptions>();
+    auto* sub = app.add_subcommand("store", "Show where modelctl keeps its state, and check it");
+    sub->add_flag("--repair", opts->repair,
+                  "Move an unreadable state file aside (kept as state.json.corrupt-*) and start "
+                  "afresh");
+    sub->callback([&ctx, opts] { ctx.exit_code = run_store(ctx, *opts); });
+}
+
+int run_store(Context& ctx, const StoreOptions& o) {
+    auto store = ctx.store();
+    std::optional<fs::path> moved;
+    if (o.repair)
+        moved = store.repair();
+    auto state = store.read(); // throws with a hint when unreadable
+    auto log = store.read_events();
+
+    if (ctx.global.json) {
+        print_json({{"schema", "modelctl.store/v1"},
+                    {"dir", store.dir().string()},
+                    {"state", {{"path", store.state_path().string()},
+                               {"schema_version", state.schema_version},
+                               {"models", state.models.size()},
+                               {"bytes", bytes_of(store.state_path())}}},
+                    {"events", {{"path", store.events_path().string()},
+                                {"count", log.events.size()},
+                                {"unreadable", log.skipped},
+                                {"bytes", bytes_of(store.events_path())}}},
+                    {"repaired", moved ? json(moved->string()) : json(nullptr)}});
+        return 0;
+    }
+    if (ctx.global.quiet) {
+        std::cout << store.dir().string() << "\n";
+        return 0;
+    }
+    if (moved)
+        std::cout << "moved the unreadable state file to " << moved->string()
+                  << "; a fresh one starts now\n";
+    else if (o.repair)
+        std::cout << "the state file is healthy; nothing to repair\n";
+    std::cout << "store    " << store.dir().string() << "\n"
+              << "state    " << state.models.size() << " models known, schema "
+              << state.schema_version << ", "
+              << core::util::format_size(bytes_of(store.state_path())) << "\n"
+              << "events   " << log.events.size() << " recorded, "
+              << core::util::format_size(bytes_of(store.events_path())) << "\n";
+    if (log.skipped)
+        std::cout << "         " << log.skipped
+                  << " unreadable line(s) skipped (a write cut short by a crash)\n";
+    return 0;
+}
+
+} // namespace modelctl

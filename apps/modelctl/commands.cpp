@@ -1,0 +1,54 @@
+#include "commands.hpp"
+
+#include "cmd_load.hpp"
+#include "cmd_spec.hpp"
+#include "cmd_status.hpp"
+#include "cmd_store.hpp"
+#include "cmd_unload.hpp"
+#include "errors.hpp"
+
+#include <iostream>
+
+#ifndef MODELCTL_VERSION
+#define MODELCTL_VERSION "0.0.0"
+#endif
+
+namespace modelctl {
+
+namespace {
+
+constexpr Command kCommands[] = {
+    {"status", setup_status},
+    {"load", setup_load},
+    {"unload", setup_unload},
+    {"store", setup_store},
+    {"__spec", setup_spec},
+};
+
+} // namespace
+
+void setup_app(CLI::App& app, Context& ctx) {
+    app.description("modelctl: decide which local LLM models sit in memory");
+    app.set_version_flag("--version", "modelctl " MODELCTL_VERSION);
+    app.require_subcommand(1);
+    app.fallthrough(); // global options may follow the subcommand
+    auto& g = ctx.global;
+    app.add_option("--host", g.host,
+                   "Server address (default: $OLLAMA_HOST, else 127.0.0.1:11434)");
+    app.add_option("--timeout", g.timeout, "Longest wait for one server answer, e.g. 30s, 10m")
+        ->capture_default_str();
+    app.add_flag("--json", g.json, "Machine-readable output (schema in docs/JSON.md)");
+    app.add_flag("-q,--quiet", g.quiet, "Print only what scripts need");
+    app.add_flag("-v,--verbose", g.verbose, "Say what is happening on stderr");
+    for (const auto& c : kCommands)
+        c.setup(app, ctx);
+}
+
+int report_parse(const CLI::App& app, const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0)
+        return app.exit(e); // --help, --version
+    std::string hint = "see 'modelctl --help'";
+    return report(e.what(), hint, kUsage);
+}
+
+} // namespace modelctl

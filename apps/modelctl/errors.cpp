@@ -1,0 +1,52 @@
+#include "errors.hpp"
+
+#include <iostream>
+
+namespace modelctl {
+
+int exit_code_for(core::ErrorKind kind) {
+    using K = core::ErrorKind;
+    switch (kind) {
+    case K::Usage:
+        return kUsage;
+    case K::Unreachable:
+        return kUnreachable;
+    case K::OutOfMemory:
+    case K::Refused:
+        return kRefused;
+    case K::Failed:
+    case K::NotFound:
+    case K::Busy:
+    case K::Protocol:
+    case K::Store:
+        return kFailed;
+    }
+    return kFailed;
+}
+
+int report(const std::string& message, const std::string& hint, int code) {
+    std::string line = "modelctl: error: " + message;
+    if (!hint.empty())
+        line += " (hint: " + hint + ")";
+    std::cerr << line << std::endl;
+    return code;
+}
+
+nlohmann::json error_json(const std::exception& e) {
+    static const char* names[] = {"failed",        "usage",   "unreachable", "not_found", "busy",
+                                  "out_of_memory", "refused", "protocol",    "store"};
+    if (auto* ce = dynamic_cast<const core::Error*>(&e))
+        return {{"kind", names[static_cast<int>(ce->kind())]},
+                {"message", ce->what()},
+                {"hint", ce->hint()},
+                {"exit_code", exit_code_for(ce->kind())}};
+    return {{"kind", "failed"}, {"message", e.what()}, {"hint", ""}, {"exit_code", kFailed}};
+}
+
+int report(const std::exception& e) {
+    if (auto* ce = dynamic_cast<const core::Error*>(&e))
+        return report(ce->what(), ce->hint(), exit_code_for(ce->kind()));
+    return report(e.what(), "", kFailed);
+}
+
+} // namespace modelctl

@@ -1,0 +1,28 @@
+#pragma once
+// The one place where failures become messages and exit codes.
+//
+// Exit codes (documented in README.md and man/modelctl.1):
+//   0 ok, 1 operation failed, 2 usage error, 3 server unreachable,
+//   4 refused (by policy, or the server lacks memory).
+
+#include "error.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <exception>
+#include <string>
+
+namespace modelctl {
+
+enum ExitCode { kOk = 0, kFailed = 1, kUsage = 2, kUnreachable = 3, kRefused = 4 };
+
+int exit_code_for(core::ErrorKind kind);
+
+// Prints "modelctl: error: MESSAGE (hint: HINT)" on stderr; returns the exit code.
+int report(const std::exception& e);
+int report(const std::string& message, const std::string& hint, int code);
+
+// {"kind": "not_found", "message": ..., "hint": ..., "exit_code": 1} for --json output.
+nlohmann::json error_json(const std::exception& e);
+
+} // namespace modelctl

@@ -1,0 +1,44 @@
+#pragma once
+// Human tables and JSON on stdout.
+
+#include "provider/provider.hpp"
+#include "util/timestamp.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace modelctl {
+
+class Table {
+public:
+    explicit Table(std::vector<std::string> headers) : headers_(std::move(headers)) {}
+    void add(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
+    bool empty() const { return rows_.empty(); }
+    // Left-aligned columns three spaces apart, as `ollama ps` prints them;
+    // headers in bold when colour is on.
+    void print(std::ostream& out, bool color) const;
+
+private:
+    std::vector<std::string> headers_;
+    std::vector<std::vector<std::string>> rows_;
+};
+
+// Pretty JSON on stdout with a trailing newline.
+void print_json(const nlohmann::json& j);
+
+// "Forever", "in 4m", "stopping", "Never" (as `ollama ps`'s UNTIL column).
+std::string until_text(const std::optional<core::util::Timestamp>& expires_at,
+                       core::util::Timestamp now);
+// "3m" for a time 3 minutes ago; "-" when unknown.
+std::string ago_text(const std::optional<core::util::Timestamp>& t, core::util::Timestamp now);
+
+// Shared JSON pieces of the documented schema (docs/JSON.md).
+nlohmann::json details_json(const core::provider::ModelDetails& d);
+nlohmann::json time_json(const std::optional<core::util::Timestamp>& t);
+nlohmann::json loaded_json(const core::provider::LoadedModel& m, core::util::Timestamp now);
+
+} // namespace modelctl

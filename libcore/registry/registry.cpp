@@ -1,0 +1,160 @@
+#include "registry/registry.hpp"
+
+#include "provider/ollama_api.hpp"
+
+#include <chrono>
+
+namespace core::registry {
+
+using provider::ollama::normalize_name;
+using provider::ollama::same_model;
+
+namespace {
+
+double since(std::chrono::steady_clock::time_point t0) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+store::ModelRecord& touch(store::State& st, const std::string& name, util::Timestamp now) {
+    auto [it, inserted] = st.models.try_emplace(normalize_name(name));
+    if (inserted)
+        it->second.first_seen = now;
+    it->second.last_seen = now;
+    return it->second;
+}
+
+} // namespace
+
+std::optional<provider::LoadedModel> Registry::find_loaded(const std::string& model) {
+    for (auto& m : provider_.loaded())
+        if (same_model(m.name, model))
+            return m;
+    return std::nullopt;
+}
+
+LoadOutcome Registry::load(const std::string& model,
+                           const std::optional<util::KeepAlive>& keep_alive) {
+    LoadOutcome out;
+    out.model = normalize_name(model);
+    auto before = find_loaded(model);
+    out.was_loaded = before && provider::classify_expiry(before->expires_at, util::now()) !=
+                                   provider::Expiry::Stopping;
+    auto t0 = std::chrono::steady_clock::now();
+    provider_.load(model, keep_alive);
+    out.seconds = since(t0);
+    out.observed = find_loaded(model);
+
+    // Capabilities come from /api/show; ask once per model digest.
+    std::optional<provider::ModelInfo> info;
+    auto known = store_.read().models;
+    auto rec = known.find(out.model);
+    std::string digest = out.observed ? out.observed->digest : "";
+    if (rec == known.end() || rec->second.digest != digest || rec->second.capabilities.empty())
+        info = provider_.show(model);
+
+    auto now = util::now();
+    std::vector<store::Event> events;
+    if (!out.was_loaded) {
+        store::Event e;
+        e.type = "load";
+        e.model = out.model;
+        e.server = provider_.address();
+        e.at = now;
+        e.seconds = out.seconds;
+        if (out.observed) {
+            e.size = out.observed->size;
+            e.size_vram = out.observed->size_vram;
+        }
+        events.push_back(e);
+    }
+    store_.update(
+        [&](store::State& st) {
+            auto& r = touch(st, out.model, now);
+            r.last_used = now;
+            if (out.observed) {
+                r.digest = out.observed->digest;
+                r.details = out.observed->details;
+            }
+            if (info) {
+                r.capabilities = info->capabilities;
+                if (!info->details.family.empty())
+                    r.details = info->details;
+            }
+            if (!out.was_loaded) {
+                r.loads += 1;
+                store::LoadRecord lr;
+                lr.at = now;
+                lr.seconds = out.seconds;
+                if (out.observed) {
+                    lr.size = out.observed->size;
+                    lr.size_vram = out.observed->size_vram;
+                    lr.context_length = out.observed->context_length;
+                }
+                r.last_load = lr;
+            }
+        },
+        events);
+    return out;
+}
+
+UnloadOutcome Registry::unload(const std::string& model) {
+    UnloadOutcome out;
+    out.model = normalize_name(model);
+    auto before = find_loaded(model);
+    auto t0 = std::chrono::steady_clock::now();
+    provider_.unload(model); // also surfaces "not installed" for a typo
+    out.seconds = since(t0);
+    if (!before)
+        return out;
+    out.was_loaded = true;
+    out.freed = before->size;
+    out.freed_vram = before->size_vram;
+    auto now = util::now();
+    store::Event e;
+    e.type = "unload";
+    e.model = out.model;
+    e.server = provider_.address();
+    e.at = now;
+    e.seconds = out.seconds;
+    e.size = out.freed;
+    e.size_vram = out.freed_vram;
+    store_.update(
+        [&](store::State& st) {
+            auto& r = touch(st, out.model, now);
+            r.digest = before->digest;
+            r.unloads += 1;
+            r.last_unload = now;
+        },
+        {e});
+    return out;
+}
+
+std::vector<UnloadOutcome> Registry::unload_all() {
+    std::vector<UnloadOutcome> out;
+    for (const auto& m : provider_.loaded())
+        out.push_back(unload(m.name));
+    return out;
+}
+
+Status Registry::status(bool installed) {
+    Status s;
+    s.loaded = provider_.loaded();
+    s.now = util::now();
+    if (!installed) {
+        s.state = store_.read();
+        return s;
+    }
+    s.installed = provider_.installed();
+    s.state = store_.update([&](store::State& st) {
+        for (const auto& m : s.installed) {
+            auto& r = touch(st, m.name, s.now);
+            r.digest = m.digest;
+            r.size = m.size;
+            if (!m.details.family.empty())
+                r.details = m.details;
+        }
+    });
+    return s;
+}
+
+} // namespace core::registry

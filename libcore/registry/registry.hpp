@@ -1,0 +1,58 @@
+#pragma once
+// Model operations that keep the store in step with the server: every load and
+// unload is timed, what the server reports afterwards is observed, and both go
+// into the store (an event in the log, a summary in the model's record).
+
+#include "provider/provider.hpp"
+#include "store/store.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace core::registry {
+
+struct LoadOutcome {
+    std::string model;
+    bool was_loaded = false; // already in memory: only its keep_alive was refreshed
+    double seconds = 0;      // wall time of the load request
+    std::optional<provider::LoadedModel> observed; // as /api/ps shows it afterwards
+};
+
+struct UnloadOutcome {
+    std::string model;
+    bool was_loaded = false; // false: nothing to unload
+    double seconds = 0;      // until the server no longer listed it
+    uint64_t freed = 0;      // bytes it held
+    uint64_t freed_vram = 0;
+};
+
+struct Status {
+    util::Timestamp now;
+    std::vector<provider::LoadedModel> loaded;
+    std::vector<provider::InstalledModel> installed; // only when asked for
+    store::State state;                              // what modelctl knows
+};
+
+class Registry {
+public:
+    Registry(provider::Provider& provider, store::Store& store)
+        : provider_(provider), store_(store) {}
+
+    LoadOutcome load(const std::string& model, const std::optional<util::KeepAlive>& keep_alive);
+    UnloadOutcome unload(const std::string& model);
+    // Unloads everything the server lists, in the order it lists them.
+    std::vector<UnloadOutcome> unload_all();
+    // Reads the server and the store. With installed=true it also lists
+    // installed models and records them as seen (a store write); without, it
+    // only reads.
+    Status status(bool installed);
+
+private:
+    std::optional<provider::LoadedModel> find_loaded(const std::string& model);
+
+    provider::Provider& provider_;
+    store::Store& store_;
+};
+
+} // namespace core::registry
