@@ -36,6 +36,9 @@ LoadOutcome Registry::load(const std::string& model,
                            const std::optional<util::KeepAlive>& keep_alive) {
     LoadOutcome out;
     out.model = normalize_name(model);
+    // Read the store first: an unusable store refuses the command before the
+    // server is touched, so a refused load changes nothing anywhere.
+    auto known = store_.read().models;
     auto before = find_loaded(model);
     out.was_loaded = before && provider::classify_expiry(before->expires_at, util::now()) !=
                                    provider::Expiry::Stopping;
@@ -46,7 +49,6 @@ LoadOutcome Registry::load(const std::string& model,
 
     // Capabilities come from /api/show; ask once per model digest.
     std::optional<provider::ModelInfo> info;
-    auto known = store_.read().models;
     auto rec = known.find(out.model);
     std::string digest = out.observed ? out.observed->digest : "";
     if (rec == known.end() || rec->second.digest != digest || rec->second.capabilities.empty())
@@ -100,6 +102,7 @@ LoadOutcome Registry::load(const std::string& model,
 UnloadOutcome Registry::unload(const std::string& model) {
     UnloadOutcome out;
     out.model = normalize_name(model);
+    store_.read(); // refuse before touching the server, as load() does
     auto before = find_loaded(model);
     auto t0 = std::chrono::steady_clock::now();
     provider_.unload(model); // also surfaces "not installed" for a typo

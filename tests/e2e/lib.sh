@@ -1,0 +1,70 @@
+# Shared helpers for the end-to-end tests. Each test sources this file; it runs
+# the real modelctl against a real modelsim on 127.0.0.1 with a port the
+# kernel picks, in a scratch directory removed afterwards.
+set -euo pipefail
+
+: "${MODELCTL:?path to the modelctl binary}"
+: "${MODELSIM:?path to the modelsim binary}"
+
+SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/modelctl-e2e.XXXXXX")
+export MODELCTL_HOME="$SCRATCH/store"
+unset OLLAMA_HOST NO_COLOR XDG_STATE_HOME || true
+SIM_PIDS=()
+PASSED=0
+FAILED=0
+
+cleanup() {
+    for pid in "${SIM_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${SIM_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+    rm -rf "$SCRATCH"
+}
+trap cleanup EXIT
+
+# start_sim [modelsim options...]: starts modelsim; sets SIM_PORT and SIM_URL.
+start_sim() {
+    local pf="$SCRATCH/port.$RANDOM$RANDOM"
+    "$MODELSIM" --port 0 --port-file "$pf" "$@" >"$SCRATCH/sim.log" 2>&1 &
+    SIM_PIDS+=($!)
+    for _ in $(seq 1 200); do
+        [ -s "$pf" ] && break
+        sleep 0.02
+    done
+    [ -s "$pf" ] || { echo "modelsim did not start"; cat "$SCRATCH/sim.log"; exit 1; }
+    SIM_PORT=$(cat "$pf")
+    SIM_URL="http://127.0.0.1:$SIM_PORT"
+    export OLLAMA_HOST="127.0.0.1:$SIM_PORT"
+}
+
+# run CMD...: runs a command, capturing OUT, ERR and RC.
+run() {
+    set +e
+    "$@" >"$SCRATCH/out" 2>"$SCRATCH/err"
+    RC=$?
+    set -e
+    OUT=$(cat "$SCRATCH/out")
+    ERR=$(cat "$SCRATCH/err")
+}
+
+ok() { PASSED=$((PASSED + 1)); echo "ok - $1"; }
+fail() {
+    FAILED=$((FAILED + 1))
+    echo "not ok - $1"
+    echo "  rc=$RC"
+    echo "  stdout: ${OUT:0:600}"
+    echo "  stderr: ${ERR:0:600}"
+}
+
+# check NAME CONDITION...: passes when the condition (a command) succeeds.
+check() {
+    local name=$1
+    shift
+    if "$@"; then ok "$name"; else fail "$name"; fi
+}
+
+has() { grep -qF -- "$2" <<<"$1"; }
+rc_is() { [ "$RC" -eq "$1" ]; }
+
+finish() {
+    echo "$PASSED passed, $FAILED failed"
+    [ "$FAILED" -eq 0 ]
+}

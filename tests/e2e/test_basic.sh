@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# status, load and unload against modelsim, in human and JSON form.
+source "$(dirname "$0")/lib.sh"
+start_sim --speed 20
+
+run "$MODELCTL" status
+check "status with nothing loaded" eval 'rc_is 0 && has "$OUT" "No models loaded on $SIM_URL"'
+
+run "$MODELCTL" load llama3.1:8b --keep-alive 10m
+check "load prints time and placement" eval 'rc_is 0 && has "$OUT" "loaded llama3.1:8b in" && has "$OUT" "100% GPU" && has "$OUT" "until: in 9m"'
+
+run "$MODELCTL" status
+check "status shows the loaded model like ollama ps" eval 'rc_is 0 && has "$OUT" "NAME" && has "$OUT" "PROCESSOR" && has "$OUT" "llama3.1:8b" && has "$OUT" "100% GPU" && has "$OUT" "4096"'
+
+run "$MODELCTL" status --json
+check "status --json: schema, model, sizes, expiry" eval 'rc_is 0 && jq -e ".schema == \"modelctl.status/v1\" and (.loaded | length == 1) and .loaded[0].name == \"llama3.1:8b\" and .loaded[0].size_vram == .loaded[0].size and .loaded[0].expiry == \"at\" and .loaded[0].expires_in_seconds > 500 and .loaded[0].known.loads == 1 and .loaded[0].known.last_load.seconds > 0 and (.loaded[0].known.capabilities | index(\"tools\"))" <<<"$OUT" >/dev/null'
+
+run "$MODELCTL" load llama3.1:8b
+check "loading a loaded model only refreshes it" eval 'rc_is 0 && has "$OUT" "was already loaded"'
+run "$MODELCTL" status --json
+check "a refresh is not counted as a load" eval 'jq -e ".loaded[0].known.loads == 1" <<<"$OUT" >/dev/null'
+
+run "$MODELCTL" load qwen2.5-coder:1.5b --keep-alive forever --json
+check "load --json reports each model" eval 'rc_is 0 && jq -e ".schema == \"modelctl.load/v1\" and .results[0].ok and (.results[0].was_loaded | not) and .results[0].observed.expiry == \"forever\"" <<<"$OUT" >/dev/null'
+run "$MODELCTL" status
+check "a forever keep-alive shows as Forever" eval 'has "$OUT" "Forever"'
+
+run "$MODELCTL" status -q
+check "status -q prints names only" eval 'rc_is 0 && [ "$(sort <<<"$OUT")" = "$(printf "llama3.1:8b\nqwen2.5-coder:1.5b")" ]'
+
+run "$MODELCTL" status --all --json
+check "status --all lists installed models, marking the loaded" eval 'rc_is 0 && jq -e "(.installed | length) == 12 and ([.installed[] | select(.loaded)] | length) == 2" <<<"$OUT" >/dev/null'
+
+run "$MODELCTL" unload llama3.1:8b
+check "unload waits until the model is gone" eval 'rc_is 0 && has "$OUT" "unloaded llama3.1:8b in" && has "$OUT" "freed 5.4 GB"'
+run "$MODELCTL" status --json
+check "the unloaded model is no longer listed" eval 'jq -e "[.loaded[].name] == [\"qwen2.5-coder:1.5b\"]" <<<"$OUT" >/dev/null'
+
+run "$MODELCTL" unload llama3.1:8b
+check "unloading a model not loaded says so" eval 'rc_is 0 && has "$OUT" "llama3.1:8b was not loaded"'
+
+run "$MODELCTL" unload --all --json
+check "unload --all --json" eval 'rc_is 0 && jq -e ".schema == \"modelctl.unload/v1\" and (.results | length) == 1 and .results[0].was_loaded and .results[0].freed > 0" <<<"$OUT" >/dev/null'
+
+run "$MODELCTL" store --json
+check "the store holds each load and unload as an event" eval 'rc_is 0 && jq -e ".events.count == 4 and .state.schema_version == 1 and .events.unreadable == 0" <<<"$OUT" >/dev/null'
+check "store files are private" eval '[ "$(stat -c %a "$MODELCTL_HOME")" = 700 ] && [ "$(stat -c %a "$MODELCTL_HOME/state.json")" = 600 ] && [ "$(stat -c %a "$MODELCTL_HOME/events.jsonl")" = 600 ]'
+
+# Addresses: --host wins over OLLAMA_HOST; a bind-all address means loopback.
+run env OLLAMA_HOST="0.0.0.0:$SIM_PORT" "$MODELCTL" status
+check "OLLAMA_HOST=0.0.0.0:PORT connects to loopback" eval 'rc_is 0 && has "$OUT" "127.0.0.1:$SIM_PORT"'
+run env OLLAMA_HOST="http://127.0.0.1:1" "$MODELCTL" --host "http://localhost:$SIM_PORT" status
+check "--host overrides OLLAMA_HOST" eval 'rc_is 0'
+run env OLLAMA_HOST="\"http://127.0.0.1:$SIM_PORT\"" "$MODELCTL" status
+check "OLLAMA_HOST with quotes, as Ollama accepts it" eval 'rc_is 0'
+
+finish
