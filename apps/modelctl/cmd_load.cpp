@@ -13,7 +13,7 @@
 
 namespace modelctl {
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;
 
 void setup_load(CLI::App& app, Context& ctx) {
     auto opts = std::make_shared<LoadOptions>();
@@ -64,7 +64,7 @@ int run_load(Context& ctx, const LoadOptions& o) {
                           << ")\n";
             else
                 std::cout << "loaded " << r.model << " in "
-                          << core::util::format_duration(core::util::Seconds(r.seconds)) << " ("
+                          << elapsed_text(r.seconds) << " ("
                           << where << ")\n";
         } catch (const core::Error& e) {
             progress.stop();

@@ -9,8 +9,8 @@ namespace modelctl {
 
 namespace {
 
-nlohmann::json options_of(const CLI::App& app) {
-    nlohmann::json out = nlohmann::json::array();
+nlohmann::ordered_json options_of(const CLI::App& app) {
+    nlohmann::ordered_json out = nlohmann::ordered_json::array();
     for (const CLI::Option* o : app.get_options()) {
         for (const auto& l : o->get_lnames())
             out.push_back("--" + l);
@@ -26,7 +26,7 @@ void setup_spec(CLI::App& app, Context&) {
     auto* sub = app.add_subcommand("__spec", "");
     sub->group(""); // hidden
     sub->callback([&app] {
-        nlohmann::json subs = nlohmann::json::object();
+        nlohmann::ordered_json subs = nlohmann::ordered_json::object();
         for (const CLI::App* s : app.get_subcommands([](const CLI::App* a) {
                  return a->get_name() != "__spec";
              }))

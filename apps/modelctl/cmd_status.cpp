@@ -6,15 +6,13 @@
 #include "util/duration.hpp"
 #include "util/size.hpp"
 
-#include <iomanip>
 #include <iostream>
 #include <memory>
 #include <set>
-#include <sstream>
 
 namespace modelctl {
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;
 namespace util = core::util;
 
 namespace {
@@ -22,12 +20,6 @@ namespace {
 const core::store::ModelRecord* record_of(const core::store::State& st, const std::string& name) {
     auto it = st.models.find(core::provider::ollama::normalize_name(name));
     return it == st.models.end() ? nullptr : &it->second;
-}
-
-std::string seconds_text(double s) {
-    std::ostringstream o;
-    o << std::fixed << std::setprecision(s < 10 ? 1 : 0) << s << "s";
-    return o.str();
 }
 
 json record_json(const core::store::ModelRecord* r) {
@@ -114,7 +106,7 @@ int run_status(Context& ctx, const StatusOptions& o) {
                    m.context_length ? std::to_string(m.context_length) : "-",
                    until_text(m.expires_at, now), r ? ago_text(r->last_used, now) : "-",
                    std::to_string(r ? r->loads : 0),
-                   r && r->last_load ? seconds_text(r->last_load->seconds) : "-"});
+                   r && r->last_load ? elapsed_text(r->last_load->seconds) : "-"});
         }
         t.print(std::cout, color);
     }

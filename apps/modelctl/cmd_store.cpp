@@ -10,7 +10,7 @@
 
 namespace modelctl {
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;
 namespace fs = std::filesystem;
 
 namespace {

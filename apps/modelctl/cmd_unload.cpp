@@ -12,7 +12,7 @@
 
 namespace modelctl {
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;
 
 void setup_unload(CLI::App& app, Context& ctx) {
     auto opts = std::make_shared<UnloadOptions>();
@@ -55,7 +55,7 @@ int run_unload(Context& ctx, const UnloadOptions& o) {
                 continue;
             if (r.was_loaded)
                 std::cout << "unloaded " << r.model << " in "
-                          << core::util::format_duration(core::util::Seconds(r.seconds))
+                          << elapsed_text(r.seconds)
                           << " (freed " << core::util::format_size(r.freed) << ")\n";
             else
                 std::cout << r.model << " was not loaded\n";

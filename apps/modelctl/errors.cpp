@@ -32,7 +32,7 @@ int report(const std::string& message, const std::string& hint, int code) {
     return code;
 }
 
-nlohmann::json error_json(const std::exception& e) {
+nlohmann::ordered_json error_json(const std::exception& e) {
     static const char* names[] = {"failed",        "usage",   "unreachable", "not_found", "busy",
                                   "out_of_memory", "refused", "protocol",    "store"};
     if (auto* ce = dynamic_cast<const core::Error*>(&e))

@@ -23,6 +23,6 @@ int report(const std::exception& e);
 int report(const std::string& message, const std::string& hint, int code);
 
 // {"kind": "not_found", "message": ..., "hint": ..., "exit_code": 1} for --json output.
-nlohmann::json error_json(const std::exception& e);
+nlohmann::ordered_json error_json(const std::exception& e);
 
 } // namespace modelctl

@@ -3,11 +3,12 @@
 #include "util/duration.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <iostream>
 
 namespace modelctl {
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;
 using core::util::Timestamp;
 
 void Table::print(std::ostream& out, bool color) const {
@@ -51,7 +52,17 @@ std::string until_text(const std::optional<Timestamp>& expires_at, Timestamp now
     case Expiry::At:
         break;
     }
-    return "in " + core::util::format_duration(*expires_at - now);
+    // Rounded to the second, so that 29m59.9s left reads "in 30m".
+    auto left = std::chrono::round<std::chrono::seconds>(*expires_at - now);
+    return "in " + core::util::format_duration(left);
+}
+
+std::string elapsed_text(double seconds) {
+    if (seconds >= 60)
+        return core::util::format_duration(core::util::Seconds(seconds));
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1fs", seconds);
+    return buf;
 }
 
 std::string ago_text(const std::optional<Timestamp>& t, Timestamp now) {

@@ -28,17 +28,19 @@ private:
 };
 
 // Pretty JSON on stdout with a trailing newline.
-void print_json(const nlohmann::json& j);
+void print_json(const nlohmann::ordered_json& j);
 
 // "Forever", "in 4m", "stopping", "Never" (as `ollama ps`'s UNTIL column).
 std::string until_text(const std::optional<core::util::Timestamp>& expires_at,
                        core::util::Timestamp now);
+// How long an operation took: "0.6s", "12.3s", "1m30s".
+std::string elapsed_text(double seconds);
 // "3m" for a time 3 minutes ago; "-" when unknown.
 std::string ago_text(const std::optional<core::util::Timestamp>& t, core::util::Timestamp now);
 
 // Shared JSON pieces of the documented schema (docs/JSON.md).
-nlohmann::json details_json(const core::provider::ModelDetails& d);
-nlohmann::json time_json(const std::optional<core::util::Timestamp>& t);
-nlohmann::json loaded_json(const core::provider::LoadedModel& m, core::util::Timestamp now);
+nlohmann::ordered_json details_json(const core::provider::ModelDetails& d);
+nlohmann::ordered_json time_json(const std::optional<core::util::Timestamp>& t);
+nlohmann::ordered_json loaded_json(const core::provider::LoadedModel& m, core::util::Timestamp now);
 
 } // namespace modelctl

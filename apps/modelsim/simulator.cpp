@@ -200,7 +200,9 @@ Simulator::Runner& Simulator::acquire(const CatalogModel& m, int num_ctx,
                 }
                 bool stopping = std::any_of(runners_.begin(), runners_.end(),
                                             [](const auto& kv) { return bool(kv.second.gone_at); });
-                if (victim) {
+                // Like sched.go, wait for an eviction to free its memory before
+                // judging again, so that one eviction is not followed by a needless second.
+                if (victim && !stopping) {
                     stop(*victim, now);
                     continue;
                 }

@@ -7,7 +7,7 @@ run "$MODELCTL" status
 check "status with nothing loaded" eval 'rc_is 0 && has "$OUT" "No models loaded on $SIM_URL"'
 
 run "$MODELCTL" load llama3.1:8b --keep-alive 10m
-check "load prints time and placement" eval 'rc_is 0 && has "$OUT" "loaded llama3.1:8b in" && has "$OUT" "100% GPU" && has "$OUT" "until: in 9m"'
+check "load prints time and placement" eval 'rc_is 0 && has "$OUT" "loaded llama3.1:8b in" && has "$OUT" "100% GPU" && has "$OUT" "until: in 10m"'
 
 run "$MODELCTL" status
 check "status shows the loaded model like ollama ps" eval 'rc_is 0 && has "$OUT" "NAME" && has "$OUT" "PROCESSOR" && has "$OUT" "llama3.1:8b" && has "$OUT" "100% GPU" && has "$OUT" "4096"'

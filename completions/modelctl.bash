@@ -1,0 +1,49 @@
+# bash completion for modelctl                               -*- shell-script -*-
+# Install: copy to /usr/share/bash-completion/completions/modelctl
+# (or ~/.local/share/bash-completion/completions/modelctl).
+
+_modelctl_models() {
+    # Installed model names, asked of the server; silent when it is down.
+    modelctl --timeout 2s status --all --json 2>/dev/null |
+        sed -n 's/^ *"name": "\(.*\)",\{0,1\}$/\1/p'
+}
+
+_modelctl() {
+    local cur prev words cword
+    _init_completion || return
+
+    local global="--host --timeout --json -q --quiet -v --verbose --version --help -h"
+    local subcommands="status load unload store"
+    local sub="" i
+    for ((i = 1; i < cword; i++)); do
+        case "${words[i]}" in
+            status | load | unload | store) sub="${words[i]}"; break ;;
+        esac
+    done
+
+    case "$prev" in
+        --host | --timeout | -k | --keep-alive) return ;;
+    esac
+
+    case "$sub" in
+        "")
+            COMPREPLY=($(compgen -W "$subcommands $global" -- "$cur")) ;;
+        status)
+            COMPREPLY=($(compgen -W "-a --all $global" -- "$cur")) ;;
+        load)
+            if [[ "$cur" == -* ]]; then
+                COMPREPLY=($(compgen -W "-k --keep-alive $global" -- "$cur"))
+            else
+                COMPREPLY=($(compgen -W "$(_modelctl_models)" -- "$cur"))
+            fi ;;
+        unload)
+            if [[ "$cur" == -* ]]; then
+                COMPREPLY=($(compgen -W "-a --all $global" -- "$cur"))
+            else
+                COMPREPLY=($(compgen -W "$(modelctl --timeout 2s -q status 2>/dev/null)" -- "$cur"))
+            fi ;;
+        store)
+            COMPREPLY=($(compgen -W "--repair $global" -- "$cur")) ;;
+    esac
+}
+complete -F _modelctl modelctl

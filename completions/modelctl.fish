@@ -1,0 +1,32 @@
+# fish completion for modelctl. Install: copy to ~/.config/fish/completions/modelctl.fish
+
+function __modelctl_installed
+    modelctl --timeout 2s status --all --json 2>/dev/null | string match -rg '^\s*"name": "(.*)",?$'
+end
+
+function __modelctl_loaded
+    modelctl --timeout 2s -q status 2>/dev/null
+end
+
+set -l subcommands status load unload store
+complete -c modelctl -f
+complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a status -d 'Show loaded models, where they sit and until when'
+complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a load -d 'Load models and wait until they are ready'
+complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a unload -d 'Unload models and wait until their memory is free'
+complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a store -d 'Show where modelctl keeps its state, and check it'
+
+# Global options
+complete -c modelctl -l host -x -d 'Server address (default: $OLLAMA_HOST)'
+complete -c modelctl -l timeout -x -d 'Longest wait for one server answer, e.g. 30s'
+complete -c modelctl -l json -d 'Machine-readable output'
+complete -c modelctl -s q -l quiet -d 'Print only what scripts need'
+complete -c modelctl -s v -l verbose -d 'Say what is happening on stderr'
+complete -c modelctl -l version -d 'Print the version'
+complete -c modelctl -s h -l help -d 'Show help'
+
+complete -c modelctl -n "__fish_seen_subcommand_from status" -s a -l all -d 'Also list installed models'
+complete -c modelctl -n "__fish_seen_subcommand_from load" -s k -l keep-alive -x -d 'How long to keep them loaded when idle'
+complete -c modelctl -n "__fish_seen_subcommand_from load" -a '(__modelctl_installed)'
+complete -c modelctl -n "__fish_seen_subcommand_from unload" -s a -l all -d 'Unload every loaded model'
+complete -c modelctl -n "__fish_seen_subcommand_from unload" -a '(__modelctl_loaded)'
+complete -c modelctl -n "__fish_seen_subcommand_from store" -l repair -d 'Move an unreadable state file aside'

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# modelctl's one entry point for people and CI.
+#   ./dev.sh demo    build, start modelsim on a free port, run status/load/unload against it
+#   ./dev.sh test    build with -Werror, run every test; then again under ASan+UBSan; format check
+#   ./dev.sh build   build (Release) into build/release
+#   ./dev.sh bench   run the benchmarks in tests/bench/
+# Each installs missing Debian packages when run as root; otherwise it prints
+# the exact apt-get line and exits 1.
+set -euo pipefail
+cd "$(dirname "$0")"
+ROOT=$(pwd)
+JOBS=$(nproc 2>/dev/null || echo 2)
+
+BUILD_PACKAGES=(cmake g++ make pkg-config libcli11-dev nlohmann-json3-dev doctest-dev
+    libcpp-httplib-dev libssl-dev)
+TEST_PACKAGES=(jq curl clang-format)
+BENCH_PACKAGES=(hyperfine curl time)
+
+need() {
+    local missing=() p
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if [ "$(id -u)" -eq 0 ]; then
+        echo "dev.sh: installing ${missing[*]}" >&2
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq >/dev/null
+        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    else
+        echo "dev.sh: missing Debian packages; install them with:" >&2
+        echo "  sudo apt-get install -y ${missing[*]}" >&2
+        exit 1
+    fi
+}
+
+build() { # build DIR [cmake options...]
+    local dir=$1
+    shift
+    cmake -S "$ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=Release "$@" >/dev/null
+    cmake --build "$dir" -j "$JOBS" 2>&1 | grep -v -E '^\[ *[0-9]+%\]|^-- ' || true
+    [ -x "$dir/apps/modelctl/modelctl" ] || { echo "dev.sh: build failed" >&2; exit 1; }
+}
+
+demo() {
+    need "${BUILD_PACKAGES[@]}"
+    build build/release -DMODELCTL_TESTS=OFF
+    bin=build/release/apps
+    tmp=$(mktemp -d)
+    # The demo keeps its own store, so it never touches yours.
+    export MODELCTL_HOME="$tmp/store"
+    "$bin/modelsim/modelsim" --port 0 --port-file "$tmp/port" --speed 4 --vram 16GB >"$tmp/sim.log" 2>&1 &
+    sim=$!
+    trap 'kill $sim 2>/dev/null; wait $sim 2>/dev/null; rm -rf "$tmp"' EXIT
+    for _ in $(seq 1 100); do [ -s "$tmp/port" ] && break; sleep 0.05; done
+    export OLLAMA_HOST="127.0.0.1:$(cat "$tmp/port")"
+    echo "modelsim (a simulated Ollama with a 16 GB GPU, loads sped up 4x) is on $OLLAMA_HOST"
+    step() {
+        echo
+        echo "\$ modelctl $*"
+        "$bin/modelctl/modelctl" "$@"
+    }
+    step status
+    step load llama3.2:3b llama3.1:8b --keep-alive 30m
+    step status
+    echo
+    echo "# gemma3:12b (9.6 GB) does not fit beside both. Ollama's own rule picks the victim:"
+    echo "# shortest keep_alive first, then model file name."
+    step load gemma3:12b
+    step status
+    step unload llama3.2:3b
+    step status --json
+    step unload --all
+    step status
+    step store
+}
+
+run_tests() { # run_tests DIR LABEL
+    echo "== $2"
+    (cd "$1" && ctest -j "$JOBS" --output-on-failure)
+}
+
+test_all() {
+    need "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
+    build build/ci -DMODELCTL_WERROR=ON
+    run_tests build/ci "tests (Release, -Werror)"
+    build build/asan -DMODELCTL_WERROR=ON -DMODELCTL_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+        run_tests build/asan "tests (ASan + UBSan)"
+    echo "== format check"
+    cmake --build build/ci --target check
+    echo "all checks passed"
+}
+
+bench() {
+    need "${BUILD_PACKAGES[@]}" "${BENCH_PACKAGES[@]}"
+    build build/release -DMODELCTL_TESTS=OFF
+    bash tests/bench/status_vs_curl.sh build/release
+}
+
+case "${1:-}" in
+    demo) demo ;;
+    test) test_all ;;
+    build) need "${BUILD_PACKAGES[@]}"; build build/release ;;
+    bench) bench ;;
+    *) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+esac
