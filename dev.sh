@@ -37,9 +37,14 @@ need() {
 build() { # build DIR [cmake options...]
     local dir=$1
     shift
-    cmake -S "$ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=Release "$@" >/dev/null
-    cmake --build "$dir" -j "$JOBS" 2>&1 | grep -v -E '^\[ *[0-9]+%\]|^-- ' || true
-    [ -x "$dir/apps/modelctl/modelctl" ] || { echo "dev.sh: build failed" >&2; exit 1; }
+    echo "== building in $dir" >&2
+    mkdir -p "$dir"
+    if ! { cmake -S "$ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=Release "$@" &&
+        cmake --build "$dir" -j "$JOBS"; } >"$dir/build.log" 2>&1; then
+        grep -E -A8 'error|Error' "$dir/build.log" | head -80 >&2
+        echo "dev.sh: build failed; full log in $dir/build.log" >&2
+        exit 1
+    fi
 }
 
 demo() {

@@ -47,11 +47,12 @@ int run_load(Context& ctx, const LoadOptions& o) {
             auto r = registry.load(model, keep_alive);
             progress.stop();
             auto now = core::util::now();
-            results.push_back({{"model", r.model},
-                               {"ok", true},
-                               {"was_loaded", r.was_loaded},
-                               {"seconds", r.seconds},
-                               {"observed", r.observed ? loaded_json(*r.observed, now) : json(nullptr)}});
+            results.push_back(
+                {{"model", r.model},
+                 {"ok", true},
+                 {"was_loaded", r.was_loaded},
+                 {"seconds", r.seconds},
+                 {"observed", r.observed ? loaded_json(*r.observed, now) : json(nullptr)}});
             if (ctx.global.json || ctx.global.quiet)
                 continue;
             std::string where;
@@ -63,8 +64,7 @@ int run_load(Context& ctx, const LoadOptions& o) {
                 std::cout << r.model << " was already loaded; keep-alive refreshed (" << where
                           << ")\n";
             else
-                std::cout << "loaded " << r.model << " in "
-                          << elapsed_text(r.seconds) << " ("
+                std::cout << "loaded " << r.model << " in " << elapsed_text(r.seconds) << " ("
                           << where << ")\n";
         } catch (const core::Error& e) {
             progress.stop();

@@ -27,9 +27,8 @@ void setup_spec(CLI::App& app, Context&) {
     sub->group(""); // hidden
     sub->callback([&app] {
         nlohmann::ordered_json subs = nlohmann::ordered_json::object();
-        for (const CLI::App* s : app.get_subcommands([](const CLI::App* a) {
-                 return a->get_name() != "__spec";
-             }))
+        for (const CLI::App* s :
+             app.get_subcommands([](const CLI::App* a) { return a->get_name() != "__spec"; }))
             subs[s->get_name()] = options_of(*s);
         print_json({{"global", options_of(app)}, {"subcommands", subs}});
     });

@@ -24,7 +24,10 @@ const core::store::ModelRecord* record_of(const core::store::State& st, const st
 
 json record_json(const core::store::ModelRecord* r) {
     if (!r)
-        return {{"loads", 0}, {"last_used", nullptr}, {"last_load", nullptr}, {"capabilities", json::array()}};
+        return {{"loads", 0},
+                {"last_used", nullptr},
+                {"last_load", nullptr},
+                {"capabilities", json::array()}};
     json last_load = nullptr;
     if (r->last_load)
         last_load = {{"at", time_json(r->last_load->at)},
@@ -59,9 +62,9 @@ int run_status(Context& ctx, const StatusOptions& o) {
             json j = loaded_json(m, now);
             const auto* r = record_of(s.state, m.name);
             j["known"] = record_json(r);
-            j["idle_seconds"] = r && r->last_used
-                                    ? json(std::chrono::duration<double>(now - *r->last_used).count())
-                                    : json(nullptr);
+            j["idle_seconds"] =
+                r && r->last_used ? json(std::chrono::duration<double>(now - *r->last_used).count())
+                                  : json(nullptr);
             loaded.push_back(std::move(j));
         }
         json out = {{"schema", "modelctl.status/v1"},
@@ -98,7 +101,8 @@ int run_status(Context& ctx, const StatusOptions& o) {
     if (s.loaded.empty()) {
         std::cout << "No models loaded on " << provider->address() << ".\n";
     } else {
-        Table t({"NAME", "ID", "SIZE", "PROCESSOR", "CONTEXT", "UNTIL", "IDLE", "LOADS", "LAST LOAD"});
+        Table t(
+            {"NAME", "ID", "SIZE", "PROCESSOR", "CONTEXT", "UNTIL", "IDLE", "LOADS", "LAST LOAD"});
         for (const auto& m : s.loaded) {
             const auto* r = record_of(s.state, m.name);
             t.add({m.name, m.digest.substr(0, 12), util::format_size(m.size),

@@ -43,14 +43,16 @@ int run_store(Context& ctx, const StoreOptions& o) {
     if (ctx.global.json) {
         print_json({{"schema", "modelctl.store/v1"},
                     {"dir", store.dir().string()},
-                    {"state", {{"path", store.state_path().string()},
-                               {"schema_version", state.schema_version},
-                               {"models", state.models.size()},
-                               {"bytes", bytes_of(store.state_path())}}},
-                    {"events", {{"path", store.events_path().string()},
-                                {"count", log.events.size()},
-                                {"unreadable", log.skipped},
-                                {"bytes", bytes_of(store.events_path())}}},
+                    {"state",
+                     {{"path", store.state_path().string()},
+                      {"schema_version", state.schema_version},
+                      {"models", state.models.size()},
+                      {"bytes", bytes_of(store.state_path())}}},
+                    {"events",
+                     {{"path", store.events_path().string()},
+                      {"count", log.events.size()},
+                      {"unreadable", log.skipped},
+                      {"bytes", bytes_of(store.events_path())}}},
                     {"repaired", moved ? json(moved->string()) : json(nullptr)}});
         return 0;
     }

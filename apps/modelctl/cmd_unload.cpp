@@ -54,8 +54,7 @@ int run_unload(Context& ctx, const UnloadOptions& o) {
             if (ctx.global.json || ctx.global.quiet)
                 continue;
             if (r.was_loaded)
-                std::cout << "unloaded " << r.model << " in "
-                          << elapsed_text(r.seconds)
+                std::cout << "unloaded " << r.model << " in " << elapsed_text(r.seconds)
                           << " (freed " << core::util::format_size(r.freed) << ")\n";
             else
                 std::cout << r.model << " was not loaded\n";

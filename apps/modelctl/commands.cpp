@@ -18,11 +18,8 @@ namespace modelctl {
 namespace {
 
 constexpr Command kCommands[] = {
-    {"status", setup_status},
-    {"load", setup_load},
-    {"unload", setup_unload},
-    {"store", setup_store},
-    {"__spec", setup_spec},
+    {"status", setup_status}, {"load", setup_load},   {"unload", setup_unload},
+    {"store", setup_store},   {"__spec", setup_spec},
 };
 
 } // namespace

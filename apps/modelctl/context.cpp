@@ -30,8 +30,8 @@ core::http::Endpoint Context::endpoint() const {
 std::unique_ptr<core::provider::Provider> Context::provider() const {
     auto t = core::util::parse_duration(global.timeout);
     if (!t || t->count() <= 0)
-        throw core::Error(core::ErrorKind::Usage, "--timeout: '" + global.timeout +
-                                                      "' is not a positive duration",
+        throw core::Error(core::ErrorKind::Usage,
+                          "--timeout: '" + global.timeout + "' is not a positive duration",
                           "e.g. --timeout 30s or --timeout 10m");
     core::provider::OllamaOptions o;
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(*t);

@@ -38,7 +38,9 @@ void Table::print(std::ostream& out, bool color) const {
         line(r, false);
 }
 
-void print_json(const json& j) { std::cout << j.dump(2) << std::endl; }
+void print_json(const json& j) {
+    std::cout << j.dump(2) << std::endl;
+}
 
 std::string until_text(const std::optional<Timestamp>& expires_at, Timestamp now) {
     using core::provider::Expiry;

@@ -1,9 +1,8 @@
 #include "catalog.hpp"
 
-#include <openssl/sha.h>
-
 #include <cstdio>
 #include <fstream>
+#include <openssl/sha.h>
 #include <stdexcept>
 
 namespace modelsim {
@@ -91,8 +90,8 @@ std::vector<CatalogModel> default_catalog() {
         make("gemma3:12b", 8100000000ULL, "gemma3", "12.2B", V{"completion", "vision"}, 48, 16, 8,
              3840, 131072),
         make("mistral-small:24b", 14000000000ULL, "llama", "23.6B", chat, 40, 32, 8, 5120, 32768),
-        make("nomic-embed-text:latest", 274302450ULL, "nomic-bert", "137M", V{"embedding"}, 12,
-             12, 12, 768, 2048),
+        make("nomic-embed-text:latest", 274302450ULL, "nomic-bert", "137M", V{"embedding"}, 12, 12,
+             12, 768, 2048),
     };
 }
 
@@ -108,12 +107,12 @@ std::vector<CatalogModel> load_catalog(const std::filesystem::path& path) {
         if (!m.is_object() || !m.contains("name") || !m.contains("size"))
             throw std::runtime_error("catalog " + path.string() +
                                      ": every model needs a name and a size");
-        CatalogModel c = make(m["name"].get<std::string>(), m["size"].get<uint64_t>(),
-                              m.value("family", "llama"), m.value("parameter_size", "8.0B"),
-                              m.value("capabilities", std::vector<std::string>{"completion"}),
-                              m.value("block_count", 32), m.value("head_count", 32),
-                              m.value("head_count_kv", 8), m.value("embedding_length", 4096),
-                              m.value("context_length", 8192));
+        CatalogModel c =
+            make(m["name"].get<std::string>(), m["size"].get<uint64_t>(),
+                 m.value("family", "llama"), m.value("parameter_size", "8.0B"),
+                 m.value("capabilities", std::vector<std::string>{"completion"}),
+                 m.value("block_count", 32), m.value("head_count", 32), m.value("head_count_kv", 8),
+                 m.value("embedding_length", 4096), m.value("context_length", 8192));
         c.digest = m.value("digest", c.digest);
         c.quantization_level = m.value("quantization_level", c.quantization_level);
         out.push_back(std::move(c));

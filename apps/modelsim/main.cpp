@@ -5,7 +5,6 @@
 #include "catalog.hpp"
 #include "server.hpp"
 #include "simulator.hpp"
-
 #include "util/duration.hpp"
 #include "util/size.hpp"
 
@@ -143,8 +142,7 @@ int main(int argc, char** argv) {
     config.ram = *core::util::parse_size(ram);
     auto ka = *core::util::parse_keep_alive(keep_alive);
     config.default_keep_alive =
-        ka.forever ? modelsim::Ns::max()
-                   : std::chrono::duration_cast<modelsim::Ns>(ka.value);
+        ka.forever ? modelsim::Ns::max() : std::chrono::duration_cast<modelsim::Ns>(ka.value);
 
     // Signals are taken by a thread with sigwait, so block them everywhere first.
     sigset_t set;
@@ -169,7 +167,8 @@ int main(int argc, char** argv) {
     httplib::Server server;
     modelsim::install_routes(server, sim, faults);
 
-    int bound = port == 0 ? server.bind_to_any_port(host) : (server.bind_to_port(host, port) ? port : -1);
+    int bound =
+        port == 0 ? server.bind_to_any_port(host) : (server.bind_to_port(host, port) ? port : -1);
     if (bound < 0) {
         std::cerr << "modelsim: error: cannot listen on " << host << ":" << port << "\n";
         return 1;

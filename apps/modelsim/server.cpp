@@ -45,7 +45,8 @@ bool injected(Faults& f, httplib::Response& res) {
     while (busy != 0) {
         if (busy < 0 || f.busy.compare_exchange_weak(busy, busy - 1)) {
             // server/sched.go: ErrMaxQueue when the pending queue is full.
-            send_error(res, 503, "server busy, please try again.  maximum pending requests exceeded");
+            send_error(res, 503,
+                       "server busy, please try again.  maximum pending requests exceeded");
             return true;
         }
     }

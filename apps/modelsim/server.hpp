@@ -12,11 +12,11 @@
 namespace modelsim {
 
 struct Faults {
-    int delay_ms = 0;           // delay every answer
-    std::atomic<int> busy{0};   // answer 503 to this many API requests (-1: all)
-    bool oom = false;           // every load fails with Ollama's out-of-memory error
-    bool malformed = false;     // API answers are not valid JSON
-    bool truncate = false;      // generate streams stop without their final line
+    int delay_ms = 0;             // delay every answer
+    std::atomic<int> busy{0};     // answer 503 to this many API requests (-1: all)
+    bool oom = false;             // every load fails with Ollama's out-of-memory error
+    bool malformed = false;       // API answers are not valid JSON
+    bool truncate = false;        // generate streams stop without their final line
     bool midstream_error = false; // generate streams end with an {"error": ...} line
 };
 

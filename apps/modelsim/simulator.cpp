@@ -21,9 +21,9 @@ std::string gib(uint64_t bytes) {
     return buf;
 }
 
-const char* const kWords[] = {"The",   " model", " is",    " loaded", " and",   " ready",
-                              " to",   " answer", " your", " question", ".",    " Memory",
-                              " is",   " the",    " scarce", " resource", " here", ","};
+const char* const kWords[] = {"The", " model",  " is",     " loaded",   " and",  " ready",
+                              " to", " answer", " your",   " question", ".",     " Memory",
+                              " is", " the",    " scarce", " resource", " here", ","};
 
 } // namespace
 
@@ -65,7 +65,9 @@ const CatalogModel& Simulator::find(const std::string& name) const {
     throw ApiError{404, "model '" + name + "' not found"};
 }
 
-json Simulator::version() const { return {{"version", "0.9.6"}}; }
+json Simulator::version() const {
+    return {{"version", "0.9.6"}};
+}
 
 json Simulator::tags() const {
     json models = json::array();
@@ -119,8 +121,9 @@ json Simulator::ps() {
         if (r.ready_at <= now) // a model being loaded is not listed yet
             list.push_back(&r);
     // server/routes.go PsHandler: most recently used (latest expiry) first.
-    std::stable_sort(list.begin(), list.end(),
-                     [](const Runner* a, const Runner* b) { return a->expires_at > b->expires_at; });
+    std::stable_sort(list.begin(), list.end(), [](const Runner* a, const Runner* b) {
+        return a->expires_at > b->expires_at;
+    });
     json models = json::array();
     for (const Runner* r : list)
         models.push_back({{"name", r->model->name},
@@ -275,7 +278,8 @@ Session Simulator::begin(const GenerateParams& p) {
     s.model = p.model;
     s.keep_alive = p.keep_alive;
     std::unique_lock lock(mu_);
-    Runner& r = acquire(m, p.num_ctx > 0 ? p.num_ctx : config_.default_num_ctx, lock, s.load_duration);
+    Runner& r =
+        acquire(m, p.num_ctx > 0 ? p.num_ctx : config_.default_num_ctx, lock, s.load_duration);
     if (p.keep_alive)
         r.session = *p.keep_alive < Ns(0) ? kForever : *p.keep_alive;
     // Decoding is memory-bound: each token reads the weights once.

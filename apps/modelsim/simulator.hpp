@@ -15,7 +15,6 @@
 // Simulated durations are divided by `speed`; keep_alive runs in real time.
 
 #include "catalog.hpp"
-
 #include "util/timestamp.hpp"
 
 #include <nlohmann/json.hpp>
@@ -43,7 +42,7 @@ struct SimConfig {
     double unload_seconds = 0.5;       // runner shutdown after an unload
     double gpu_bandwidth = 400e9;      // bytes/s: decode speed is memory-bound
     double cpu_bandwidth = 50e9;
-    double speed = 1.0;                // divides every simulated duration
+    double speed = 1.0;                              // divides every simulated duration
     Ns default_keep_alive = std::chrono::minutes(5); // OLLAMA_KEEP_ALIVE
     int default_num_ctx = 4096;
     unsigned seed = 1;

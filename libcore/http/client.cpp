@@ -33,7 +33,8 @@ std::string describe(httplib::Error e, const Timeouts& t) {
 }
 
 [[noreturn]] void throw_transport(const Endpoint& ep, httplib::Error e, const Timeouts& t) {
-    throw Error(ErrorKind::Unreachable, "cannot reach server at " + ep.url() + ": " + describe(e, t),
+    throw Error(ErrorKind::Unreachable,
+                "cannot reach server at " + ep.url() + ": " + describe(e, t),
                 "is the server running? Set the address with --host or OLLAMA_HOST");
 }
 
@@ -96,8 +97,8 @@ Response Client::post_json_stream(const std::string& path, const std::string& bo
             return {status, {}};
         if (received) // the server went away mid-stream
             throw Error(ErrorKind::Protocol,
-                        "the response from " + endpoint_.url() + " ended early: " +
-                            describe(res.error(), timeouts_));
+                        "the response from " + endpoint_.url() +
+                            " ended early: " + describe(res.error(), timeouts_));
         throw_transport(endpoint_, res.error(), timeouts_);
     }
     return {res->status, std::move(error_body)};

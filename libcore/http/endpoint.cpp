@@ -7,6 +7,8 @@ std::string Endpoint::host_port() const {
     return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
 }
 
-std::string Endpoint::url() const { return scheme + "://" + host_port() + base_path; }
+std::string Endpoint::url() const {
+    return scheme + "://" + host_port() + base_path;
+}
 
 } // namespace core::http

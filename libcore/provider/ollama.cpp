@@ -26,8 +26,8 @@ void Ollama::backoff(int attempt) {
 http::Response Ollama::call(const char* method, const std::string& path, const std::string& body,
                             const std::string& model) {
     for (int attempt = 0;; ++attempt) {
-        http::Response r = std::string_view(method) == "GET" ? client_.get(path)
-                                                             : client_.post_json(path, body);
+        http::Response r =
+            std::string_view(method) == "GET" ? client_.get(path) : client_.post_json(path, body);
         if (r.status >= 200 && r.status < 300)
             return r;
         if (r.status == 503 && attempt < options_.busy_retries) {
@@ -44,7 +44,9 @@ http::Response Ollama::call(const char* method, const std::string& path, const s
     }
 }
 
-std::string Ollama::version() { return ollama::parse_version(call("GET", "/api/version", "", "").body); }
+std::string Ollama::version() {
+    return ollama::parse_version(call("GET", "/api/version", "", "").body);
+}
 
 std::vector<InstalledModel> Ollama::installed() {
     return ollama::parse_tags(call("GET", "/api/tags", "", "").body);

@@ -16,11 +16,11 @@ namespace core::provider {
 
 struct OllamaOptions {
     http::Timeouts timeouts;
-    int busy_retries = 4;                                 // extra attempts after a 503
-    std::chrono::milliseconds backoff_base{250};          // first wait, doubled each time
-    std::chrono::milliseconds backoff_cap{4000};          // longest single wait
-    std::chrono::milliseconds unload_wait{60000};         // how long unload() waits
-    unsigned seed = std::random_device{}();               // jitter
+    int busy_retries = 4;                         // extra attempts after a 503
+    std::chrono::milliseconds backoff_base{250};  // first wait, doubled each time
+    std::chrono::milliseconds backoff_cap{4000};  // longest single wait
+    std::chrono::milliseconds unload_wait{60000}; // how long unload() waits
+    unsigned seed = std::random_device{}();       // jitter
 };
 
 class Ollama : public Provider {

@@ -12,9 +12,9 @@ namespace {
 json parse_json(std::string_view body, std::string_view what) {
     json j = json::parse(body, nullptr, false);
     if (j.is_discarded())
-        throw Error(ErrorKind::Protocol, "the server's answer to " + std::string(what) +
-                                             " is not valid JSON: " +
-                                             error_message(0, body.substr(0, 80)));
+        throw Error(ErrorKind::Protocol,
+                    "the server's answer to " + std::string(what) +
+                        " is not valid JSON: " + error_message(0, body.substr(0, 80)));
     return j;
 }
 
@@ -28,7 +28,8 @@ template <class T> T num(const json& j, const char* key) {
     if (it == j.end() || !it->is_number())
         return T{};
     if constexpr (std::is_unsigned_v<T>)
-        return it->is_number_unsigned() ? it->get<T>() : static_cast<T>(std::max(0.0, it->get<double>()));
+        return it->is_number_unsigned() ? it->get<T>()
+                                        : static_cast<T>(std::max(0.0, it->get<double>()));
     else
         return it->get<T>();
 }
@@ -224,16 +225,15 @@ Error map_error(int status, std::string_view body, std::string_view model,
             return Error(ErrorKind::NotFound,
                          "model '" + m + "' is not installed on the server" + where,
                          "pull it first: ollama pull " + m);
-        return Error(ErrorKind::Protocol,
-                     "the server" + where + " answered 404 (" + msg + ")",
+        return Error(ErrorKind::Protocol, "the server" + where + " answered 404 (" + msg + ")",
                      "is this an Ollama server? Check --host or OLLAMA_HOST");
     }
     if (status == 503)
         return Error(ErrorKind::Busy, "the server" + where + " is busy: " + msg,
                      "try again later, or raise OLLAMA_MAX_QUEUE on the server");
     static constexpr const char* oom_markers[] = {
-        "out of memory",          "requires more system memory", "insufficient memory",
-        "cudamalloc failed",      "unable to allocate",          "not enough memory",
+        "out of memory",     "requires more system memory", "insufficient memory",
+        "cudamalloc failed", "unable to allocate",          "not enough memory",
         "failed to allocate"};
     if (status >= 500)
         for (const char* marker : oom_markers)

@@ -1,7 +1,6 @@
 #include "provider/ollama_host.hpp"
 
 #include <arpa/inet.h>
-
 #include <string>
 
 namespace core::provider {

@@ -12,7 +12,8 @@ std::string processor_label(uint64_t size, uint64_t size_vram) {
         return "100% GPU";
     if (size_vram > size || size == 0)
         return "Unknown";
-    double cpu = std::round(static_cast<double>(size - size_vram) / static_cast<double>(size) * 100);
+    double cpu =
+        std::round(static_cast<double>(size - size_vram) / static_cast<double>(size) * 100);
     int cpu_pct = static_cast<int>(cpu);
     return std::to_string(cpu_pct) + "%/" + std::to_string(100 - cpu_pct) + "% CPU/GPU";
 }

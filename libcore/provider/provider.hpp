@@ -80,7 +80,8 @@ public:
     virtual std::vector<LoadedModel> loaded() = 0;
     virtual ModelInfo show(const std::string& model) = 0;
     // Returns once the model is in memory. keep_alive unset: the server's default.
-    virtual void load(const std::string& model, const std::optional<util::KeepAlive>& keep_alive) = 0;
+    virtual void load(const std::string& model,
+                      const std::optional<util::KeepAlive>& keep_alive) = 0;
     // Returns once the model is out of memory (the server unloads asynchronously).
     virtual void unload(const std::string& model) = 0;
     // Generates, handing each piece of text to on_text as it arrives.

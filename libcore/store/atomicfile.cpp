@@ -12,7 +12,8 @@ namespace core::store {
 namespace {
 
 [[noreturn]] void fail(const std::string& what, const std::filesystem::path& p) {
-    throw Error(ErrorKind::Store, "cannot " + what + " " + p.string() + ": " + std::strerror(errno));
+    throw Error(ErrorKind::Store,
+                "cannot " + what + " " + p.string() + ": " + std::strerror(errno));
 }
 
 void write_all(int fd, std::string_view data, const std::filesystem::path& p) {

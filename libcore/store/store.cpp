@@ -18,9 +18,12 @@ using nlohmann::json;
 namespace {
 
 json details_json(const provider::ModelDetails& d) {
-    return {{"parent_model", d.parent_model}, {"format", d.format},
-            {"family", d.family},             {"families", d.families},
-            {"parameter_size", d.parameter_size}, {"quantization_level", d.quantization_level}};
+    return {{"parent_model", d.parent_model},
+            {"format", d.format},
+            {"family", d.family},
+            {"families", d.families},
+            {"parameter_size", d.parameter_size},
+            {"quantization_level", d.quantization_level}};
 }
 
 provider::ModelDetails details_from(const json& j) {
@@ -112,10 +115,9 @@ State state_from_json(const json& j) {
     State s;
     s.schema_version = j["schema_version"].get<int>();
     if (s.schema_version > kSchemaVersion)
-        throw Error(ErrorKind::Store, "was written by a newer modelctl (schema " +
-                                          std::to_string(s.schema_version) +
-                                          "; this one reads up to " +
-                                          std::to_string(kSchemaVersion) + ")");
+        throw Error(ErrorKind::Store,
+                    "was written by a newer modelctl (schema " + std::to_string(s.schema_version) +
+                        "; this one reads up to " + std::to_string(kSchemaVersion) + ")");
     if (s.schema_version < 1)
         throw Error(ErrorKind::Store, "has an invalid schema_version");
     auto models = j.find("models");
@@ -189,7 +191,9 @@ std::optional<Event> event_from_json(const json& j) {
 Store::Store(fs::path dir, std::chrono::milliseconds lock_timeout)
     : dir_(std::move(dir)), lock_timeout_(lock_timeout) {}
 
-void Store::ensure_dir() const { make_private_dirs(dir_); }
+void Store::ensure_dir() const {
+    make_private_dirs(dir_);
+}
 
 State Store::read_unlocked() const {
     bool exists = false;
@@ -199,8 +203,9 @@ State Store::read_unlocked() const {
     json j = json::parse(text, nullptr, false);
     const std::string hint = "move it aside with `modelctl store --repair` (the file is kept)";
     if (j.is_discarded())
-        throw Error(ErrorKind::Store, "the store file " + state_path().string() +
-                                          " is corrupt (not valid JSON); it was left untouched",
+        throw Error(ErrorKind::Store,
+                    "the store file " + state_path().string() +
+                        " is corrupt (not valid JSON); it was left untouched",
                     hint);
     try {
         return state_from_json(j);
@@ -213,7 +218,9 @@ State Store::read_unlocked() const {
     }
 }
 
-State Store::read() const { return read_unlocked(); }
+State Store::read() const {
+    return read_unlocked();
+}
 
 State Store::update(const std::function<void(State&)>& mutate, const std::vector<Event>& events) {
     ensure_dir();

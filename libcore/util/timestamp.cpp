@@ -6,7 +6,9 @@ namespace core::util {
 
 using namespace std::chrono;
 
-Timestamp now() { return time_point_cast<microseconds>(Clock::now()); }
+Timestamp now() {
+    return time_point_cast<microseconds>(Clock::now());
+}
 
 namespace {
 
@@ -27,8 +29,8 @@ bool digits(std::string_view s, size_t pos, size_t n, int& out) {
 
 std::optional<Timestamp> parse_rfc3339(std::string_view s) {
     int Y, M, D, h, m, sec;
-    if (!digits(s, 0, 4, Y) || s.size() < 19 || s[4] != '-' || !digits(s, 5, 2, M) ||
-        s[7] != '-' || !digits(s, 8, 2, D) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
+    if (!digits(s, 0, 4, Y) || s.size() < 19 || s[4] != '-' || !digits(s, 5, 2, M) || s[7] != '-' ||
+        !digits(s, 8, 2, D) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
         !digits(s, 11, 2, h) || s[13] != ':' || !digits(s, 14, 2, m) || s[16] != ':' ||
         !digits(s, 17, 2, sec))
         return std::nullopt;

@@ -9,7 +9,8 @@
 struct Scratch {
     std::filesystem::path path;
     Scratch() {
-        std::string tmpl = (std::filesystem::temp_directory_path() / "modelctl-test-XXXXXX").string();
+        std::string tmpl =
+            (std::filesystem::temp_directory_path() / "modelctl-test-XXXXXX").string();
         if (!mkdtemp(tmpl.data()))
             throw std::runtime_error("mkdtemp failed");
         path = tmpl;

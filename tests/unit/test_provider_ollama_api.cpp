@@ -130,16 +130,20 @@ TEST_CASE("error statuses map to kinds, messages and hints") {
     CHECK(std::string(nf.what()).find("'nope' is not installed") != std::string::npos);
     CHECK(nf.hint() == "pull it first: ollama pull nope");
     CHECK(map_error(404, "404 page not found", "", "x").kind() == ErrorKind::Protocol);
-    CHECK(map_error(503, R"({"error":"server busy, please try again.  maximum pending requests exceeded"})",
-                    "m", "")
+    CHECK(map_error(
+              503,
+              R"({"error":"server busy, please try again.  maximum pending requests exceeded"})",
+              "m", "")
               .kind() == ErrorKind::Busy);
     auto oom = map_error(
-        500, R"J({"error":"model requires more system memory (47.1 GiB) than is available (30.2 GiB)"})J",
+        500,
+        R"J({"error":"model requires more system memory (47.1 GiB) than is available (30.2 GiB)"})J",
         "llama3.3:70b", "");
     CHECK(oom.kind() == ErrorKind::OutOfMemory);
     CHECK(std::string(oom.what()).find("47.1 GiB") != std::string::npos);
-    CHECK(map_error(500, R"({"error":"llama runner process has terminated: exit status 2"})", "m", "")
-              .kind() == ErrorKind::Failed);
+    CHECK(
+        map_error(500, R"({"error":"llama runner process has terminated: exit status 2"})", "m", "")
+            .kind() == ErrorKind::Failed);
     auto bad = map_error(400, R"({"error":"time: missing unit in duration \"300\""})", "m", "");
     CHECK(bad.kind() == ErrorKind::Failed);
     CHECK(std::string(bad.what()).find("missing unit") != std::string::npos);

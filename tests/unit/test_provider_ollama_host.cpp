@@ -6,7 +6,9 @@ using core::provider::connectable;
 using core::provider::parse_ollama_host;
 
 namespace {
-std::string host(const char* value) { return parse_ollama_host(value).url(); }
+std::string host(const char* value) {
+    return parse_ollama_host(value).url();
+}
 } // namespace
 
 TEST_CASE("OLLAMA_HOST: every case of Ollama's envconfig TestHost table") {

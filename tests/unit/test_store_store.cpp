@@ -136,8 +136,9 @@ TEST_CASE("a state file from a newer modelctl is refused, not repaired over sile
 TEST_CASE("wrong shapes are corrupt too") {
     Scratch s;
     Store store(s.path);
-    for (const char* text : {"[]", "{}", R"({"schema_version":"1","models":{}})",
-                             R"({"schema_version":1})", R"({"schema_version":1,"models":{"a":{"loads":"x"}}})"}) {
+    for (const char* text :
+         {"[]", "{}", R"({"schema_version":"1","models":{}})", R"({"schema_version":1})",
+          R"({"schema_version":1,"models":{"a":{"loads":"x"}}})"}) {
         write_text(store.state_path(), text);
         CHECK_THROWS_AS(store.read(), Error);
     }
