@@ -68,7 +68,10 @@ int run_status(Context& ctx, const StatusOptions& o) {
             loaded.push_back(std::move(j));
         }
         json out = {{"schema", "modelctl.status/v1"},
-                    {"server", {{"kind", provider->kind()}, {"address", provider->address()}}},
+                    {"server",
+                     {{"kind", provider->kind()},
+                      {"address", provider->address()},
+                      {"version", o.all ? json(s.version) : json(nullptr)}}},
                     {"now", time_json(now)},
                     {"loaded", loaded}};
         if (o.all) {
@@ -115,7 +118,8 @@ int run_status(Context& ctx, const StatusOptions& o) {
         t.print(std::cout, color);
     }
     if (o.all) {
-        std::cout << "\n";
+        std::cout << "\n" << provider->kind() << " " << s.version << " at " << provider->address()
+                  << ", " << s.installed.size() << " models installed:\n";
         Table t({"INSTALLED", "ID", "SIZE", "PARAMS", "QUANT", "MODIFIED", "LOADED", "LOADS"});
         for (const auto& m : s.installed) {
             bool is_loaded = false;

@@ -51,8 +51,16 @@ LoadOutcome Registry::load(const std::string& model,
     std::optional<provider::ModelInfo> info;
     auto rec = known.find(out.model);
     std::string digest = out.observed ? out.observed->digest : "";
-    if (rec == known.end() || rec->second.digest != digest || rec->second.capabilities.empty())
-        info = provider_.show(model);
+    if (rec == known.end() || rec->second.digest != digest || rec->second.capabilities.empty()) {
+        try {
+            info = provider_.show(model);
+        } catch (const Error& e) {
+            // Capabilities are a nicety: the load itself succeeded, so a
+            // server that cannot describe the model does not fail it.
+            if (e.kind() == ErrorKind::Unreachable)
+                throw;
+        }
+    }
 
     auto now = util::now();
     std::vector<store::Event> events;
@@ -148,6 +156,7 @@ Status Registry::status(bool installed) {
         return s;
     }
     s.installed = provider_.installed();
+    s.version = provider_.version();
     s.state = store_.update([&](store::State& st) {
         for (const auto& m : s.installed) {
             auto& r = touch(st, m.name, s.now);

@@ -31,6 +31,7 @@ struct Status {
     util::Timestamp now;
     std::vector<provider::LoadedModel> loaded;
     std::vector<provider::InstalledModel> installed; // only when asked for
+    std::string version;                             // the server's, only when asked for
     store::State state;                              // what modelctl knows
 };
 
