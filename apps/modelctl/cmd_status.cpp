@@ -118,8 +118,9 @@ int run_status(Context& ctx, const StatusOptions& o) {
         t.print(std::cout, color);
     }
     if (o.all) {
-        std::cout << "\n" << provider->kind() << " " << s.version << " at " << provider->address()
-                  << ", " << s.installed.size() << " models installed:\n";
+        std::cout << "\n"
+                  << provider->kind() << " " << s.version << " at " << provider->address() << ", "
+                  << s.installed.size() << " models installed:\n";
         Table t({"INSTALLED", "ID", "SIZE", "PARAMS", "QUANT", "MODIFIED", "LOADED", "LOADS"});
         for (const auto& m : s.installed) {
             bool is_loaded = false;

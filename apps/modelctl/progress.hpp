@@ -3,7 +3,6 @@
 // terminal. Does nothing when disabled (not a terminal, -q, --json, cron).
 
 #include <atomic>
-#include <mutex>
 #include <string>
 #include <thread>
 

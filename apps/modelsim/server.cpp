@@ -123,8 +123,8 @@ void install_routes(httplib::Server& server, Simulator& sim, Faults& faults) {
         if (injected(faults, res))
             return;
         guarded(res, [&] {
-            GenerateParams p = generate_params(parse_body(req));
-            json j = json::parse(req.body);
+            json j = parse_body(req);
+            GenerateParams p = generate_params(j);
             if (faults.oom) {
                 sim.show(p.model); // 404 still wins for a model not installed
                 throw ApiError{500, "model requires more system memory (47.1 GiB) than is "

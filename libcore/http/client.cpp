@@ -1,6 +1,7 @@
 #include "http/client.hpp"
 
 #include "error.hpp"
+#include "util/duration.hpp"
 
 #include <httplib.h>
 
@@ -10,9 +11,7 @@ namespace {
 
 std::string describe(httplib::Error e, const Timeouts& t) {
     using E = httplib::Error;
-    auto secs = [](std::chrono::milliseconds ms) {
-        return std::to_string(static_cast<double>(ms.count()) / 1000.0).substr(0, 4) + "s";
-    };
+    auto secs = [](std::chrono::milliseconds ms) { return util::format_duration(ms); };
     switch (e) {
     case E::Connection:
         return "connection refused or host unreachable";

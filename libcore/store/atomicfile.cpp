@@ -28,6 +28,17 @@ void write_all(int fd, std::string_view data, const std::filesystem::path& p) {
     }
 }
 
+void fsync_dir(const std::filesystem::path& path) {
+    auto dir = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
+    int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        fail("open directory", dir);
+    int rc = ::fsync(dfd);
+    ::close(dfd);
+    if (rc != 0)
+        fail("fsync directory", dir);
+}
+
 } // namespace
 
 void write_atomically(const std::filesystem::path& path, std::string_view content) {
@@ -52,17 +63,11 @@ void write_atomically(const std::filesystem::path& path, std::string_view conten
         errno = err;
         fail("replace", path);
     }
-    auto dir = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
-    int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0)
-        fail("open directory", dir);
-    int rc = ::fsync(dfd);
-    ::close(dfd);
-    if (rc != 0)
-        fail("fsync directory", dir);
+    fsync_dir(path);
 }
 
 void append_durably(const std::filesystem::path& path, std::string_view content) {
+    bool created = ::access(path.c_str(), F_OK) != 0;
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (fd < 0)
         fail("open", path);
@@ -75,6 +80,8 @@ void append_durably(const std::filesystem::path& path, std::string_view content)
         throw;
     }
     ::close(fd);
+    if (created) // a new file's name must survive a crash too
+        fsync_dir(path);
 }
 
 } // namespace core::store
