@@ -68,12 +68,7 @@ int run_load(Context& ctx, const LoadOptions& o) {
                           << where << ")\n";
         } catch (const core::Error& e) {
             progress.stop();
-            if (e.kind() == core::ErrorKind::Unreachable || e.kind() == core::ErrorKind::Usage ||
-                e.kind() == core::ErrorKind::Store)
-                throw; // no point trying the next model
-            int c = report(e);
-            code = code ? code : c;
-            results.push_back({{"model", model}, {"ok", false}, {"error", error_json(e)}});
+            results.push_back(model_failure(e, model, code));
         }
     }
     if (ctx.global.json)

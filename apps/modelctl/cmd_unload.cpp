@@ -60,11 +60,7 @@ int run_unload(Context& ctx, const UnloadOptions& o) {
                 std::cout << r.model << " was not loaded\n";
         } catch (const core::Error& e) {
             progress.stop();
-            if (e.kind() == core::ErrorKind::Unreachable || e.kind() == core::ErrorKind::Store)
-                throw;
-            int c = report(e);
-            code = code ? code : c;
-            results.push_back({{"model", model}, {"ok", false}, {"error", error_json(e)}});
+            results.push_back(model_failure(e, model, code));
         }
     }
     if (ctx.global.json)

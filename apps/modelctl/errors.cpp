@@ -49,4 +49,15 @@ int report(const std::exception& e) {
     return report(e.what(), "", kFailed);
 }
 
+nlohmann::ordered_json model_failure(const core::Error& e, const std::string& model,
+                                     int& exit_code) {
+    using K = core::ErrorKind;
+    if (e.kind() == K::Unreachable || e.kind() == K::Usage || e.kind() == K::Store)
+        throw; // called from a catch block: rethrows the exception as caught
+    int code = report(e);
+    if (exit_code == 0)
+        exit_code = code;
+    return {{"model", model}, {"ok", false}, {"error", error_json(e)}};
+}
+
 } // namespace modelctl

@@ -22,6 +22,14 @@ int exit_code_for(core::ErrorKind kind);
 int report(const std::exception& e);
 int report(const std::string& message, const std::string& hint, int code);
 
+// For a command acting on several models; call it only inside the catch
+// block that caught `e`. An error that makes the rest
+// pointless (server unreachable, bad usage, unusable store) is rethrown; any
+// other is reported on stderr, its exit code kept in `exit_code` if it is the
+// first, and returned as {"model": ..., "ok": false, "error": ...}.
+nlohmann::ordered_json model_failure(const core::Error& e, const std::string& model,
+                                     int& exit_code);
+
 // {"kind": "not_found", "message": ..., "hint": ..., "exit_code": 1} for --json output.
 nlohmann::ordered_json error_json(const std::exception& e);
 

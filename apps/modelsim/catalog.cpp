@@ -45,6 +45,14 @@ CatalogModel make(std::string name, uint64_t size, std::string family, std::stri
 
 } // namespace
 
+std::string normalize(const std::string& name) {
+    auto slash = name.rfind('/');
+    auto colon = name.rfind(':');
+    if (colon == std::string::npos || (slash != std::string::npos && colon < slash))
+        return name + ":latest";
+    return name;
+}
+
 uint64_t CatalogModel::kv_cache_bytes(int num_ctx) const {
     if (head_count <= 0)
         return 0;
@@ -108,7 +116,7 @@ std::vector<CatalogModel> load_catalog(const std::filesystem::path& path) {
             throw std::runtime_error("catalog " + path.string() +
                                      ": every model needs a name and a size");
         CatalogModel c =
-            make(m["name"].get<std::string>(), m["size"].get<uint64_t>(),
+            make(normalize(m["name"].get<std::string>()), m["size"].get<uint64_t>(),
                  m.value("family", "llama"), m.value("parameter_size", "8.0B"),
                  m.value("capabilities", std::vector<std::string>{"completion"}),
                  m.value("block_count", 32), m.value("head_count", 32), m.value("head_count_kv", 8),

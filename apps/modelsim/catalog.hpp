@@ -35,6 +35,9 @@ struct CatalogModel {
 
 // A dozen realistic models: the ten of the shared Azure trace (sizes from
 // Ollama's library) plus a small chat model and an embedding model.
+// A model name as Ollama lists it: "x" -> "x:latest", "ns/x" -> "ns/x:latest".
+std::string normalize(const std::string& name);
+
 std::vector<CatalogModel> default_catalog();
 
 // {"models": [{"name": ..., "size": ..., ...}]}; missing fields take defaults,

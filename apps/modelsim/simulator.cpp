@@ -27,14 +27,6 @@ const char* const kWords[] = {"The", " model",  " is",     " loaded",   " and", 
 
 } // namespace
 
-std::string normalize(const std::string& name) {
-    auto slash = name.rfind('/');
-    auto colon = name.rfind(':');
-    if (colon == std::string::npos || (slash != std::string::npos && colon < slash))
-        return name + ":latest";
-    return name;
-}
-
 Simulator::Simulator(std::vector<CatalogModel> catalog, SimConfig config)
     : catalog_(std::move(catalog)), config_(config), rng_(config.seed) {}
 

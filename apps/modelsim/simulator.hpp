@@ -128,6 +128,4 @@ private:
     std::mt19937 rng_;
 };
 
-std::string normalize(const std::string& name); // "x" -> "x:latest"
-
 } // namespace modelsim

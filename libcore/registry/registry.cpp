@@ -23,6 +23,19 @@ store::ModelRecord& touch(store::State& st, const std::string& name, util::Times
     return it->second;
 }
 
+store::Event event(const char* type, const std::string& model, const std::string& server,
+                   util::Timestamp at, double seconds, uint64_t size, uint64_t size_vram) {
+    store::Event e;
+    e.type = type;
+    e.model = model;
+    e.server = server;
+    e.at = at;
+    e.seconds = seconds;
+    e.size = size;
+    e.size_vram = size_vram;
+    return e;
+}
+
 } // namespace
 
 std::optional<provider::LoadedModel> Registry::find_loaded(const std::string& model) {
@@ -64,19 +77,10 @@ LoadOutcome Registry::load(const std::string& model,
 
     auto now = util::now();
     std::vector<store::Event> events;
-    if (!out.was_loaded) {
-        store::Event e;
-        e.type = "load";
-        e.model = out.model;
-        e.server = provider_.address();
-        e.at = now;
-        e.seconds = out.seconds;
-        if (out.observed) {
-            e.size = out.observed->size;
-            e.size_vram = out.observed->size_vram;
-        }
-        events.push_back(e);
-    }
+    if (!out.was_loaded)
+        events.push_back(event("load", out.model, provider_.address(), now, out.seconds,
+                               out.observed ? out.observed->size : 0,
+                               out.observed ? out.observed->size_vram : 0));
     store_.update(
         [&](store::State& st) {
             auto& r = touch(st, out.model, now);
@@ -121,14 +125,6 @@ UnloadOutcome Registry::unload(const std::string& model) {
     out.freed = before->size;
     out.freed_vram = before->size_vram;
     auto now = util::now();
-    store::Event e;
-    e.type = "unload";
-    e.model = out.model;
-    e.server = provider_.address();
-    e.at = now;
-    e.seconds = out.seconds;
-    e.size = out.freed;
-    e.size_vram = out.freed_vram;
     store_.update(
         [&](store::State& st) {
             auto& r = touch(st, out.model, now);
@@ -136,7 +132,8 @@ UnloadOutcome Registry::unload(const std::string& model) {
             r.unloads += 1;
             r.last_unload = now;
         },
-        {e});
+        {event("unload", out.model, provider_.address(), now, out.seconds, out.freed,
+               out.freed_vram)});
     return out;
 }
 

@@ -35,6 +35,20 @@ start_sim() {
     export OLLAMA_HOST="127.0.0.1:$SIM_PORT"
 }
 
+# write_catalog FILE COUNT PREFIX SIZE_STEP: a modelsim catalog of COUNT models
+# named PREFIX<i>, model i weighing i * SIZE_STEP bytes.
+write_catalog() {
+    local file=$1 count=$2 prefix=$3 step=$4 i
+    {
+        echo '{"models": ['
+        for i in $(seq 1 "$count"); do
+            printf '{"name": "%s%d", "size": %d, "block_count": 4}%s\n' "$prefix" "$i" \
+                $((i * step)) "$([ "$i" -lt "$count" ] && echo , || true)"
+        done
+        echo ']}'
+    } >"$file"
+}
+
 # run CMD...: runs a command, capturing OUT, ERR and RC.
 run() {
     set +e

@@ -3,20 +3,13 @@
 source "$(dirname "$0")/lib.sh"
 
 # 16 processes, each loading and unloading its own model 5 times, at once.
-{
-    echo '{"models": ['
-    for i in $(seq 1 16); do
-        sep=$([ "$i" -lt 16 ] && echo , || true)
-        echo "{\"name\": \"tiny$i:1b\", \"size\": 100000000, \"block_count\": 4}$sep"
-    done
-    echo ']}'
-} >"$SCRATCH/tiny.json"
+write_catalog "$SCRATCH/tiny.json" 16 tiny 100000000
 start_sim --catalog "$SCRATCH/tiny.json" --max-loaded 32 --vram 100GB --speed 200 --unload 0.01
 workers=()
 for i in $(seq 1 16); do
     (
         for _ in 1 2 3 4 5; do
-            "$MODELCTL" -q load "tiny$i:1b" && "$MODELCTL" -q unload "tiny$i:1b" || exit 1
+            "$MODELCTL" -q load "tiny$i" && "$MODELCTL" -q unload "tiny$i" || exit 1
         done
     ) >"$SCRATCH/worker$i.log" 2>&1 &
     workers+=($!)
@@ -34,14 +27,7 @@ check "the event log holds all 160 events" eval '[ "$OUT" -eq 160 ] && jq -e . "
 
 # SIGKILL mid-write: a big store (3000 installed models) written by
 # `status --all`, killed at random moments, must always read back whole.
-{
-    echo '{"models": ['
-    for i in $(seq 1 3000); do
-        sep=$([ "$i" -lt 3000 ] && echo , || true)
-        echo "{\"name\": \"bulk-model-number-$i:7b\", \"size\": $((i * 1000000))}$sep"
-    done
-    echo ']}'
-} >"$SCRATCH/bulk.json"
+write_catalog "$SCRATCH/bulk.json" 3000 bulk-model-number- 1000000
 start_sim --catalog "$SCRATCH/bulk.json"
 export MODELCTL_HOME="$SCRATCH/killstore"
 "$MODELCTL" -q status --all >/dev/null
