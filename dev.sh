@@ -14,7 +14,7 @@ JOBS=$(nproc 2>/dev/null || echo 2)
 BUILD_PACKAGES=(cmake g++ make pkg-config libcli11-dev nlohmann-json3-dev doctest-dev
     libcpp-httplib-dev libssl-dev)
 TEST_PACKAGES=(jq curl clang-format)
-BENCH_PACKAGES=(hyperfine curl time)
+BENCH_PACKAGES=(hyperfine curl time jq bc)
 
 need() {
     local missing=() p
@@ -101,6 +101,7 @@ bench() {
     need "${BUILD_PACKAGES[@]}" "${BENCH_PACKAGES[@]}"
     build build/release -DMODELCTL_TESTS=OFF
     bash tests/bench/status_vs_curl.sh build/release
+    bash tests/bench/policy_traces.sh build/release/apps/modelctl/modelctl
 }
 
 case "${1:-}" in

@@ -13,16 +13,18 @@ _modelctl() {
     _init_completion || return
 
     local global="--host --timeout --json -q --quiet -v --verbose --version --help -h"
-    local subcommands="status load unload store"
+    local subcommands="status load unload store simulate"
     local sub="" i
     for ((i = 1; i < cword; i++)); do
         case "${words[i]}" in
-            status | load | unload | store) sub="${words[i]}"; break ;;
+            status | load | unload | store | simulate) sub="${words[i]}"; break ;;
         esac
     done
 
     case "$prev" in
-        --host | --timeout | -k | --keep-alive) return ;;
+        --host | --timeout | -k | --keep-alive | --memory | --every | --stretch | --max-loaded) return ;;
+        --trace | --catalog) _filedir csv; return ;;
+        --policy) COMPREPLY=($(compgen -W "modelctl lru ollama belady" -- "$cur")); return ;;
     esac
 
     case "$sub" in
@@ -44,6 +46,8 @@ _modelctl() {
             fi ;;
         store)
             COMPREPLY=($(compgen -W "--repair $global" -- "$cur")) ;;
+        simulate)
+            COMPREPLY=($(compgen -W "--trace --catalog --memory --policy --from-history --every --stretch --max-loaded $global" -- "$cur")) ;;
     esac
 }
 complete -F _modelctl modelctl

@@ -8,12 +8,13 @@ function __modelctl_loaded
     modelctl --timeout 2s -q status 2>/dev/null
 end
 
-set -l subcommands status load unload store
+set -l subcommands status load unload store simulate
 complete -c modelctl -f
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a status -d 'Show loaded models, where they sit and until when'
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a load -d 'Load models and wait until they are ready'
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a unload -d 'Unload models and wait until their memory is free'
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a store -d 'Show where modelctl keeps its state, and check it'
+complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a simulate -d 'Replay a request trace, eviction rules side by side'
 
 # Global options
 complete -c modelctl -l host -x -d 'Server address (default: $OLLAMA_HOST)'
@@ -30,3 +31,11 @@ complete -c modelctl -n "__fish_seen_subcommand_from load" -a '(__modelctl_insta
 complete -c modelctl -n "__fish_seen_subcommand_from unload" -s a -l all -d 'Unload every loaded model'
 complete -c modelctl -n "__fish_seen_subcommand_from unload" -a '(__modelctl_loaded)'
 complete -c modelctl -n "__fish_seen_subcommand_from store" -l repair -d 'Move an unreadable state file aside'
+complete -c modelctl -n "__fish_seen_subcommand_from simulate" -l trace -r -F -d 'CSV of requests: time,model'
+complete -c modelctl -n "__fish_seen_subcommand_from simulate" -l catalog -r -F -d 'CSV of models: model,size_bytes,load_s'
+complete -c modelctl -n "__fish_seen_subcommand_from simulate" -l memory -x -d 'Memory budgets, e.g. 24GB,48GB'
+complete -c modelctl -n "__fish_seen_subcommand_from simulate" -l policy -x -a 'modelctl lru ollama belady' -d 'Rules to compare'
+complete -c modelctl -n "__fish_seen_subcommand_from simulate" -l from-history -d 'Replay your own recorded usage'
+complete -c modelctl -n "__fish_seen_subcommand_from simulate" -l every -x -d 'Keep every N-th request'
+complete -c modelctl -n "__fish_seen_subcommand_from simulate" -l stretch -x -d 'Multiply request times by X'
+complete -c modelctl -n "__fish_seen_subcommand_from simulate" -l max-loaded -x -d 'At most N models loaded at once'

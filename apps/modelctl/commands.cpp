@@ -1,6 +1,7 @@
 #include "commands.hpp"
 
 #include "cmd_load.hpp"
+#include "cmd_simulate.hpp"
 #include "cmd_spec.hpp"
 #include "cmd_status.hpp"
 #include "cmd_store.hpp"
@@ -18,8 +19,8 @@ namespace modelctl {
 namespace {
 
 constexpr Command kCommands[] = {
-    {"status", setup_status}, {"load", setup_load},   {"unload", setup_unload},
-    {"store", setup_store},   {"__spec", setup_spec},
+    {"status", setup_status}, {"load", setup_load},         {"unload", setup_unload},
+    {"store", setup_store},   {"simulate", setup_simulate}, {"__spec", setup_spec},
 };
 
 } // namespace
