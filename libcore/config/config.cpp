@@ -1,0 +1,295 @@
+#include "config/config.hpp"
+
+#include "error.hpp"
+#include "provider/ollama_api.hpp"
+#include "util/size.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <charconv>
+#include <cmath>
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <stdexcept>
+
+namespace core::config {
+
+using json = nlohmann::json;
+namespace fs = std::filesystem;
+
+std::string source_name(Source s) {
+    switch (s) {
+    case Source::Default:
+        return "default";
+    case Source::File:
+        return "file";
+    case Source::Environment:
+        return "env";
+    case Source::Flag:
+        return "flag";
+    case Source::Store:
+        return "store";
+    }
+    return "?";
+}
+
+fs::path default_path(const Environment& env) {
+    if (auto x = env.get_nonempty("XDG_CONFIG_HOME"); x && fs::path(*x).is_absolute())
+        return fs::path(*x) / "modelctl" / "config.json";
+    if (auto h = env.get_nonempty("HOME"))
+        return fs::path(*h) / ".config" / "modelctl" / "config.json";
+    return {};
+}
+
+namespace {
+
+// Value parsers: throw std::invalid_argument with the reason.
+util::Seconds duration(const std::string& v) {
+    auto d = util::parse_duration(v);
+    if (!d)
+        throw std::invalid_argument("'" + v + "' is not a duration (e.g. 30s, 30m, 2h)");
+    return *d;
+}
+
+util::Seconds positive_duration(const std::string& v) {
+    auto d = duration(v);
+    if (d.count() <= 0)
+        throw std::invalid_argument("'" + v + "' must be more than 0");
+    return d;
+}
+
+util::KeepAlive keep_alive(const std::string& v) {
+    auto k = util::parse_keep_alive(v);
+    if (!k)
+        throw std::invalid_argument("'" + v + "' is not a keep-alive (e.g. 30m, 2h, forever)");
+    return *k;
+}
+
+uint64_t size(const std::string& v) {
+    auto s = util::parse_size(v);
+    if (!s)
+        throw std::invalid_argument("'" + v + "' is not a size (e.g. 24GB, 512MiB)");
+    return *s;
+}
+
+long integer(const std::string& v, long lo, long hi) {
+    long n = 0;
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (ec != std::errc() || p != v.data() + v.size() || n < lo || n > hi)
+        throw std::invalid_argument("'" + v + "' is not a whole number from " + std::to_string(lo) +
+                                    " to " + std::to_string(hi));
+    return n;
+}
+
+double percent(const std::string& v) {
+    double x = 0;
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), x);
+    if (ec != std::errc() || p != v.data() + v.size() || !(x > 0 && x <= 100))
+        throw std::invalid_argument("'" + v + "' is not a percentage above 0, at most 100");
+    return x;
+}
+
+bool boolean(const std::string& v) {
+    if (v == "true" || v == "1" || v == "yes")
+        return true;
+    if (v == "false" || v == "0" || v == "no")
+        return false;
+    throw std::invalid_argument("'" + v + "' is not true or false");
+}
+
+struct Key {
+    const char* name;
+    const char* default_text; // "" = unset
+    const char* help;
+    std::function<void(Config&, const std::string&)> set;
+};
+
+const std::vector<Key>& table() {
+    static const std::vector<Key> t{
+        {"host", "", "server address, as OLLAMA_HOST (env: OLLAMA_HOST)",
+         [](Config& c, const std::string& v) { c.host = v; }},
+        {"timeout", "5m", "longest wait for one server answer",
+         [](Config& c, const std::string& v) { c.timeout = positive_duration(v); }},
+        {"keep_alive", "", "keep-alive sent with loads (unset: the server's default)",
+         [](Config& c, const std::string& v) { c.keep_alive = keep_alive(v); }},
+        {"idle_timeout", "30m", "gc unloads models idle longer than this (0: never)",
+         [](Config& c, const std::string& v) { c.idle_timeout = duration(v); }},
+        {"num_ctx", "4096", "context length assumed for memory estimates",
+         [](Config& c, const std::string& v) {
+             c.num_ctx = static_cast<int>(integer(v, 1, 16 * 1024 * 1024));
+         }},
+        {"budget.memory", "", "memory loaded models may hold, outright (unset: from the probes)",
+         [](Config& c, const std::string& v) { c.memory = size(v); }},
+        {"budget.max_loaded", "0", "at most this many models loaded (0: no limit)",
+         [](Config& c, const std::string& v) {
+             c.max_loaded = static_cast<size_t>(integer(v, 0, 1000));
+         }},
+        {"budget.gpu.max_memory_percent", "90", "share of each GPU's memory models may hold",
+         [](Config& c, const std::string& v) { c.gpu_max_percent = percent(v); }},
+        {"budget.gpu.min_free", "1GB", "memory to leave free on each GPU",
+         [](Config& c, const std::string& v) { c.gpu_min_free = size(v); }},
+        {"budget.ram.max_memory_percent", "75", "share of system RAM models may hold",
+         [](Config& c, const std::string& v) { c.ram_max_percent = percent(v); }},
+        {"budget.ram.min_free", "4GB", "system RAM to leave free",
+         [](Config& c, const std::string& v) { c.ram_min_free = size(v); }},
+        {"memory.vram", "", "the server's GPU memory, when it is not this machine (unset: probed)",
+         [](Config& c, const std::string& v) { c.vram = size(v); }},
+        {"memory.ram", "", "the server's system RAM, when it is not this machine (unset: probed)",
+         [](Config& c, const std::string& v) { c.ram = size(v); }},
+    };
+    return t;
+}
+
+std::string env_name(const std::string& key) {
+    if (key == "host")
+        return "OLLAMA_HOST";
+    std::string n = "MODELCTL_";
+    for (char ch : key)
+        n += ch == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    return n;
+}
+
+std::string text_of(const json& v) {
+    if (v.is_string())
+        return v.get<std::string>();
+    if (v.is_boolean())
+        return v.get<bool>() ? "true" : "false";
+    if (v.is_number_integer() || v.is_number_unsigned())
+        return v.dump();
+    if (v.is_number_float()) {
+        double d = v.get<double>();
+        if (d == std::floor(d) && std::fabs(d) < 1e15)
+            return std::to_string(static_cast<long long>(d));
+        return v.dump();
+    }
+    throw std::invalid_argument("expected a string, number or boolean, got " + v.dump());
+}
+
+[[noreturn]] void bad(const std::string& origin, const std::string& key, const std::string& why) {
+    throw Error(ErrorKind::Usage, origin + ": " + key + ": " + why,
+                "modelctl config show lists every key with its current value");
+}
+
+// Flattens nested objects into dotted keys, checking each against the table.
+void flatten(const json& j, const std::string& prefix, const std::string& origin,
+             std::map<std::string, std::string>& out) {
+    for (const auto& [k, v] : j.items()) {
+        std::string key = prefix.empty() ? k : prefix + "." + k;
+        bool known = false, is_prefix = false;
+        for (const auto& t : table()) {
+            known = known || key == t.name;
+            is_prefix = is_prefix || std::string(t.name).rfind(key + ".", 0) == 0;
+        }
+        if (v.is_object() && is_prefix) {
+            flatten(v, key, origin, out);
+            continue;
+        }
+        if (!known)
+            throw Error(ErrorKind::Usage, origin + ": unknown key '" + key + "'",
+                        "modelctl config show lists the keys");
+        try {
+            out[key] = text_of(v);
+        } catch (const std::invalid_argument& e) {
+            bad(origin, key, e.what());
+        }
+    }
+}
+
+ModelSettings model_settings(const std::string& name, const json& j, const std::string& origin) {
+    std::string where = "models." + name;
+    if (!j.is_object())
+        bad(origin, where, "expected an object of settings");
+    ModelSettings m;
+    for (const auto& [k, v] : j.items()) {
+        try {
+            std::string text = text_of(v);
+            if (k == "pin")
+                m.pin = boolean(text);
+            else if (k == "priority")
+                m.priority = static_cast<int>(integer(text, 0, 9));
+            else if (k == "keep_alive")
+                m.keep_alive = keep_alive(text);
+            else if (k == "idle_timeout")
+                m.idle_timeout = duration(text);
+            else if (k == "num_ctx")
+                m.num_ctx = static_cast<int>(integer(text, 1, 16 * 1024 * 1024));
+            else
+                throw Error(ErrorKind::Usage, origin + ": unknown key '" + where + "." + k + "'",
+                            "a model takes pin, priority, keep_alive, idle_timeout, num_ctx");
+        } catch (const std::invalid_argument& e) {
+            bad(origin, where + "." + k, e.what());
+        }
+    }
+    return m;
+}
+
+} // namespace
+
+std::vector<std::pair<std::string, std::string>> keys() {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const auto& k : table())
+        out.emplace_back(k.name, k.help);
+    return out;
+}
+
+Config load(const Environment& env, const std::optional<fs::path>& file,
+            const std::map<std::string, Flag>& flags) {
+    Config c;
+    c.file = file ? *file : default_path(env);
+    std::map<std::string, Setting> chosen;
+    for (const auto& k : table())
+        chosen[k.name] = {k.name, k.default_text, Source::Default, "", k.help};
+
+    if (!c.file.empty()) {
+        std::ifstream in(c.file);
+        if (in) {
+            c.file_exists = true;
+            std::string origin = c.file.string();
+            json j = json::parse(in, nullptr, false);
+            if (j.is_discarded() || !j.is_object())
+                throw Error(ErrorKind::Usage, origin + ": not a JSON object",
+                            "fix the file, or name another with --config");
+            std::map<std::string, std::string> values;
+            json rest = j;
+            rest.erase("models");
+            flatten(rest, "", origin, values);
+            for (const auto& [k, v] : values)
+                chosen[k] = {k, v, Source::File, origin, chosen[k].help};
+            if (j.contains("models")) {
+                if (!j["models"].is_object())
+                    bad(origin, "models", "expected an object keyed by model name");
+                for (const auto& [name, v] : j["models"].items())
+                    c.models[provider::ollama::normalize_name(name)] =
+                        model_settings(name, v, origin);
+            }
+        } else if (file) {
+            throw Error(ErrorKind::Usage, "cannot read the config file " + file->string(),
+                        "check the path given to --config");
+        }
+    }
+    for (const auto& k : table()) {
+        std::string var = env_name(k.name);
+        if (auto v = env.get_nonempty(var))
+            chosen[k.name] = {k.name, *v, Source::Environment, var, k.help};
+    }
+    for (const auto& [key, flag] : flags) {
+        if (!chosen.count(key))
+            throw Error(ErrorKind::Failed, "internal: flag " + flag.name + " has no key " + key);
+        chosen[key] = {key, flag.value, Source::Flag, flag.name, chosen[key].help};
+    }
+    for (const auto& k : table()) {
+        Setting& s = chosen[k.name];
+        if (!s.value.empty()) {
+            try {
+                k.set(c, s.value);
+            } catch (const std::invalid_argument& e) {
+                bad(s.source == Source::Default ? "default" : s.origin, k.name, e.what());
+            }
+        }
+        c.settings.push_back(s);
+    }
+    return c;
+}
+
+} // namespace core::config

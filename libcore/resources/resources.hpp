@@ -1,0 +1,78 @@
+#pragma once
+// What memory this machine has: system RAM from /proc/meminfo capped by the
+// cgroup v2 limit, NVIDIA GPUs from nvidia-smi, AMD GPUs from sysfs; and the
+// budget that loaded models may hold, from that and the configuration.
+//
+// Everything is read under a root directory (normally "/") and nvidia-smi is
+// looked up on a given PATH, so that tests run on fake /proc, /sys and a fake
+// nvidia-smi. nvidia-smi runs without a shell and is killed after a timeout.
+
+#include "config/config.hpp"
+#include "policy/policy.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace core::resources {
+
+struct SystemMemory {
+    uint64_t total = 0;     // MemTotal, capped by the cgroup limit
+    uint64_t available = 0; // MemAvailable, capped by what the cgroup has left
+    std::optional<uint64_t> cgroup_limit;
+};
+
+struct Gpu {
+    std::string vendor; // "nvidia", "amd"
+    std::string name;
+    uint64_t total = 0;
+    uint64_t used = 0;
+};
+
+struct Snapshot {
+    SystemMemory ram;
+    std::vector<Gpu> gpus;
+    std::vector<std::string> notes; // probes that failed, and why
+};
+
+struct ProbeOptions {
+    std::filesystem::path root = "/";
+    std::string path_env; // PATH, to find nvidia-smi
+    std::chrono::milliseconds timeout{3000};
+};
+
+Snapshot probe(const ProbeOptions& options);
+
+SystemMemory read_system_memory(const std::filesystem::path& root);
+std::vector<Gpu> read_amd_gpus(const std::filesystem::path& root);
+// Parses `nvidia-smi --query-gpu=index,name,memory.total,memory.used
+// --format=csv,noheader,nounits` (MiB). Lines that do not parse are skipped.
+std::vector<Gpu> parse_nvidia_smi(const std::string& output);
+
+// Runs argv[0] found on `path_env` (no shell), returns its stdout when it
+// exits 0 within the timeout; nullopt otherwise, with the reason in `why`.
+std::optional<std::string> run_program(const std::vector<std::string>& argv,
+                                       const std::string& path_env,
+                                       std::chrono::milliseconds timeout, std::string& why);
+
+// The budget for loaded models, and how it was reached.
+struct BudgetReport {
+    policy::Budget budget;
+    std::string pool;        // "gpu", "ram" or "configured"
+    uint64_t capacity = 0;   // the pool's size before limits
+    uint64_t others = 0;     // held by other programs (local servers only)
+    std::string explanation; // the arithmetic, in words
+};
+
+// `models_vram`, `models_ram`: bytes the server's loaded models hold on GPUs
+// (size_vram) and in RAM (the rest), so that what other programs hold can be
+// told apart. `local`: whether the server runs on this machine; a remote
+// one needs budget.memory or memory.vram/memory.ram in the configuration.
+// Throws Error{Usage} when no budget can be set.
+BudgetReport compute_budget(const Snapshot& snap, const config::Config& cfg, bool local,
+                            uint64_t models_vram, uint64_t models_ram);
+
+} // namespace core::resources

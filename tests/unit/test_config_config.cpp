@@ -1,0 +1,126 @@
+// Configuration: precedence flags > environment > file > defaults, and errors
+// that name the file and the key.
+#include "config/config.hpp"
+#include "error.hpp"
+#include "scratch.hpp"
+
+#include <doctest/doctest.h>
+
+#include <fstream>
+
+using namespace core;
+using namespace core::config;
+
+namespace {
+
+const Setting& setting(const Config& c, const std::string& key) {
+    for (const auto& s : c.settings)
+        if (s.key == key)
+            return s;
+    throw std::runtime_error("no key " + key);
+}
+
+std::filesystem::path write(const Scratch& s, const std::string& text) {
+    auto p = s.path / "config.json";
+    std::ofstream(p) << text;
+    return p;
+}
+
+} // namespace
+
+TEST_CASE("defaults, and where the file is looked for") {
+    Scratch s;
+    Environment env({{"HOME", s.path.string()}});
+    Config c = load(env, std::nullopt);
+    CHECK(c.file == s.path / ".config/modelctl/config.json");
+    CHECK_FALSE(c.file_exists);
+    CHECK(c.timeout.count() == 300);
+    CHECK(c.idle_timeout.count() == 1800);
+    CHECK_FALSE(c.keep_alive);
+    CHECK_FALSE(c.memory);
+    CHECK(c.gpu_max_percent == 90);
+    CHECK(setting(c, "timeout").source == Source::Default);
+    CHECK(setting(c, "timeout").value == "5m");
+
+    Environment xdg({{"HOME", "/home/x"}, {"XDG_CONFIG_HOME", "/etc/xdg-here"}});
+    CHECK(default_path(xdg) == "/etc/xdg-here/modelctl/config.json");
+    Environment relative({{"HOME", "/home/x"}, {"XDG_CONFIG_HOME", "rel"}});
+    CHECK(default_path(relative) ==
+          "/home/x/.config/modelctl/config.json"); // XDG: must be absolute
+}
+
+TEST_CASE("precedence: flags > environment > file > defaults") {
+    Scratch s;
+    auto file = write(s, R"({"timeout": "1m", "idle_timeout": 600, "budget": {"max_loaded": 2,
+        "gpu": {"min_free": "2GB"}}, "memory": {"vram": "24GB"}})");
+    Environment env({{"MODELCTL_TIMEOUT", "2m"}, {"MODELCTL_BUDGET_MAX_LOADED", "4"}});
+    Config c = load(env, file, {{"timeout", {"--timeout", "3m"}}});
+    CHECK(c.file_exists);
+    CHECK(c.timeout.count() == 180);
+    CHECK(setting(c, "timeout").source == Source::Flag);
+    CHECK(setting(c, "timeout").origin == "--timeout");
+    CHECK(c.max_loaded == 4);
+    CHECK(setting(c, "budget.max_loaded").origin == "MODELCTL_BUDGET_MAX_LOADED");
+    CHECK(c.idle_timeout.count() == 600);
+    CHECK(setting(c, "idle_timeout").source == Source::File);
+    CHECK(setting(c, "idle_timeout").origin == file.string());
+    CHECK(c.gpu_min_free == 2000000000ULL);
+    CHECK(c.vram == 24000000000ULL);
+    CHECK(c.ram_min_free == 4000000000ULL);
+
+    Config no_flag = load(env, file);
+    CHECK(no_flag.timeout.count() == 120);
+    Config file_only = load(Environment(), file);
+    CHECK(file_only.timeout.count() == 60);
+}
+
+TEST_CASE("per-model settings, names normalized") {
+    Scratch s;
+    auto file = write(s, R"({"models": {"llama3.1:8b": {"pin": true, "priority": 7,
+        "keep_alive": "2h", "idle_timeout": "4h", "num_ctx": 8192}, "phi3": {"priority": 1}}})");
+    Config c = load(Environment(), file);
+    REQUIRE(c.models.count("llama3.1:8b"));
+    const auto& m = c.models["llama3.1:8b"];
+    CHECK(m.pin == true);
+    CHECK(m.priority == 7);
+    CHECK(m.keep_alive->value.count() == 7200);
+    CHECK(m.idle_timeout->count() == 14400);
+    CHECK(m.num_ctx == 8192);
+    CHECK(c.models.count("phi3:latest"));
+}
+
+TEST_CASE("bad input names the file or variable and the key") {
+    Scratch s;
+    auto check_error = [&](const std::string& text, const std::string& message) {
+        auto file = write(s, text);
+        try {
+            load(Environment(), file);
+            FAIL("no error for " << text);
+        } catch (const Error& e) {
+            CHECK(e.kind() == ErrorKind::Usage);
+            CHECK(std::string(e.what()) == file.string() + ": " + message);
+        }
+    };
+    check_error(R"({"timeuot": "5m"})", "unknown key 'timeuot'");
+    check_error(R"({"budget": {"gpu": {"max_memory_percnt": 5}}})",
+                "unknown key 'budget.gpu.max_memory_percnt'");
+    check_error(R"({"timeout": "soon"})", "timeout: 'soon' is not a duration (e.g. 30s, 30m, 2h)");
+    check_error(R"({"timeout": 0})", "timeout: '0' must be more than 0");
+    check_error(R"({"budget": {"gpu": {"max_memory_percent": 150}}})",
+                "budget.gpu.max_memory_percent: '150' is not a percentage above 0, at most 100");
+    check_error(R"({"models": {"x": {"priority": 12}}})",
+                "models.x.priority: '12' is not a whole number from 0 to 9");
+    check_error(R"({"models": {"x": {"pinned": true}}})", "unknown key 'models.x.pinned'");
+    check_error(R"({"timeout": [1]})", "timeout: expected a string, number or boolean, got [1]");
+    check_error("{not json", "not a JSON object");
+
+    try {
+        Environment env({{"MODELCTL_BUDGET_MEMORY", "lots"}, {"X", "y"}});
+        load(env, std::nullopt);
+        FAIL("no error");
+    } catch (const Error& e) {
+        CHECK(std::string(e.what()) ==
+              "MODELCTL_BUDGET_MEMORY: budget.memory: 'lots' is not a size (e.g. 24GB, 512MiB)");
+    }
+    CHECK_THROWS_AS(load(Environment(), s.path / "missing.json"), Error); // named: must exist
+}
