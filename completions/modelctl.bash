@@ -12,17 +12,18 @@ _modelctl() {
     local cur prev words cword
     _init_completion || return
 
-    local global="--host --timeout --json -q --quiet -v --verbose --version --help -h"
-    local subcommands="status load unload store simulate"
+    local global="--host --timeout --config --json -q --quiet -v --verbose --version --help -h"
+    local subcommands="status load unload gc pin unpin priority config simulate store"
     local sub="" i
     for ((i = 1; i < cword; i++)); do
         case "${words[i]}" in
-            status | load | unload | store | simulate) sub="${words[i]}"; break ;;
+            status | load | unload | gc | pin | unpin | priority | config | simulate | store) sub="${words[i]}"; break ;;
         esac
     done
 
     case "$prev" in
-        --host | --timeout | -k | --keep-alive | --memory | --every | --stretch | --max-loaded) return ;;
+        --config) _filedir json; return ;;
+        --host | --timeout | -k | --keep-alive | --idle | --memory | --every | --stretch | --max-loaded) return ;;
         --trace | --catalog) _filedir csv; return ;;
         --policy) COMPREPLY=($(compgen -W "modelctl lru ollama belady" -- "$cur")); return ;;
     esac
@@ -34,7 +35,7 @@ _modelctl() {
             COMPREPLY=($(compgen -W "-a --all $global" -- "$cur")) ;;
         load)
             if [[ "$cur" == -* ]]; then
-                COMPREPLY=($(compgen -W "-k --keep-alive $global" -- "$cur"))
+                COMPREPLY=($(compgen -W "-k --keep-alive --memory -n --dry-run --no-evict $global" -- "$cur"))
             else
                 COMPREPLY=($(compgen -W "$(_modelctl_models)" -- "$cur"))
             fi ;;
@@ -46,6 +47,16 @@ _modelctl() {
             fi ;;
         store)
             COMPREPLY=($(compgen -W "--repair $global" -- "$cur")) ;;
+        gc)
+            COMPREPLY=($(compgen -W "--idle --memory -n --dry-run $global" -- "$cur")) ;;
+        pin | unpin | priority)
+            if [[ "$cur" == -* ]]; then
+                COMPREPLY=($(compgen -W "$global" -- "$cur"))
+            else
+                COMPREPLY=($(compgen -W "$(_modelctl_models)" -- "$cur"))
+            fi ;;
+        config)
+            COMPREPLY=($(compgen -W "show $global" -- "$cur")) ;;
         simulate)
             COMPREPLY=($(compgen -W "--trace --catalog --memory --policy --from-history --every --stretch --max-loaded $global" -- "$cur")) ;;
     esac

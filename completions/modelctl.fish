@@ -8,16 +8,22 @@ function __modelctl_loaded
     modelctl --timeout 2s -q status 2>/dev/null
 end
 
-set -l subcommands status load unload store simulate
+set -l subcommands status load unload gc pin unpin priority config simulate store
 complete -c modelctl -f
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a status -d 'Show loaded models, where they sit and until when'
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a load -d 'Load models and wait until they are ready'
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a unload -d 'Unload models and wait until their memory is free'
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a store -d 'Show where modelctl keeps its state, and check it'
+complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a gc -d 'Unload idle models, then get back under the budget'
+complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a pin -d 'Pin models: load and gc never evict them'
+complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a unpin -d 'Unpin models'
+complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a priority -d 'Set a model priority, 0-9'
+complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a config -d 'Show the configuration'
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a simulate -d 'Replay a request trace, eviction rules side by side'
 
 # Global options
 complete -c modelctl -l host -x -d 'Server address (default: $OLLAMA_HOST)'
+complete -c modelctl -l config -r -F -d 'Config file'
 complete -c modelctl -l timeout -x -d 'Longest wait for one server answer, e.g. 30s'
 complete -c modelctl -l json -d 'Machine-readable output'
 complete -c modelctl -s q -l quiet -d 'Print only what scripts need'
@@ -39,3 +45,11 @@ complete -c modelctl -n "__fish_seen_subcommand_from simulate" -l from-history -
 complete -c modelctl -n "__fish_seen_subcommand_from simulate" -l every -x -d 'Keep every N-th request'
 complete -c modelctl -n "__fish_seen_subcommand_from simulate" -l stretch -x -d 'Multiply request times by X'
 complete -c modelctl -n "__fish_seen_subcommand_from simulate" -l max-loaded -x -d 'At most N models loaded at once'
+complete -c modelctl -n "__fish_seen_subcommand_from load" -l memory -x -d 'Memory budget for loaded models'
+complete -c modelctl -n "__fish_seen_subcommand_from load" -s n -l dry-run -d 'Print the plan, change nothing'
+complete -c modelctl -n "__fish_seen_subcommand_from load" -l no-evict -d 'Refuse rather than evict'
+complete -c modelctl -n "__fish_seen_subcommand_from gc" -l idle -x -d 'Unload models idle longer than this'
+complete -c modelctl -n "__fish_seen_subcommand_from gc" -l memory -x -d 'Memory budget for loaded models'
+complete -c modelctl -n "__fish_seen_subcommand_from gc" -s n -l dry-run -d 'Print what would be unloaded'
+complete -c modelctl -n "__fish_seen_subcommand_from pin unpin priority" -a '(__modelctl_installed)'
+complete -c modelctl -n "__fish_seen_subcommand_from config" -a show -d 'Print every effective setting and its source'

@@ -13,7 +13,10 @@ namespace modelctl {
 
 struct LoadOptions {
     std::vector<std::string> models;
-    std::string keep_alive; // empty: the server's default
+    std::string keep_alive; // empty: the config's, else the server's default
+    std::string memory;     // empty: the budget from the config and the probes
+    bool dry_run = false;
+    bool no_evict = false;
 };
 
 void setup_load(CLI::App& app, Context& ctx);

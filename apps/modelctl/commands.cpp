@@ -1,6 +1,10 @@
 #include "commands.hpp"
 
+#include "cmd_config.hpp"
+#include "cmd_gc.hpp"
 #include "cmd_load.hpp"
+#include "cmd_pin.hpp"
+#include "cmd_priority.hpp"
 #include "cmd_simulate.hpp"
 #include "cmd_spec.hpp"
 #include "cmd_status.hpp"
@@ -19,8 +23,12 @@ namespace modelctl {
 namespace {
 
 constexpr Command kCommands[] = {
-    {"status", setup_status}, {"load", setup_load},         {"unload", setup_unload},
-    {"store", setup_store},   {"simulate", setup_simulate}, {"__spec", setup_spec},
+    {"status", setup_status},     {"load", setup_load},
+    {"unload", setup_unload},     {"gc", setup_gc},
+    {"pin", setup_pin},           {"unpin", setup_unpin},
+    {"priority", setup_priority}, {"config", setup_config},
+    {"simulate", setup_simulate}, {"store", setup_store},
+    {"__spec", setup_spec},
 };
 
 } // namespace
@@ -33,8 +41,10 @@ void setup_app(CLI::App& app, Context& ctx) {
     auto& g = ctx.global;
     app.add_option("--host", g.host,
                    "Server address (default: $OLLAMA_HOST, else 127.0.0.1:11434)");
-    app.add_option("--timeout", g.timeout, "Longest wait for one server answer, e.g. 30s, 10m")
-        ->capture_default_str();
+    app.add_option("--timeout", g.timeout,
+                   "Longest wait for one server answer, e.g. 30s, 10m (default 5m)");
+    app.add_option("--config", g.config,
+                   "Config file (default: $XDG_CONFIG_HOME/modelctl/config.json)");
     app.add_flag("--json", g.json, "Machine-readable output (schema in docs/JSON.md)");
     app.add_flag("-q,--quiet", g.quiet, "Print only what scripts need");
     app.add_flag("-v,--verbose", g.verbose, "Say what is happening on stderr");

@@ -284,6 +284,8 @@ Config load(const Environment& env, const std::optional<fs::path>& file,
             try {
                 k.set(c, s.value);
             } catch (const std::invalid_argument& e) {
+                if (s.source == Source::Flag) // "--keep-alive: 'soon' is not ..."
+                    throw Error(ErrorKind::Usage, s.origin + ": " + e.what());
                 bad(s.source == Source::Default ? "default" : s.origin, k.name, e.what());
             }
         }

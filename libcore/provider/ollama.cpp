@@ -61,10 +61,10 @@ ModelInfo Ollama::show(const std::string& model) {
     return ollama::parse_show(model, call("POST", "/api/show", body, model).body);
 }
 
-void Ollama::load(const std::string& model, const std::optional<util::KeepAlive>& keep_alive) {
+void Ollama::load(const std::string& model, const LoadSettings& settings) {
     // docs/api.md "Load a model": an empty prompt loads the model and answers
     // once it is in memory, with done_reason "load".
-    GenerateRequest req{model, "", keep_alive, false};
+    GenerateRequest req{model, "", settings.keep_alive, false, settings.num_ctx};
     auto r = call("POST", "/api/generate", ollama::generate_body(req), model);
     ollama::parse_generate_line(r.body, model);
 }

@@ -33,7 +33,7 @@ public:
     std::vector<InstalledModel> installed() override;
     std::vector<LoadedModel> loaded() override;
     ModelInfo show(const std::string& model) override;
-    void load(const std::string& model, const std::optional<util::KeepAlive>& keep_alive) override;
+    void load(const std::string& model, const LoadSettings& settings) override;
     void unload(const std::string& model) override;
     GenerateMetrics generate(const GenerateRequest& request,
                              const std::function<void(std::string_view)>& on_text) override;

@@ -162,6 +162,8 @@ std::string generate_body(const GenerateRequest& r) {
         else
             j["keep_alive"] = secs;
     }
+    if (r.num_ctx > 0)
+        j["options"] = {{"num_ctx", r.num_ctx}};
     return j.dump();
 }
 

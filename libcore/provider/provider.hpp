@@ -67,6 +67,13 @@ struct GenerateRequest {
     std::string prompt;
     std::optional<util::KeepAlive> keep_alive;
     bool stream = true;
+    int num_ctx = 0; // options.num_ctx; 0: the server's default
+};
+
+// How to load: keep_alive unset is the server's default, num_ctx 0 too.
+struct LoadSettings {
+    std::optional<util::KeepAlive> keep_alive;
+    int num_ctx = 0;
 };
 
 class Provider {
@@ -79,9 +86,8 @@ public:
     virtual std::vector<InstalledModel> installed() = 0;
     virtual std::vector<LoadedModel> loaded() = 0;
     virtual ModelInfo show(const std::string& model) = 0;
-    // Returns once the model is in memory. keep_alive unset: the server's default.
-    virtual void load(const std::string& model,
-                      const std::optional<util::KeepAlive>& keep_alive) = 0;
+    // Returns once the model is in memory.
+    virtual void load(const std::string& model, const LoadSettings& settings) = 0;
     // Returns once the model is out of memory (the server unloads asynchronously).
     virtual void unload(const std::string& model) = 0;
     // Generates, handing each piece of text to on_text as it arrives.

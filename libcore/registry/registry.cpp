@@ -1,6 +1,7 @@
 #include "registry/registry.hpp"
 
 #include "provider/ollama_api.hpp"
+#include "registry/planning.hpp"
 
 #include <chrono>
 
@@ -38,6 +39,68 @@ store::Event event(const char* type, const std::string& model, const std::string
 
 } // namespace
 
+void record_use(store::ModelRecord& r, util::Timestamp at, const policy::Params& p) {
+    policy::UseCount c{r.uses, r.uses_at ? epoch_seconds(*r.uses_at) : epoch_seconds(at)};
+    c = policy::add_use(c, epoch_seconds(at), p);
+    r.uses = c.count;
+    r.uses_at = util::Timestamp(
+        std::chrono::duration_cast<util::Timestamp::duration>(std::chrono::duration<double>(c.at)));
+    if (!r.last_used || *r.last_used < at)
+        r.last_used = at;
+}
+
+bool observe_expiry(store::ModelRecord& r, const provider::LoadedModel& m, util::Timestamp now) {
+    if (!m.expires_at || provider::classify_expiry(m.expires_at, now) != provider::Expiry::At)
+        return false;
+    bool moved = r.seen_expires_at && *m.expires_at > *r.seen_expires_at + std::chrono::seconds(1);
+    bool changed = !r.seen_expires_at || *r.seen_expires_at != *m.expires_at;
+    r.seen_expires_at = m.expires_at;
+    if (moved) {
+        // Ollama sets expires_at = end of the last request + keep_alive
+        // (server/sched.go), so that is when it was last used.
+        double keep =
+            r.keep_alive_seconds && *r.keep_alive_seconds >= 0 ? *r.keep_alive_seconds : 300;
+        auto used = *m.expires_at - std::chrono::duration_cast<util::Timestamp::duration>(
+                                        std::chrono::duration<double>(keep));
+        record_use(r, std::min(used, now));
+    }
+    return changed;
+}
+
+store::State Registry::observe(const std::vector<provider::LoadedModel>& loaded,
+                               util::Timestamp now) {
+    auto st = store_.read();
+    bool any = false;
+    for (const auto& m : loaded) {
+        auto it = st.models.find(normalize_name(m.name));
+        store::ModelRecord r = it != st.models.end() ? it->second : store::ModelRecord{};
+        any = observe_expiry(r, m, now) || any;
+    }
+    if (!any)
+        return st; // nothing new: no lock, no write
+    return store_.update([&](store::State& s) {
+        for (const auto& m : loaded)
+            observe_expiry(touch(s, normalize_name(m.name), now), m, now);
+    });
+}
+
+void Registry::set_pin(const std::string& model, bool pinned) {
+    auto now = util::now();
+    store_.update([&](store::State& st) {
+        auto& r = touch(st, normalize_name(model), now);
+        if (pinned)
+            r.pinned = true;
+        else
+            r.pinned.reset();
+    });
+}
+
+void Registry::set_priority(const std::string& model, int priority) {
+    auto now = util::now();
+    store_.update(
+        [&](store::State& st) { touch(st, normalize_name(model), now).priority = priority; });
+}
+
 std::optional<provider::LoadedModel> Registry::find_loaded(const std::string& model) {
     for (auto& m : provider_.loaded())
         if (same_model(m.name, model))
@@ -45,8 +108,7 @@ std::optional<provider::LoadedModel> Registry::find_loaded(const std::string& mo
     return std::nullopt;
 }
 
-LoadOutcome Registry::load(const std::string& model,
-                           const std::optional<util::KeepAlive>& keep_alive) {
+LoadOutcome Registry::load(const std::string& model, const provider::LoadSettings& settings) {
     LoadOutcome out;
     out.model = normalize_name(model);
     // Read the store first: an unusable store refuses the command before the
@@ -56,7 +118,7 @@ LoadOutcome Registry::load(const std::string& model,
     out.was_loaded = before && provider::classify_expiry(before->expires_at, util::now()) !=
                                    provider::Expiry::Stopping;
     auto t0 = std::chrono::steady_clock::now();
-    provider_.load(model, keep_alive);
+    provider_.load(model, settings);
     out.seconds = since(t0);
     out.observed = find_loaded(model);
 
@@ -84,10 +146,15 @@ LoadOutcome Registry::load(const std::string& model,
     store_.update(
         [&](store::State& st) {
             auto& r = touch(st, out.model, now);
-            r.last_used = now;
+            record_use(r, now);
+            if (settings.keep_alive)
+                r.keep_alive_seconds = settings.keep_alive->json_seconds();
             if (out.observed) {
                 r.digest = out.observed->digest;
                 r.details = out.observed->details;
+                r.seen_expires_at = out.observed->expires_at;
+                r.observed[out.observed->context_length] = {out.observed->size,
+                                                            out.observed->size_vram, now};
             }
             if (info) {
                 r.capabilities = info->capabilities;
@@ -131,6 +198,7 @@ UnloadOutcome Registry::unload(const std::string& model) {
             r.digest = before->digest;
             r.unloads += 1;
             r.last_unload = now;
+            r.seen_expires_at.reset();
         },
         {event("unload", out.model, provider_.address(), now, out.seconds, out.freed,
                out.freed_vram)});

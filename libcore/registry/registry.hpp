@@ -3,6 +3,7 @@
 // unload is timed, what the server reports afterwards is observed, and both go
 // into the store (an event in the log, a summary in the model's record).
 
+#include "policy/policy.hpp"
 #include "provider/provider.hpp"
 #include "store/store.hpp"
 
@@ -35,13 +36,27 @@ struct Status {
     store::State state;                              // what modelctl knows
 };
 
+// Adds a use at `at` to the record's decayed count and last use.
+void record_use(store::ModelRecord& r, util::Timestamp at, const policy::Params& p = {});
+// Compares the server's expires_at with the one seen last; when it moved
+// forward, records a use at expires_at - keep_alive. Returns whether the
+// record changed.
+bool observe_expiry(store::ModelRecord& r, const provider::LoadedModel& m, util::Timestamp now);
+
 class Registry {
 public:
     Registry(provider::Provider& provider, store::Store& store)
         : provider_(provider), store_(store) {}
 
-    LoadOutcome load(const std::string& model, const std::optional<util::KeepAlive>& keep_alive);
+    LoadOutcome load(const std::string& model, const provider::LoadSettings& settings);
     UnloadOutcome unload(const std::string& model);
+    // Notes, for each loaded model, whether /api/ps shows its expiry moved
+    // forward since the last look (someone used it without modelctl), and
+    // records that use. Writes the store only when something changed.
+    store::State observe(const std::vector<provider::LoadedModel>& loaded, util::Timestamp now);
+    // Pins a model, or removes modelctl's pin (a pin in the config file stays).
+    void set_pin(const std::string& model, bool pinned);
+    void set_priority(const std::string& model, int priority);
     // Unloads everything the server lists, in the order it lists them.
     std::vector<UnloadOutcome> unload_all();
     // Reads the server and the store. With installed=true it also lists

@@ -37,6 +37,23 @@ LockFile::LockFile(const std::filesystem::path& path, std::chrono::milliseconds 
     }
 }
 
+std::unique_ptr<LockFile> LockFile::try_acquire(const std::filesystem::path& path) {
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        throw Error(ErrorKind::Store,
+                    "cannot open lock file " + path.string() + ": " + std::strerror(errno));
+    while (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int err = errno;
+        if (err == EINTR)
+            continue;
+        ::close(fd);
+        if (err == EWOULDBLOCK)
+            return nullptr;
+        throw Error(ErrorKind::Store, "cannot lock " + path.string() + ": " + std::strerror(err));
+    }
+    return std::unique_ptr<LockFile>(new LockFile(fd));
+}
+
 LockFile::~LockFile() {
     if (fd_ >= 0)
         ::close(fd_); // closing releases the flock

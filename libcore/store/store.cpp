@@ -98,6 +98,17 @@ json to_json(const State& s) {
                   {"loads", m.loads},
                   {"unloads", m.unloads},
                   {"last_load", nullptr}};
+        r["pinned"] = m.pinned ? json(*m.pinned) : json(nullptr);
+        r["priority"] = m.priority ? json(*m.priority) : json(nullptr);
+        r["uses"] = {{"count", m.uses}, {"at", time_json(m.uses_at)}};
+        r["seen_expires_at"] = time_json(m.seen_expires_at);
+        r["keep_alive_seconds"] =
+            m.keep_alive_seconds ? json(*m.keep_alive_seconds) : json(nullptr);
+        json observed = json::object();
+        for (const auto& [ctx, o] : m.observed)
+            observed[std::to_string(ctx)] = {
+                {"size", o.size}, {"size_vram", o.size_vram}, {"at", util::format_rfc3339(o.at)}};
+        r["observed"] = std::move(observed);
         if (m.last_load)
             r["last_load"] = {{"at", util::format_rfc3339(m.last_load->at)},
                               {"seconds", m.last_load->seconds},
@@ -145,11 +156,28 @@ State state_from_json(const json& j) {
                 lr.context_length = l->value("context_length", 0);
                 m.last_load = lr;
             }
+            if (auto p = r.find("pinned"); p != r.end() && p->is_boolean())
+                m.pinned = p->get<bool>();
+            if (auto p = r.find("priority"); p != r.end() && p->is_number_integer())
+                m.priority = p->get<int>();
+            if (auto u = r.find("uses"); u != r.end() && u->is_object()) {
+                m.uses = u->value("count", 0.0);
+                m.uses_at = time_from(*u, "at");
+            }
+            m.seen_expires_at = time_from(r, "seen_expires_at");
+            if (auto k = r.find("keep_alive_seconds"); k != r.end() && k->is_number())
+                m.keep_alive_seconds = k->get<double>();
+            if (auto o = r.find("observed"); o != r.end() && o->is_object())
+                for (const auto& [ctx, v] : o->items())
+                    m.observed[std::stoi(ctx)] = {v.value("size", uint64_t{0}),
+                                                  v.value("size_vram", uint64_t{0}),
+                                                  time_from(v, "at").value_or(util::Timestamp{})};
             s.models.emplace(name, std::move(m));
         }
-    } catch (const json::exception& e) {
+    } catch (const std::exception& e) { // json::exception, or a bad context key
         throw Error(ErrorKind::Store, std::string("has a malformed model record: ") + e.what());
     }
+    s.schema_version = kSchemaVersion; // older versions are read as this one, and written so
     return s;
 }
 

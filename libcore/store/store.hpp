@@ -29,7 +29,9 @@
 
 namespace core::store {
 
-inline constexpr int kSchemaVersion = 1;
+// 2 added pins, priorities, decayed use counts, expiry observations and the
+// memory observed per context length; a version 1 file reads with those empty.
+inline constexpr int kSchemaVersion = 2;
 
 // One load as modelctl saw it: wall time and the memory observed afterwards.
 struct LoadRecord {
@@ -38,6 +40,13 @@ struct LoadRecord {
     uint64_t size = 0;
     uint64_t size_vram = 0;
     int context_length = 0;
+};
+
+// Memory a model was seen to take once loaded with a given context length.
+struct Observed {
+    uint64_t size = 0;
+    uint64_t size_vram = 0;
+    util::Timestamp at;
 };
 
 struct ModelRecord {
@@ -52,6 +61,17 @@ struct ModelRecord {
     int loads = 0;
     int unloads = 0;
     std::optional<LoadRecord> last_load;
+    std::optional<bool> pinned;  // set by `modelctl pin`/`unpin`
+    std::optional<int> priority; // set by `modelctl priority`
+    // Decayed use count (see policy::UseCount), valid at `uses_at`.
+    double uses = 0;
+    std::optional<util::Timestamp> uses_at;
+    // /api/ps expires_at at the last observation, and the keep-alive modelctl
+    // last loaded it with (seconds, negative: forever): a later expires_at
+    // means someone used the model since (registry.hpp).
+    std::optional<util::Timestamp> seen_expires_at;
+    std::optional<double> keep_alive_seconds;
+    std::map<int, Observed> observed; // by context length
 };
 
 struct State {

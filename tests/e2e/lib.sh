@@ -8,7 +8,14 @@ set -euo pipefail
 
 SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/modelctl-e2e.XXXXXX")
 export MODELCTL_HOME="$SCRATCH/store"
-unset OLLAMA_HOST NO_COLOR XDG_STATE_HOME || true
+export XDG_CONFIG_HOME="$SCRATCH/config" # never the user's own config
+# The memory budget would otherwise come from this machine's probes: tests
+# must not depend on the host. Tests of budgets set their own.
+export MODELCTL_BUDGET_MEMORY=1TB
+unset OLLAMA_HOST NO_COLOR XDG_STATE_HOME MODELCTL_SYSROOT || true
+for v in $(env | sed -n 's/^\(MODELCTL_[A-Z_]*\)=.*/\1/p'); do
+    case $v in MODELCTL_HOME | MODELCTL_BUDGET_MEMORY) ;; *) unset "$v" ;; esac
+done
 SIM_PIDS=()
 PASSED=0
 FAILED=0

@@ -10,7 +10,7 @@ check "unknown subcommand: usage error" eval 'rc_is 2 && has "$ERR" "modelctl: e
 run "$MODELCTL" load
 check "load without a model: usage error" eval 'rc_is 2'
 run "$MODELCTL" load llama3.2:3b --keep-alive soon
-check "bad keep-alive: usage error with a hint" eval 'rc_is 2 && has "$ERR" "not a duration" && has "$ERR" "hint:"'
+check "bad keep-alive: usage error saying what is wrong, with examples" eval 'rc_is 2 && has "$ERR" "--keep-alive: " && has "$ERR" "is not a keep-alive (e.g. 30m"'
 run "$MODELCTL" unload
 check "unload without target: usage error" eval 'rc_is 2 && has "$ERR" "or use --all"'
 run "$MODELCTL" unload llama3.2:3b --all

@@ -227,3 +227,20 @@ TEST_CASE("a held lock times out with a clear error") {
     close(ready[0]);
     close(ready[1]);
 }
+
+TEST_CASE("a schema 1 state reads with the schema 2 fields empty, and is written as 2") {
+    Scratch s;
+    write_text(s.path / "state.json",
+               R"({"schema_version": 1, "models": {"a:latest": {"loads": 2, "size": 5}}})");
+    Store store(s.path);
+    State st = store.read();
+    REQUIRE(st.models.count("a:latest"));
+    CHECK(st.models["a:latest"].loads == 2);
+    CHECK_FALSE(st.models["a:latest"].pinned);
+    CHECK(st.models["a:latest"].observed.empty());
+    store.update([](State& x) { x.models["a:latest"].pinned = true; });
+    auto j = nlohmann::json::parse(read_text(s.path / "state.json"));
+    CHECK(j["schema_version"] == 2);
+    CHECK(j["models"]["a:latest"]["pinned"] == true);
+    CHECK(j["models"]["a:latest"]["loads"] == 2);
+}

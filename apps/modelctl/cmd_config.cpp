@@ -1,0 +1,100 @@
+#include "cmd_config.hpp"
+
+#include "output.hpp"
+#include "registry/planning.hpp"
+#include "util/duration.hpp"
+
+#include <iostream>
+#include <memory>
+#include <set>
+
+namespace modelctl {
+
+using json = nlohmann::ordered_json;
+namespace config = core::config;
+
+void setup_config(CLI::App& app, Context& ctx) {
+    auto opts = std::make_shared<ConfigOptions>();
+    auto* sub = app.add_subcommand("config", "Show the configuration");
+    sub->require_subcommand(1);
+    auto* show = sub->add_subcommand(
+        "show", "Print every effective setting with where it came from (flag, env, file, default)");
+    show->callback([&ctx, opts] { ctx.exit_code = run_config_show(ctx, *opts); });
+}
+
+namespace {
+
+std::string keep_alive_text(const std::optional<core::util::KeepAlive>& k) {
+    if (!k)
+        return "-";
+    return k->forever ? "forever" : core::util::format_duration(k->value);
+}
+
+} // namespace
+
+int run_config_show(Context& ctx, const ConfigOptions&) {
+    const auto& cfg = ctx.config();
+    auto state = ctx.store().read();
+
+    std::set<std::string> models;
+    for (const auto& [name, m] : cfg.models)
+        models.insert(name);
+    for (const auto& [name, r] : state.models)
+        if (r.pinned || r.priority)
+            models.insert(name);
+
+    json settings = json::array();
+    Table table({"KEY", "VALUE", "SOURCE"});
+    for (const auto& s : cfg.settings) {
+        std::string source = config::source_name(s.source);
+        if (!s.origin.empty())
+            source += " (" + s.origin + ")";
+        table.add({s.key, s.value.empty() ? "-" : s.value, source});
+        settings.push_back({{"key", s.key},
+                            {"value", s.value.empty() ? json(nullptr) : json(s.value)},
+                            {"source", config::source_name(s.source)},
+                            {"origin", s.origin.empty() ? json(nullptr) : json(s.origin)},
+                            {"help", s.help}});
+    }
+    json per_model = json::array();
+    Table mtable({"MODEL", "PIN", "PRIORITY", "KEEP ALIVE", "IDLE TIMEOUT", "NUM CTX"});
+    for (const auto& name : models) {
+        auto rec = state.models.find(name);
+        auto e = core::registry::effective_settings(
+            name, cfg, rec == state.models.end() ? nullptr : &rec->second);
+        auto with = [](const std::string& v, config::Source s) {
+            return s == config::Source::Default ? v : v + " (" + config::source_name(s) + ")";
+        };
+        mtable.add({name, with(e.pinned ? "yes" : "no", e.pin_source),
+                    with(std::to_string(e.priority), e.priority_source),
+                    keep_alive_text(e.keep_alive), core::util::format_duration(e.idle_timeout),
+                    std::to_string(e.num_ctx)});
+        per_model.push_back(
+            {{"model", name},
+             {"pinned", e.pinned},
+             {"pin_source", config::source_name(e.pin_source)},
+             {"priority", e.priority},
+             {"priority_source", config::source_name(e.priority_source)},
+             {"keep_alive", e.keep_alive ? json(e.keep_alive->json_seconds()) : json(nullptr)},
+             {"idle_timeout_seconds", e.idle_timeout.count()},
+             {"num_ctx", e.num_ctx}});
+    }
+    if (ctx.global.json) {
+        print_json({{"schema", "modelctl.config/v1"},
+                    {"file", cfg.file.string()},
+                    {"file_exists", cfg.file_exists},
+                    {"settings", settings},
+                    {"models", per_model}});
+        return 0;
+    }
+    std::cout << "Config file: " << cfg.file.string() << (cfg.file_exists ? "" : " (absent)")
+              << "\n\n";
+    table.print(std::cout, ctx.color());
+    if (!mtable.empty()) {
+        std::cout << "\n";
+        mtable.print(std::cout, ctx.color());
+    }
+    return 0;
+}
+
+} // namespace modelctl

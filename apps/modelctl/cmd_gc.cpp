@@ -1,0 +1,130 @@
+#include "cmd_gc.hpp"
+
+#include "errors.hpp"
+#include "output.hpp"
+#include "plan_output.hpp"
+#include "provider/ollama_api.hpp"
+#include "registry/planning.hpp"
+#include "registry/registry.hpp"
+#include "store/lockfile.hpp"
+#include "util/size.hpp"
+
+#include <iostream>
+#include <memory>
+
+namespace modelctl {
+
+using json = nlohmann::ordered_json;
+namespace registry = core::registry;
+namespace policy = core::policy;
+
+void setup_gc(CLI::App& app, Context& ctx) {
+    auto opts = std::make_shared<GcOptions>();
+    auto* sub = app.add_subcommand(
+        "gc", "Unload idle models, then unload by the policy while over the memory budget");
+    sub->add_option("--idle", opts->idle,
+                    "Unload models idle longer than this, e.g. 30m (default: idle_timeout, 30m)");
+    sub->add_option("--memory", opts->memory,
+                    "Memory budget for loaded models, e.g. 24GB (default: config and probes)");
+    sub->add_flag("-n,--dry-run", opts->dry_run, "Print what would be unloaded, and why");
+    sub->callback([&ctx, opts] { ctx.exit_code = run_gc(ctx, *opts); });
+}
+
+int run_gc(Context& ctx, const GcOptions& o) {
+    std::map<std::string, core::config::Flag> flags;
+    if (!o.idle.empty())
+        flags["idle_timeout"] = {"--idle", o.idle};
+    if (!o.memory.empty())
+        flags["budget.memory"] = {"--memory", o.memory};
+    const auto& cfg = ctx.config(flags);
+    auto store = ctx.store();
+
+    // One gc at a time; the second one has nothing to add.
+    std::filesystem::create_directories(store.dir());
+    auto lock = core::store::LockFile::try_acquire(store.dir() / "gc.lock");
+    if (!lock) {
+        if (ctx.global.json)
+            print_json({{"schema", "modelctl.gc/v1"}, {"skipped", "another gc is running"}});
+        else if (!ctx.global.quiet)
+            std::cerr << "modelctl: gc: another gc is running; nothing to do\n";
+        return 0;
+    }
+
+    auto provider = ctx.provider();
+    registry::Registry reg(*provider, store);
+    auto now = core::util::now();
+    auto loaded = provider->loaded();
+    auto state = reg.observe(loaded, now);
+
+    std::vector<double> timeouts;
+    for (const auto& m : loaded) {
+        auto rec = state.models.find(core::provider::ollama::normalize_name(m.name));
+        auto eff = registry::effective_settings(m.name, cfg,
+                                                rec == state.models.end() ? nullptr : &rec->second);
+        // --idle beats a model's own idle_timeout in the config file.
+        timeouts.push_back(o.idle.empty() ? eff.idle_timeout.count() : cfg.idle_timeout.count());
+    }
+    std::optional<core::resources::BudgetReport> budget;
+    try {
+        budget = ctx.budget(loaded);
+    } catch (const core::Error& e) {
+        if (e.kind() != core::ErrorKind::Usage)
+            throw;
+        ctx.note("no memory budget (" + std::string(e.what()) + "): idle models only");
+    }
+    auto plan = policy::plan_gc(registry::residents(loaded, state, cfg, now), timeouts,
+                                budget ? budget->budget : policy::Budget{UINT64_MAX, 0},
+                                registry::epoch_seconds(now), policy::Params{});
+
+    int code = 0;
+    json actions = json::array();
+    auto act = [&](const policy::Victim& v, const char* why) {
+        json a = victim_json(v);
+        a["why"] = why;
+        if (o.dry_run) {
+            if (!ctx.global.json && !ctx.global.quiet)
+                std::cout << "would unload " << v.name << ": " << v.reason << "\n";
+            actions.push_back(a);
+            return;
+        }
+        try {
+            auto r = reg.unload(v.name);
+            a["ok"] = true;
+            a["freed"] = r.freed;
+            if (!ctx.global.json && !ctx.global.quiet)
+                std::cout << "unloaded " << v.name << " (" << v.reason << ")\n";
+        } catch (const core::Error& e) {
+            json failure = model_failure(e, v.name, code);
+            a["ok"] = false;
+            a["error"] = failure["error"];
+        }
+        actions.push_back(a);
+    };
+    for (const auto& v : plan.idle)
+        act(v, "idle");
+    for (const auto& v : plan.over_budget)
+        act(v, "over_budget");
+    if (plan.still_over && !ctx.global.json)
+        std::cerr << "modelctl: gc: pinned models alone exceed the budget of "
+                  << core::util::format_size(budget->budget.bytes) << "\n";
+
+    if (ctx.global.json) {
+        print_json({{"schema", "modelctl.gc/v1"},
+                    {"server", provider->address()},
+                    {"dry_run", o.dry_run},
+                    {"budget", budget ? budget_json(*budget) : json(nullptr)},
+                    {"used_before", plan.used_before},
+                    {"used_after", plan.used_after},
+                    {"still_over_budget", plan.still_over},
+                    {"actions", actions}});
+    } else if (o.dry_run && actions.empty() && !ctx.global.quiet) {
+        std::cout << "nothing to unload: " << loaded.size() << " loaded, none idle"
+                  << (budget ? ", within the budget of " +
+                                   core::util::format_size(budget->budget.bytes)
+                             : std::string())
+                  << "\n";
+    }
+    return code;
+}
+
+} // namespace modelctl

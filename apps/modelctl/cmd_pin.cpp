@@ -1,0 +1,77 @@
+#include "cmd_pin.hpp"
+
+#include "error.hpp"
+#include "errors.hpp"
+#include "output.hpp"
+#include "provider/ollama_api.hpp"
+#include "registry/registry.hpp"
+
+#include <iostream>
+#include <memory>
+
+namespace modelctl {
+
+using json = nlohmann::ordered_json;
+
+namespace {
+
+void setup(CLI::App& app, Context& ctx, bool pin) {
+    auto opts = std::make_shared<PinOptions>();
+    opts->pin = pin;
+    auto* sub = app.add_subcommand(pin ? "pin" : "unpin",
+                                   pin ? "Pin models: load and gc never evict them"
+                                       : "Unpin models: the policy may evict them again");
+    sub->add_option("models", opts->models, "Installed models")->required();
+    sub->callback([&ctx, opts] { ctx.exit_code = run_pin(ctx, *opts); });
+}
+
+} // namespace
+
+void setup_pin(CLI::App& app, Context& ctx) {
+    setup(app, ctx, true);
+}
+
+void setup_unpin(CLI::App& app, Context& ctx) {
+    setup(app, ctx, false);
+}
+
+std::string installed_name(Context& ctx, const std::string& model) {
+    auto provider = ctx.provider();
+    for (const auto& m : provider->installed())
+        if (core::provider::ollama::same_model(m.name, model))
+            return m.name;
+    throw core::Error(core::ErrorKind::NotFound,
+                      "model '" + model + "' is not installed on the server at " +
+                          provider->address(),
+                      "modelctl status --all lists the installed models");
+}
+
+int run_pin(Context& ctx, const PinOptions& o) {
+    const auto& cfg = ctx.config();
+    std::vector<std::string> names;
+    for (const auto& m : o.models)
+        names.push_back(installed_name(ctx, m)); // all checked before any change
+    auto provider = ctx.provider();
+    auto store = ctx.store();
+    core::registry::Registry reg(*provider, store);
+    json results = json::array();
+    int code = 0;
+    for (const auto& n : names) {
+        reg.set_pin(n, o.pin);
+        auto it = cfg.models.find(n);
+        if (!o.pin && it != cfg.models.end() && it->second.pin.value_or(false)) {
+            code = report(n + " stays pinned by the config file " + cfg.file.string(),
+                          "remove \"pin\" from its entry there", kFailed);
+            results.push_back({{"model", n}, {"pinned", true}, {"pinned_by", "file"}});
+            continue;
+        }
+        results.push_back({{"model", n}, {"pinned", o.pin}});
+        if (!ctx.global.json && !ctx.global.quiet)
+            std::cout << (o.pin ? "pinned " : "unpinned ") << n << "\n";
+    }
+    if (ctx.global.json)
+        print_json({{"schema", "modelctl.pin/v1"}, {"results", results}});
+    return code;
+}
+
+} // namespace modelctl

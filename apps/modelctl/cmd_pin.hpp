@@ -1,0 +1,29 @@
+#pragma once
+// `modelctl pin MODEL...` / `unpin MODEL...`: pinned models are never evicted
+// by load or gc. Kept in the store, beside the config file's `pin`: a model
+// is pinned when either pins it, so unpin cannot undo a pin in the file (it
+// says so, exit 1).
+
+#include "context.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+#include <vector>
+
+namespace modelctl {
+
+struct PinOptions {
+    std::vector<std::string> models;
+    bool pin = true;
+};
+
+void setup_pin(CLI::App& app, Context& ctx);
+void setup_unpin(CLI::App& app, Context& ctx);
+int run_pin(Context& ctx, const PinOptions& options);
+
+// The installed model a user named, or Error{NotFound} with a hint: pins and
+// priorities for a misspelt name would silently do nothing.
+std::string installed_name(Context& ctx, const std::string& model);
+
+} // namespace modelctl

@@ -1,0 +1,155 @@
+#include "registry/planning.hpp"
+
+#include "policy/replay.hpp"
+#include "provider/ollama_api.hpp"
+#include "util/size.hpp"
+
+#include <algorithm>
+
+namespace core::registry {
+
+using json = nlohmann::json;
+
+namespace {
+
+std::optional<uint64_t> info_number(const json& info, const std::string& key) {
+    auto it = info.find(key);
+    if (it == info.end())
+        return std::nullopt;
+    if (it->is_number_unsigned() || it->is_number_integer())
+        return it->get<uint64_t>();
+    if (it->is_array()) { // per-layer values: the largest
+        uint64_t best = 0;
+        for (const auto& v : *it)
+            if (v.is_number())
+                best = std::max(best, v.get<uint64_t>());
+        return best;
+    }
+    return std::nullopt;
+}
+
+const store::ModelRecord* find(const store::State& st, const std::string& name) {
+    auto it = st.models.find(provider::ollama::normalize_name(name));
+    return it == st.models.end() ? nullptr : &it->second;
+}
+
+} // namespace
+
+double epoch_seconds(util::Timestamp t) {
+    return std::chrono::duration<double>(t.time_since_epoch()).count();
+}
+
+uint64_t kv_cache_bytes(const json& info, int num_ctx) {
+    if (!info.is_object() || num_ctx <= 0)
+        return 0;
+    std::string arch = info.value("general.architecture", "");
+    if (arch.empty())
+        return 0;
+    auto blocks = info_number(info, arch + ".block_count");
+    auto heads = info_number(info, arch + ".attention.head_count");
+    auto kv_heads = info_number(info, arch + ".attention.head_count_kv");
+    auto embd = info_number(info, arch + ".embedding_length");
+    if (!blocks || !heads || !*heads || !embd)
+        return 0;
+    uint64_t kv = kv_heads.value_or(*heads);
+    return 2 * *blocks * kv * (*embd / *heads) * static_cast<uint64_t>(num_ctx) * 2;
+}
+
+Estimate estimate_memory(const store::ModelRecord* record, uint64_t file_size,
+                         const json& model_info, int num_ctx) {
+    Estimate e;
+    if (record) {
+        auto it = record->observed.find(num_ctx);
+        if (it != record->observed.end() && it->second.size > 0) {
+            e.bytes = it->second.size;
+            e.observed = true;
+            e.source = "observed after a load at num_ctx " + std::to_string(num_ctx) + " on " +
+                       util::format_rfc3339(it->second.at).substr(0, 10);
+            return e;
+        }
+    }
+    uint64_t kv = kv_cache_bytes(model_info, num_ctx);
+    e.bytes = file_size + kv;
+    e.source =
+        "estimated: file " + util::format_size(file_size) +
+        (kv ? " + KV cache " + util::format_size(kv) + " at num_ctx " + std::to_string(num_ctx)
+            : std::string(" (no model_info for the KV cache)"));
+    return e;
+}
+
+Effective effective_settings(const std::string& model, const config::Config& cfg,
+                             const store::ModelRecord* record) {
+    Effective e;
+    e.keep_alive = cfg.keep_alive;
+    e.idle_timeout = cfg.idle_timeout;
+    e.num_ctx = cfg.num_ctx;
+    auto it = cfg.models.find(provider::ollama::normalize_name(model));
+    if (it != cfg.models.end()) {
+        const auto& m = it->second;
+        if (m.pin) {
+            e.pinned = *m.pin;
+            e.pin_source = config::Source::File;
+        }
+        if (m.priority) {
+            e.priority = *m.priority;
+            e.priority_source = config::Source::File;
+        }
+        if (m.keep_alive)
+            e.keep_alive = m.keep_alive;
+        if (m.idle_timeout)
+            e.idle_timeout = *m.idle_timeout;
+        if (m.num_ctx)
+            e.num_ctx = *m.num_ctx;
+    }
+    if (record && record->pinned.value_or(false)) {
+        e.pinned = true;
+        e.pin_source = config::Source::Store;
+    }
+    if (record && record->priority) {
+        e.priority = *record->priority;
+        e.priority_source = config::Source::Store;
+    }
+    return e;
+}
+
+std::vector<policy::Resident> residents(const std::vector<provider::LoadedModel>& loaded,
+                                        const store::State& state, const config::Config& cfg,
+                                        util::Timestamp now) {
+    std::vector<policy::Resident> out;
+    for (const auto& m : loaded) {
+        const store::ModelRecord* rec = find(state, m.name);
+        Effective eff = effective_settings(m.name, cfg, rec);
+        policy::Resident r;
+        r.name = provider::ollama::normalize_name(m.name);
+        r.bytes = m.size;
+        r.reload_seconds = rec && rec->last_load && rec->last_load->seconds > 0
+                               ? rec->last_load->seconds
+                               : policy::default_load_seconds(m.size);
+        r.pinned = eff.pinned;
+        r.priority = eff.priority;
+        if (rec && rec->uses_at) {
+            r.uses = {rec->uses, epoch_seconds(*rec->uses_at)};
+        }
+        util::Timestamp last{};
+        if (rec) {
+            last = std::max(last, rec->first_seen);
+            if (rec->last_used)
+                last = std::max(last, *rec->last_used);
+            if (rec->last_load)
+                last = std::max(last, rec->last_load->at);
+        }
+        if (provider::classify_expiry(m.expires_at, now) == provider::Expiry::At) {
+            double keep = rec && rec->keep_alive_seconds && *rec->keep_alive_seconds >= 0
+                              ? *rec->keep_alive_seconds
+                              : 300; // Ollama's default keep_alive
+            last = std::max(last,
+                            *m.expires_at - std::chrono::duration_cast<util::Timestamp::duration>(
+                                                std::chrono::duration<double>(keep)));
+        }
+        r.last_use = std::min(epoch_seconds(last), epoch_seconds(now));
+        out.push_back(r);
+    }
+    return out;
+}
+
+} // namespace core::registry

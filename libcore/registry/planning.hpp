@@ -1,0 +1,63 @@
+#pragma once
+// The bridge between what the server and the store say and the pure policy:
+// memory estimates, each model's effective settings (config and store), and
+// loaded models as the policy sees them.
+
+#include "config/config.hpp"
+#include "policy/policy.hpp"
+#include "provider/provider.hpp"
+#include "store/store.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace core::registry {
+
+// Ollama's KV cache at num_ctx, from /api/show model_info:
+// 2 (K and V) x block_count x head_count_kv x (embedding_length / head_count)
+// x num_ctx x 2 bytes (f16). head_count_kv may be a per-layer array: the
+// largest counts. 0 when model_info lacks the keys.
+uint64_t kv_cache_bytes(const nlohmann::json& model_info, int num_ctx);
+
+struct Estimate {
+    uint64_t bytes = 0;
+    bool observed = false;
+    std::string source; // in words, with figures
+};
+
+// What `model` will take once loaded at num_ctx: the memory observed after
+// a load at that context if the store has it, else file size + KV cache.
+Estimate estimate_memory(const store::ModelRecord* record, uint64_t file_size,
+                         const nlohmann::json& model_info, int num_ctx);
+
+struct Effective {
+    bool pinned = false;
+    int priority = policy::kDefaultPriority;
+    std::optional<util::KeepAlive> keep_alive;
+    util::Seconds idle_timeout{0};
+    int num_ctx = 0;
+    config::Source pin_source = config::Source::Default;
+    config::Source priority_source = config::Source::Default;
+};
+
+// A model is pinned when the store (modelctl pin) or the config file pins
+// it. The store's priority (modelctl priority) wins over the file's; the
+// file's per-model values win over the global settings.
+Effective effective_settings(const std::string& model, const config::Config& cfg,
+                             const store::ModelRecord* record);
+
+double epoch_seconds(util::Timestamp t);
+
+// Loaded models as the policy sees them: bytes as the server reports, reload
+// time as last observed (else 1 s + 2 GB/s), pins, priorities and uses. The
+// last use is the latest of: recorded use, last load, first sight, and
+// expires_at - keep_alive (a model used without modelctl is never taken for
+// idle longer than the server's own expiry implies).
+std::vector<policy::Resident> residents(const std::vector<provider::LoadedModel>& loaded,
+                                        const store::State& state, const config::Config& cfg,
+                                        util::Timestamp now);
+
+} // namespace core::registry
