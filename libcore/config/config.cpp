@@ -121,7 +121,10 @@ const std::vector<Key>& table() {
          }},
         {"budget.memory", "", "memory loaded models may hold, outright (unset: from the probes)",
          [](Config& c, const std::string& v) { c.memory = size(v); }},
-        {"budget.max_loaded", "0", "at most this many models loaded (0: no limit)",
+        // Ollama's own default (OLLAMA_MAX_LOADED_MODELS = 3): beyond it the
+        // server evicts by its own rule, so planning must know the limit.
+        {"budget.max_loaded", "3",
+         "at most this many models loaded, as the server allows (0: no limit)",
          [](Config& c, const std::string& v) {
              c.max_loaded = static_cast<size_t>(integer(v, 0, 1000));
          }},

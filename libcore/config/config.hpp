@@ -64,7 +64,7 @@ struct Config {
     util::Seconds idle_timeout{1800};
     int num_ctx = 4096;
 
-    size_t max_loaded = 0;          // 0: no limit on the count
+    size_t max_loaded = 3;          // 0: no limit on the count
     std::optional<uint64_t> memory; // the budget, given outright
     double gpu_max_percent = 90;
     uint64_t gpu_min_free = 1000000000; // per GPU

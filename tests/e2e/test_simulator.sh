@@ -3,6 +3,9 @@
 # by shortest keep_alive then model path, GPU/CPU split, out-of-memory error,
 # keep_alive expiry, and asynchronous unload.
 source "$(dirname "$0")/lib.sh"
+# These tests are about the server's own rules: modelctl must not plan
+# around them, so no limit on the count on modelctl's side.
+export MODELCTL_BUDGET_MAX_LOADED=0
 
 start_sim --speed 50 --vram 48GB
 "$MODELCTL" -q load llama3.2:1b --keep-alive 1h

@@ -4,6 +4,7 @@ source "$(dirname "$0")/lib.sh"
 
 # 16 processes, each loading and unloading its own model 5 times, at once.
 write_catalog "$SCRATCH/tiny.json" 16 tiny 100000000
+export MODELCTL_BUDGET_MAX_LOADED=0 # 16 at once: no planning between workers
 start_sim --catalog "$SCRATCH/tiny.json" --max-loaded 32 --vram 100GB --speed 200 --unload 0.01
 workers=()
 for i in $(seq 1 16); do
