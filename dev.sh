@@ -52,8 +52,9 @@ demo() {
     build build/release -DMODELCTL_TESTS=OFF
     bin=build/release/apps
     tmp=$(mktemp -d)
-    # The demo keeps its own store, so it never touches yours.
-    export MODELCTL_HOME="$tmp/store"
+    # The demo keeps its own store and config, so it never touches yours, and
+    # its budget is the simulated GPU's, not this machine's.
+    export MODELCTL_HOME="$tmp/store" XDG_CONFIG_HOME="$tmp/config" MODELCTL_BUDGET_MEMORY=16GB
     "$bin/modelsim/modelsim" --port 0 --port-file "$tmp/port" --speed 4 --vram 16GB >"$tmp/sim.log" 2>&1 &
     sim=$!
     trap 'kill $sim 2>/dev/null; wait $sim 2>/dev/null; rm -rf "$tmp"' EXIT
@@ -69,11 +70,14 @@ demo() {
     step load llama3.2:3b llama3.1:8b --keep-alive 30m
     step status
     echo
-    echo "# gemma3:12b (9.6 GB) does not fit beside both. Ollama's own rule picks the victim:"
-    echo "# shortest keep_alive first, then model file name."
+    echo "# gemma3:12b (9.6 GB) does not fit in the 16 GB budget beside both."
+    echo "# modelctl plans which model to unload, and says why:"
+    step load --dry-run gemma3:12b
+    step pin llama3.1:8b
     step load gemma3:12b
     step status
-    step unload llama3.2:3b
+    sleep 2
+    step gc --idle 1s --dry-run
     step status --json
     step unload --all
     step status

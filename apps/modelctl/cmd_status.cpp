@@ -2,6 +2,7 @@
 
 #include "output.hpp"
 #include "provider/ollama_api.hpp"
+#include "registry/planning.hpp"
 #include "registry/registry.hpp"
 #include "util/duration.hpp"
 #include "util/size.hpp"
@@ -50,11 +51,17 @@ void setup_status(CLI::App& app, Context& ctx) {
 }
 
 int run_status(Context& ctx, const StatusOptions& o) {
+    const auto& cfg = ctx.config();
     auto provider = ctx.provider();
     auto store = ctx.store();
     core::registry::Registry registry(*provider, store);
     auto s = registry.status(o.all);
     const auto now = s.now;
+    // Uses by others since the last look (expires_at moved forward).
+    s.state = registry.observe(s.loaded, now);
+    auto settings = [&](const std::string& name) {
+        return core::registry::effective_settings(name, cfg, record_of(s.state, name));
+    };
 
     if (ctx.global.json) {
         json loaded = json::array();
@@ -62,6 +69,9 @@ int run_status(Context& ctx, const StatusOptions& o) {
             json j = loaded_json(m, now);
             const auto* r = record_of(s.state, m.name);
             j["known"] = record_json(r);
+            auto eff = settings(m.name);
+            j["pinned"] = eff.pinned;
+            j["priority"] = eff.priority;
             j["idle_seconds"] =
                 r && r->last_used ? json(std::chrono::duration<double>(now - *r->last_used).count())
                                   : json(nullptr);
@@ -104,8 +114,8 @@ int run_status(Context& ctx, const StatusOptions& o) {
     if (s.loaded.empty()) {
         std::cout << "No models loaded on " << provider->address() << ".\n";
     } else {
-        Table t(
-            {"NAME", "ID", "SIZE", "PROCESSOR", "CONTEXT", "UNTIL", "IDLE", "LOADS", "LAST LOAD"});
+        Table t({"NAME", "ID", "SIZE", "PROCESSOR", "CONTEXT", "UNTIL", "IDLE", "LOADS",
+                 "LAST LOAD", "PIN"});
         for (const auto& m : s.loaded) {
             const auto* r = record_of(s.state, m.name);
             t.add({m.name, m.digest.substr(0, 12), util::format_size(m.size),
@@ -113,7 +123,8 @@ int run_status(Context& ctx, const StatusOptions& o) {
                    m.context_length ? std::to_string(m.context_length) : "-",
                    until_text(m.expires_at, now), r ? ago_text(r->last_used, now) : "-",
                    std::to_string(r ? r->loads : 0),
-                   r && r->last_load ? elapsed_text(r->last_load->seconds) : "-"});
+                   r && r->last_load ? elapsed_text(r->last_load->seconds) : "-",
+                   settings(m.name).pinned ? "yes" : "-"});
         }
         t.print(std::cout, color);
     }
