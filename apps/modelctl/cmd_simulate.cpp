@@ -3,6 +3,7 @@
 #include "error.hpp"
 #include "output.hpp"
 #include "policy/replay.hpp"
+#include "registry/planning.hpp"
 #include "util/duration.hpp"
 #include "util/size.hpp"
 
@@ -63,9 +64,10 @@ policy::Trace trace_from_files(const SimulateOptions& o) {
 }
 
 // Every load and use modelctl recorded is a request; each model weighs what
-// was observed after its last load (else its file size) and costs its last
-// observed load time (else the catalog default).
+// was observed after its last load (else its file size), costs its last
+// observed load time (else the catalog default), and keeps its pin and priority.
 policy::Trace trace_from_history(Context& ctx) {
+    const auto& cfg = ctx.config();
     auto store = ctx.store();
     auto state = store.read();
     auto log = store.read_events();
@@ -78,6 +80,9 @@ policy::Trace trace_from_history(Context& ctx) {
         e.load_seconds = r.last_load ? r.last_load->seconds : policy::default_load_seconds(e.bytes);
         if (e.bytes == 0)
             continue;
+        auto eff = core::registry::effective_settings(name, cfg, &r);
+        e.pinned = eff.pinned;
+        e.priority = eff.priority;
         index[name] = t.catalog.size();
         t.catalog.push_back(e);
     }
