@@ -13,11 +13,11 @@ _modelctl() {
     _init_completion || return
 
     local global="--host --timeout --config --json -q --quiet -v --verbose --version --help -h"
-    local subcommands="status load unload gc pin unpin priority config simulate store"
+    local subcommands="status load unload gc pin unpin priority record stats config simulate store"
     local sub="" i
     for ((i = 1; i < cword; i++)); do
         case "${words[i]}" in
-            status | load | unload | gc | pin | unpin | priority | config | simulate | store) sub="${words[i]}"; break ;;
+            status | load | unload | gc | pin | unpin | priority | record | stats | config | simulate | store) sub="${words[i]}"; break ;;
         esac
     done
 
@@ -25,6 +25,9 @@ _modelctl() {
         --config) _filedir json; return ;;
         --host | --timeout | -k | --keep-alive | --idle | --memory | --every | --stretch | --max-loaded) return ;;
         --trace | --catalog) _filedir csv; return ;;
+        --batch) _filedir; return ;;
+        --task) COMPREPLY=($(compgen -W "chat coding vision embedding reasoning tools" -- "$cur")); return ;;
+        --latency-ms | --ttft-ms | --tokens | --tokens-in | --at | --since) return ;;
         --policy) COMPREPLY=($(compgen -W "modelctl lru ollama belady" -- "$cur")); return ;;
     esac
 
@@ -57,6 +60,18 @@ _modelctl() {
             fi ;;
         config)
             COMPREPLY=($(compgen -W "show $global" -- "$cur")) ;;
+        record)
+            if [[ "$cur" == -* ]]; then
+                COMPREPLY=($(compgen -W "--latency-ms --ttft-ms --tokens --tokens-in --failed --task --at --batch $global" -- "$cur"))
+            else
+                COMPREPLY=($(compgen -W "$(_modelctl_models)" -- "$cur"))
+            fi ;;
+        stats)
+            if [[ "$cur" == -* ]]; then
+                COMPREPLY=($(compgen -W "--since $global" -- "$cur"))
+            else
+                COMPREPLY=($(compgen -W "$(_modelctl_models)" -- "$cur"))
+            fi ;;
         simulate)
             COMPREPLY=($(compgen -W "--trace --catalog --memory --policy --from-history --every --stretch --max-loaded $global" -- "$cur")) ;;
     esac

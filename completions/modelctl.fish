@@ -8,7 +8,7 @@ function __modelctl_loaded
     modelctl --timeout 2s -q status 2>/dev/null
 end
 
-set -l subcommands status load unload gc pin unpin priority config simulate store
+set -l subcommands status load unload gc pin unpin priority record stats config simulate store
 complete -c modelctl -f
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a status -d 'Show loaded models, where they sit and until when'
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a load -d 'Load models and wait until they are ready'
@@ -18,6 +18,8 @@ complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a gc -d 
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a pin -d 'Pin models: load and gc never evict them'
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a unpin -d 'Unpin models'
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a priority -d 'Set a model priority, 0-9'
+complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a record -d 'Record a use of a model made outside modelctl'
+complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a stats -d 'Show recorded usage per model'
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a config -d 'Show the configuration'
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a simulate -d 'Replay a request trace, eviction rules side by side'
 
@@ -53,3 +55,13 @@ complete -c modelctl -n "__fish_seen_subcommand_from gc" -l memory -x -d 'Memory
 complete -c modelctl -n "__fish_seen_subcommand_from gc" -s n -l dry-run -d 'Print what would be unloaded'
 complete -c modelctl -n "__fish_seen_subcommand_from pin unpin priority" -a '(__modelctl_installed)'
 complete -c modelctl -n "__fish_seen_subcommand_from config" -a show -d 'Print every effective setting and its source'
+complete -c modelctl -n "__fish_seen_subcommand_from record" -l latency-ms -x -d 'Wall time of the request, ms'
+complete -c modelctl -n "__fish_seen_subcommand_from record" -l ttft-ms -x -d 'Time to first token, ms'
+complete -c modelctl -n "__fish_seen_subcommand_from record" -l tokens -x -d 'Tokens generated'
+complete -c modelctl -n "__fish_seen_subcommand_from record" -l tokens-in -x -d 'Prompt tokens'
+complete -c modelctl -n "__fish_seen_subcommand_from record" -l failed -d 'The request failed'
+complete -c modelctl -n "__fish_seen_subcommand_from record" -l task -x -a 'chat coding vision embedding reasoning tools' -d 'What it was for'
+complete -c modelctl -n "__fish_seen_subcommand_from record" -l at -x -d 'When, RFC 3339'
+complete -c modelctl -n "__fish_seen_subcommand_from record" -l batch -r -F -d 'Import JSON lines from FILE or -'
+complete -c modelctl -n "__fish_seen_subcommand_from record stats" -a '(__modelctl_installed)'
+complete -c modelctl -n "__fish_seen_subcommand_from stats" -l since -x -d 'Only the last DURATION'

@@ -5,8 +5,10 @@
 #include "cmd_load.hpp"
 #include "cmd_pin.hpp"
 #include "cmd_priority.hpp"
+#include "cmd_record.hpp"
 #include "cmd_simulate.hpp"
 #include "cmd_spec.hpp"
+#include "cmd_stats.hpp"
 #include "cmd_status.hpp"
 #include "cmd_store.hpp"
 #include "cmd_unload.hpp"
@@ -26,7 +28,8 @@ constexpr Command kCommands[] = {
     {"status", setup_status},     {"load", setup_load},
     {"unload", setup_unload},     {"gc", setup_gc},
     {"pin", setup_pin},           {"unpin", setup_unpin},
-    {"priority", setup_priority}, {"config", setup_config},
+    {"priority", setup_priority}, {"record", setup_record},
+    {"stats", setup_stats},       {"config", setup_config},
     {"simulate", setup_simulate}, {"store", setup_store},
     {"__spec", setup_spec},
 };

@@ -17,6 +17,8 @@ UseCount decayed(const UseCount& c, double now, const Params& p) {
 }
 
 UseCount add_use(const UseCount& c, double now, const Params& p) {
+    if (now < c.at && c.count > 0) // a use from before the count's time: already decayed
+        return {c.count + std::exp(-(c.at - now) / p.decay_seconds), c.at};
     UseCount d = decayed(c, now, p);
     d.count += 1;
     return d;

@@ -41,6 +41,8 @@ struct UseCount {
 };
 
 UseCount decayed(const UseCount& c, double now, const Params& p);
+// A use at `now`; a use older than the count (an imported log) adds what
+// is left of it today, e^(-age / decay_seconds).
 UseCount add_use(const UseCount& c, double now, const Params& p);
 // λ in uses per second: the decayed count over the decay time constant.
 double use_rate(const UseCount& c, double now, const Params& p);

@@ -4,6 +4,7 @@
 #include "registry/planning.hpp"
 
 #include <chrono>
+#include <ctime>
 
 namespace core::registry {
 
@@ -82,6 +83,32 @@ store::State Registry::observe(const std::vector<provider::LoadedModel>& loaded,
         for (const auto& m : loaded)
             observe_expiry(touch(s, normalize_name(m.name), now), m, now);
     });
+}
+
+void record_uses(store::Store& store, const std::vector<store::Event>& uses) {
+    auto now = util::now();
+    store.update(
+        [&](store::State& st) {
+            for (const auto& e : uses) {
+                auto& r = touch(st, normalize_name(e.model), now);
+                double at = epoch_seconds(e.at);
+                std::time_t t = static_cast<std::time_t>(at);
+                std::tm tm{};
+                localtime_r(&t, &tm);
+                metrics::Use u;
+                u.at = at;
+                u.latency_ms = e.latency_ms;
+                u.ttft_ms = e.ttft_ms;
+                u.tokens_in = e.tokens_in;
+                u.tokens_out = e.tokens_out;
+                u.eval_seconds = e.eval_seconds;
+                u.failed = e.failed;
+                u.hour_of_week = metrics::hour_of_week(at, tm.tm_gmtoff);
+                r.usage.add(u);
+                record_use(r, e.at);
+            }
+        },
+        uses);
 }
 
 void Registry::set_pin(const std::string& model, bool pinned) {
@@ -163,6 +190,7 @@ LoadOutcome Registry::load(const std::string& model, const provider::LoadSetting
             }
             if (!out.was_loaded) {
                 r.loads += 1;
+                r.load_seconds_total += out.seconds;
                 store::LoadRecord lr;
                 lr.at = now;
                 lr.seconds = out.seconds;

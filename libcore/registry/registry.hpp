@@ -43,6 +43,11 @@ void record_use(store::ModelRecord& r, util::Timestamp at, const policy::Params&
 // record changed.
 bool observe_expiry(store::ModelRecord& r, const provider::LoadedModel& m, util::Timestamp now);
 
+// Records uses (events of type "use") in one store update: each is appended
+// to the log and folded into its model's summary, decayed use count and last
+// use. The hour of the week is taken in the machine's local time.
+void record_uses(store::Store& store, const std::vector<store::Event>& uses);
+
 class Registry {
 public:
     Registry(provider::Provider& provider, store::Store& store)

@@ -96,6 +96,7 @@ json to_json(const State& s) {
                   {"last_used", time_json(m.last_used)},
                   {"last_unload", time_json(m.last_unload)},
                   {"loads", m.loads},
+                  {"load_seconds_total", m.load_seconds_total},
                   {"unloads", m.unloads},
                   {"last_load", nullptr}};
         r["pinned"] = m.pinned ? json(*m.pinned) : json(nullptr);
@@ -109,6 +110,23 @@ json to_json(const State& s) {
             observed[std::to_string(ctx)] = {
                 {"size", o.size}, {"size_vram", o.size_vram}, {"at", util::format_rfc3339(o.at)}};
         r["observed"] = std::move(observed);
+        const auto& u = m.usage;
+        auto hist = [](const metrics::Histogram& h) {
+            json b = json::object();
+            for (const auto& [i, n] : h.buckets())
+                b[std::to_string(i)] = n;
+            return b;
+        };
+        r["usage"] = {{"uses", u.uses},
+                      {"failures", u.failures},
+                      {"latency_ms_buckets", hist(u.latency)},
+                      {"ttft_ms_buckets", hist(u.ttft)},
+                      {"tokens_in", u.tokens_in},
+                      {"tokens_out", u.tokens_out},
+                      {"timed_tokens_out", u.timed_tokens_out},
+                      {"eval_seconds", u.eval_seconds},
+                      {"last_use", u.last_use ? json(*u.last_use) : json(nullptr)},
+                      {"hour_of_week", u.hour_of_week}};
         if (m.last_load)
             r["last_load"] = {{"at", util::format_rfc3339(m.last_load->at)},
                               {"seconds", m.last_load->seconds},
@@ -146,6 +164,7 @@ State state_from_json(const json& j) {
             m.last_used = time_from(r, "last_used");
             m.last_unload = time_from(r, "last_unload");
             m.loads = r.value("loads", 0);
+            m.load_seconds_total = r.value("load_seconds_total", 0.0);
             m.unloads = r.value("unloads", 0);
             if (auto l = r.find("last_load"); l != r.end() && l->is_object()) {
                 LoadRecord lr;
@@ -172,6 +191,28 @@ State state_from_json(const json& j) {
                     m.observed[std::stoi(ctx)] = {v.value("size", uint64_t{0}),
                                                   v.value("size_vram", uint64_t{0}),
                                                   time_from(v, "at").value_or(util::Timestamp{})};
+            if (auto u = r.find("usage"); u != r.end() && u->is_object()) {
+                auto& s2 = m.usage;
+                s2.uses = u->value("uses", uint64_t{0});
+                s2.failures = u->value("failures", uint64_t{0});
+                // Named copies: iterating items() of a temporary would dangle.
+                const json latency = u->value("latency_ms_buckets", json::object());
+                const json ttft = u->value("ttft_ms_buckets", json::object());
+                for (const auto& [i, n] : latency.items())
+                    s2.latency.set_bucket(std::stoi(i), n.get<uint64_t>());
+                for (const auto& [i, n] : ttft.items())
+                    s2.ttft.set_bucket(std::stoi(i), n.get<uint64_t>());
+                s2.tokens_in = u->value("tokens_in", uint64_t{0});
+                s2.tokens_out = u->value("tokens_out", uint64_t{0});
+                s2.timed_tokens_out = u->value("timed_tokens_out", uint64_t{0});
+                s2.eval_seconds = u->value("eval_seconds", 0.0);
+                if (auto l = u->find("last_use"); l != u->end() && l->is_number())
+                    s2.last_use = l->get<double>();
+                if (auto h = u->find("hour_of_week");
+                    h != u->end() && h->is_array() && h->size() == 168)
+                    for (size_t i = 0; i < 168; ++i)
+                        s2.hour_of_week[i] = (*h)[i].get<uint32_t>();
+            }
             s.models.emplace(name, std::move(m));
         }
     } catch (const std::exception& e) { // json::exception, or a bad context key
@@ -192,6 +233,18 @@ json to_json(const Event& e) {
         j["size"] = e.size;
         j["size_vram"] = e.size_vram;
     }
+    if (e.type == "use") {
+        j["latency_ms"] = e.latency_ms;
+        if (e.ttft_ms)
+            j["ttft_ms"] = *e.ttft_ms;
+        j["tokens_in"] = e.tokens_in;
+        j["tokens_out"] = e.tokens_out;
+        if (e.eval_seconds > 0)
+            j["eval_seconds"] = e.eval_seconds;
+        j["failed"] = e.failed;
+        if (!e.task.empty())
+            j["task"] = e.task;
+    }
     return j;
 }
 
@@ -210,6 +263,14 @@ std::optional<Event> event_from_json(const json& j) {
         e.seconds = j.value("seconds", 0.0);
         e.size = j.value("size", uint64_t{0});
         e.size_vram = j.value("size_vram", uint64_t{0});
+        e.latency_ms = j.value("latency_ms", 0.0);
+        if (auto t = j.find("ttft_ms"); t != j.end() && t->is_number())
+            e.ttft_ms = t->get<double>();
+        e.tokens_in = j.value("tokens_in", uint64_t{0});
+        e.tokens_out = j.value("tokens_out", uint64_t{0});
+        e.eval_seconds = j.value("eval_seconds", 0.0);
+        e.failed = j.value("failed", false);
+        e.task = j.value("task", "");
         return e;
     } catch (const json::exception&) {
         return std::nullopt;

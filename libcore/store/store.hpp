@@ -14,6 +14,7 @@
 // repair() moves it aside and starts afresh.
 
 #include "environment.hpp"
+#include "metrics/summary.hpp"
 #include "provider/provider.hpp"
 #include "util/timestamp.hpp"
 
@@ -60,6 +61,7 @@ struct ModelRecord {
     std::optional<util::Timestamp> last_unload;
     int loads = 0;
     int unloads = 0;
+    double load_seconds_total = 0; // over `loads`, for the mean
     std::optional<LoadRecord> last_load;
     std::optional<bool> pinned;  // set by `modelctl pin`/`unpin`
     std::optional<int> priority; // set by `modelctl priority`
@@ -72,6 +74,7 @@ struct ModelRecord {
     std::optional<util::Timestamp> seen_expires_at;
     std::optional<double> keep_alive_seconds;
     std::map<int, Observed> observed; // by context length
+    metrics::Summary usage;           // recorded uses (record, run)
 };
 
 struct State {
@@ -81,13 +84,21 @@ struct State {
 
 // A usage event as stored in events.jsonl.
 struct Event {
-    std::string type; // "load", "unload"
+    std::string type; // "load", "unload", "use"
     std::string model;
-    std::string server; // address of the server
+    std::string server; // address of the server ("" for a use recorded by a script)
     util::Timestamp at;
     double seconds = 0; // wall time of the operation
     uint64_t size = 0;
     uint64_t size_vram = 0;
+    // "use" only:
+    double latency_ms = 0;
+    std::optional<double> ttft_ms;
+    uint64_t tokens_in = 0;
+    uint64_t tokens_out = 0;
+    double eval_seconds = 0;
+    bool failed = false;
+    std::string task;
 };
 
 struct EventLog {

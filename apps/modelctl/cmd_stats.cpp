@@ -1,0 +1,155 @@
+#include "cmd_stats.hpp"
+
+#include "error.hpp"
+#include "output.hpp"
+#include "policy/policy.hpp"
+#include "provider/ollama_api.hpp"
+#include "registry/planning.hpp"
+#include "util/duration.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <iostream>
+#include <memory>
+
+namespace modelctl {
+
+using json = nlohmann::ordered_json;
+
+void setup_stats(CLI::App& app, Context& ctx) {
+    auto opts = std::make_shared<StatsOptions>();
+    auto* sub = app.add_subcommand("stats", "Show recorded usage per model");
+    sub->add_option("model", opts->model, "Only this model");
+    sub->add_option("--since", opts->since, "Only the last DURATION, e.g. 7d, 12h (from the log)");
+    sub->callback([&ctx, opts] { ctx.exit_code = run_stats(ctx, *opts); });
+}
+
+namespace {
+
+struct Row {
+    core::metrics::Summary usage;
+    int loads = 0;
+    double load_seconds = 0;
+    double uses_per_hour = 0;
+};
+
+std::string fixed(double v, int digits) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+    return buf;
+}
+
+} // namespace
+
+int run_stats(Context& ctx, const StatsOptions& o) {
+    auto store = ctx.store();
+    auto state = store.read();
+    auto now = core::util::now();
+    double now_s = core::registry::epoch_seconds(now);
+    std::string only = o.model.empty() ? "" : core::provider::ollama::normalize_name(o.model);
+
+    std::map<std::string, Row> rows;
+    if (o.since.empty()) {
+        for (const auto& [name, r] : state.models) {
+            if (r.usage.uses == 0 && r.loads == 0)
+                continue;
+            Row row{r.usage, r.loads, r.load_seconds_total, 0};
+            if (r.uses_at)
+                row.uses_per_hour =
+                    core::policy::use_rate({r.uses, core::registry::epoch_seconds(*r.uses_at)},
+                                           now_s, core::policy::Params{}) *
+                    3600;
+            rows[name] = row;
+        }
+    } else {
+        auto d = core::util::parse_duration(o.since);
+        if (!d || d->count() <= 0)
+            throw core::Error(core::ErrorKind::Usage,
+                              "--since: '" + o.since + "' is not a duration", "e.g. 7d, 12h, 30m");
+        auto from = now - std::chrono::duration_cast<core::util::Timestamp::duration>(*d);
+        for (const auto& e : store.read_events().events) {
+            if (e.at < from)
+                continue;
+            auto name = core::provider::ollama::normalize_name(e.model);
+            Row& row = rows[name];
+            if (e.type == "load") {
+                row.loads += 1;
+                row.load_seconds += e.seconds;
+            } else if (e.type == "use") {
+                double at = core::registry::epoch_seconds(e.at);
+                std::time_t t = static_cast<std::time_t>(at);
+                std::tm tm{};
+                localtime_r(&t, &tm);
+                row.usage.add({at, e.latency_ms, e.ttft_ms, e.tokens_in, e.tokens_out,
+                               e.eval_seconds, e.failed,
+                               core::metrics::hour_of_week(at, tm.tm_gmtoff)});
+            }
+        }
+        for (auto& [name, row] : rows)
+            row.uses_per_hour = static_cast<double>(row.usage.uses) / (d->count() / 3600);
+    }
+    if (!only.empty()) {
+        auto it = rows.find(only);
+        std::map<std::string, Row> one;
+        if (it != rows.end())
+            one.insert(*it);
+        rows.swap(one);
+    }
+
+    json models = json::array();
+    Table t({"MODEL", "USES", "FAILED", "P50", "P95", "TOK/S", "TOKENS", "LOADS", "MEAN LOAD",
+             "USES/H", "LAST USE"});
+    for (const auto& [name, row] : rows) {
+        const auto& u = row.usage;
+        std::optional<core::util::Timestamp> last;
+        if (u.last_use)
+            last =
+                core::util::Timestamp(std::chrono::duration_cast<core::util::Timestamp::duration>(
+                    std::chrono::duration<double>(*u.last_use)));
+        double mean_load = row.loads ? row.load_seconds / row.loads : 0;
+        models.push_back(
+            {{"model", name},
+             {"uses", u.uses},
+             {"failures", u.failures},
+             {"success_rate", u.success_rate()},
+             {"latency_ms", {{"p50", u.latency.quantile(0.5)}, {"p95", u.latency.quantile(0.95)}}},
+             {"ttft_ms", {{"p50", u.ttft.quantile(0.5)}, {"p95", u.ttft.quantile(0.95)}}},
+             {"tokens_in", u.tokens_in},
+             {"tokens_out", u.tokens_out},
+             {"tokens_per_second", u.tokens_per_second()},
+             {"loads", row.loads},
+             {"mean_load_seconds", mean_load},
+             {"uses_per_hour", row.uses_per_hour},
+             {"last_use", time_json(last)},
+             {"hour_of_week", u.hour_of_week}});
+        t.add({name, std::to_string(u.uses),
+               u.uses ? fixed(100.0 * static_cast<double>(u.failures) / static_cast<double>(u.uses),
+                              1) +
+                            "%"
+                      : "-",
+               u.latency.count() ? elapsed_text(u.latency.quantile(0.5) / 1000) : "-",
+               u.latency.count() ? elapsed_text(u.latency.quantile(0.95) / 1000) : "-",
+               u.tokens_per_second() > 0 ? fixed(u.tokens_per_second(), 1) : "-",
+               std::to_string(u.tokens_out), std::to_string(row.loads),
+               row.loads ? elapsed_text(mean_load) : "-", fixed(row.uses_per_hour, 2),
+               ago_text(last, now)});
+    }
+    if (ctx.global.json) {
+        print_json({{"schema", "modelctl.stats/v1"},
+                    {"since", o.since.empty() ? json(nullptr) : json(o.since)},
+                    {"models", models}});
+        return 0;
+    }
+    if (rows.empty()) {
+        if (!ctx.global.quiet)
+            std::cout << "No recorded usage" << (only.empty() ? "" : " of " + only)
+                      << (o.since.empty() ? "" : " in the last " + o.since)
+                      << ". modelctl records its own loads; `modelctl record` adds uses.\n";
+        return 0;
+    }
+    t.print(std::cout, ctx.color());
+    return 0;
+}
+
+} // namespace modelctl

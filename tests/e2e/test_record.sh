@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# record and stats: single and batch records, all-or-nothing batches, 16
+# processes recording at once lose nothing, --since reads the log.
+source "$(dirname "$0")/lib.sh"
+
+run "$MODELCTL" record llama3.1:8b --latency-ms 1200 --tokens 100 --task coding
+check "record one use" eval 'rc_is 0 && has "$OUT" "recorded 1 use"'
+"$MODELCTL" -q record llama3.1:8b --latency-ms 800 --failed
+printf '{"model":"qwen2.5-coder:7b","latency_ms":300,"tokens":50}\n\n{"model":"qwen2.5-coder:7b","latency_ms":500,"at":"2020-01-06T10:00:00Z"}\n' >"$SCRATCH/batch.jsonl"
+run "$MODELCTL" record --batch "$SCRATCH/batch.jsonl"
+check "batch import" eval 'rc_is 0 && has "$OUT" "recorded 2 uses"'
+
+run "$MODELCTL" --json stats
+check "stats: uses, failures, success rate, tokens" eval 'rc_is 0 && jq -e "
+    (.models[] | select(.model == \"llama3.1:8b\") | .uses == 2 and .failures == 1 and .success_rate == 0.5 and .tokens_out == 100) and
+    (.models[] | select(.model == \"qwen2.5-coder:7b\") | .uses == 2 and (.latency_ms.p95 > 475 and .latency_ms.p95 < 525))" <<<"$OUT" >/dev/null'
+check "an imported use from 2020 barely weighs in the decayed rate" eval 'jq -e ".models[] | select(.model == \"qwen2.5-coder:7b\") | .uses_per_hour < 1.01" <<<"$OUT" >/dev/null'
+run "$MODELCTL" --json stats --since 1d
+check "stats --since reads only the window" eval 'rc_is 0 && jq -e ".models[] | select(.model == \"qwen2.5-coder:7b\") | .uses == 1" <<<"$OUT" >/dev/null'
+run "$MODELCTL" stats
+check "stats table" eval 'rc_is 0 && has "$OUT" "P95" && has "$OUT" "llama3.1:8b"'
+
+printf '{"model":"a","latency_ms":1}\n{"model":"b","latency_ms":-4}\n' >"$SCRATCH/bad.jsonl"
+before=$(cat "$MODELCTL_HOME/events.jsonl")
+run "$MODELCTL" record --batch "$SCRATCH/bad.jsonl"
+check "a bad batch line is refused naming the line, and nothing is recorded" eval 'rc_is 2 && has "$ERR" "bad.jsonl:2:" && [ "$(cat "$MODELCTL_HOME/events.jsonl")" = "$before" ]'
+run "$MODELCTL" record llama3.1:8b --latency-ms 5 --task knitting
+check "unknown task: usage error" eval 'rc_is 2 && has "$ERR" "unknown task"'
+run "$MODELCTL" record llama3.1:8b
+check "record without latency: usage error" eval 'rc_is 2'
+
+# 16 processes recording at once, 20 each: 320 uses, none lost.
+export MODELCTL_HOME="$SCRATCH/many"
+pids=()
+for i in $(seq 1 16); do
+    (for _ in $(seq 1 20); do "$MODELCTL" -q record "m$i" --latency-ms "$i" || exit 1; done) &
+    pids+=($!)
+done
+ok_all=0
+for p in "${pids[@]}"; do wait "$p" || ok_all=1; done
+check "16 concurrent recorders all succeeded" eval '[ $ok_all -eq 0 ]'
+run "$MODELCTL" --json stats
+check "320 uses in the summaries, 320 events in the log" eval '[ "$(jq "[.models[].uses] | add" <<<"$OUT")" = 320 ] && [ "$(wc -l <"$MODELCTL_HOME/events.jsonl")" -eq 320 ]'
+finish
