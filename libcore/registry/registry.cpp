@@ -176,6 +176,8 @@ LoadOutcome Registry::load(const std::string& model, const provider::LoadSetting
             record_use(r, now);
             if (settings.keep_alive)
                 r.keep_alive_seconds = settings.keep_alive->json_seconds();
+            else
+                r.keep_alive_seconds.reset(); // the server's default
             if (out.observed) {
                 r.digest = out.observed->digest;
                 r.details = out.observed->details;

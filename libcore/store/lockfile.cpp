@@ -33,7 +33,9 @@ LockFile::LockFile(const std::filesystem::path& path, std::chrono::milliseconds 
                         "try again when the other modelctl has finished");
         }
         std::this_thread::sleep_for(wait);
-        wait = std::min(wait * 2, std::chrono::milliseconds(20));
+        // flock is not a queue: a waiter that sleeps long misses the moments
+        // the lock is free and can starve behind newcomers. Look often.
+        wait = std::min(wait * 2, std::chrono::milliseconds(2));
     }
 }
 
