@@ -88,7 +88,8 @@ std::unique_ptr<core::provider::Provider> Context::provider() const {
 core::store::Store Context::store() const {
     auto dir = core::store::default_dir(env);
     note("store " + dir.string());
-    return core::store::Store(dir);
+    return core::store::Store(
+        dir, std::chrono::duration_cast<std::chrono::milliseconds>(config().lock_timeout));
 }
 
 void Context::note(const std::string& text) const {

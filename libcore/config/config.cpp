@@ -111,6 +111,8 @@ const std::vector<Key>& table() {
          [](Config& c, const std::string& v) { c.host = v; }},
         {"timeout", "5m", "longest wait for one server answer",
          [](Config& c, const std::string& v) { c.timeout = positive_duration(v); }},
+        {"lock_timeout", "10s", "longest wait for the store lock held by another modelctl",
+         [](Config& c, const std::string& v) { c.lock_timeout = positive_duration(v); }},
         {"keep_alive", "", "keep-alive sent with loads (unset: the server's default)",
          [](Config& c, const std::string& v) { c.keep_alive = keep_alive(v); }},
         {"idle_timeout", "30m", "gc unloads models idle longer than this (0: never)",

@@ -60,6 +60,7 @@ struct ModelSettings {
 struct Config {
     std::string host; // empty: the default address
     util::Seconds timeout{300};
+    util::Seconds lock_timeout{10};
     std::optional<util::KeepAlive> keep_alive; // unset: the server's default
     util::Seconds idle_timeout{1800};
     int num_ctx = 4096;
