@@ -13,11 +13,11 @@ _modelctl() {
     _init_completion || return
 
     local global="--host --timeout --config --json -q --quiet -v --verbose --version --help -h"
-    local subcommands="status load unload gc pin unpin priority record stats config simulate store"
+    local subcommands="status load unload gc pin unpin priority run record stats recommend preload config simulate store"
     local sub="" i
     for ((i = 1; i < cword; i++)); do
         case "${words[i]}" in
-            status | load | unload | gc | pin | unpin | priority | record | stats | config | simulate | store) sub="${words[i]}"; break ;;
+            status | load | unload | gc | pin | unpin | priority | run | record | stats | recommend | preload | config | simulate | store) sub="${words[i]}"; break ;;
         esac
     done
 
@@ -27,8 +27,10 @@ _modelctl() {
         --trace | --catalog) _filedir csv; return ;;
         --batch) _filedir; return ;;
         --task) COMPREPLY=($(compgen -W "chat coding vision embedding reasoning tools" -- "$cur")); return ;;
-        --latency-ms | --ttft-ms | --tokens | --tokens-in | --at | --since) return ;;
+        --latency-ms | --ttft-ms | --tokens | --tokens-in | --eval-ms | --at | --since) return ;;
         --policy) COMPREPLY=($(compgen -W "modelctl lru ollama belady" -- "$cur")); return ;;
+        --prefer) COMPREPLY=($(compgen -W "speed quality balanced" -- "$cur")); return ;;
+        --max-memory | -n | --count) [[ "$sub" == recommend ]] && return ;;
     esac
 
     case "$sub" in
@@ -62,10 +64,20 @@ _modelctl() {
             COMPREPLY=($(compgen -W "show $global" -- "$cur")) ;;
         record)
             if [[ "$cur" == -* ]]; then
-                COMPREPLY=($(compgen -W "--latency-ms --ttft-ms --tokens --tokens-in --failed --task --at --batch $global" -- "$cur"))
+                COMPREPLY=($(compgen -W "--latency-ms --ttft-ms --tokens --tokens-in --eval-ms --failed --task --at --batch $global" -- "$cur"))
             else
                 COMPREPLY=($(compgen -W "$(_modelctl_models)" -- "$cur"))
             fi ;;
+        run)
+            if [[ "$cur" == -* ]]; then
+                COMPREPLY=($(compgen -W "--task -k --keep-alive --memory --no-evict $global" -- "$cur"))
+            else
+                COMPREPLY=($(compgen -W "$(_modelctl_models)" -- "$cur"))
+            fi ;;
+        recommend)
+            COMPREPLY=($(compgen -W "--task --prefer --max-memory -n --count $global" -- "$cur")) ;;
+        preload)
+            COMPREPLY=($(compgen -W "--at --memory -n --dry-run $global" -- "$cur")) ;;
         stats)
             if [[ "$cur" == -* ]]; then
                 COMPREPLY=($(compgen -W "--since $global" -- "$cur"))

@@ -8,7 +8,7 @@ function __modelctl_loaded
     modelctl --timeout 2s -q status 2>/dev/null
 end
 
-set -l subcommands status load unload gc pin unpin priority record stats config simulate store
+set -l subcommands status load unload gc pin unpin priority run record stats recommend preload config simulate store
 complete -c modelctl -f
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a status -d 'Show loaded models, where they sit and until when'
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a load -d 'Load models and wait until they are ready'
@@ -18,6 +18,9 @@ complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a gc -d 
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a pin -d 'Pin models: load and gc never evict them'
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a unpin -d 'Unpin models'
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a priority -d 'Set a model priority, 0-9'
+complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a run -d 'Load a model if needed, stream its answer, record the use'
+complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a recommend -d 'Rank installed models for a task'
+complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a preload -d 'Load the models likely to be used in the coming hour'
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a record -d 'Record a use of a model made outside modelctl'
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a stats -d 'Show recorded usage per model'
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a config -d 'Show the configuration'
@@ -59,9 +62,22 @@ complete -c modelctl -n "__fish_seen_subcommand_from record" -l latency-ms -x -d
 complete -c modelctl -n "__fish_seen_subcommand_from record" -l ttft-ms -x -d 'Time to first token, ms'
 complete -c modelctl -n "__fish_seen_subcommand_from record" -l tokens -x -d 'Tokens generated'
 complete -c modelctl -n "__fish_seen_subcommand_from record" -l tokens-in -x -d 'Prompt tokens'
+complete -c modelctl -n "__fish_seen_subcommand_from record" -l eval-ms -x -d 'Time spent generating, ms'
 complete -c modelctl -n "__fish_seen_subcommand_from record" -l failed -d 'The request failed'
 complete -c modelctl -n "__fish_seen_subcommand_from record" -l task -x -a 'chat coding vision embedding reasoning tools' -d 'What it was for'
 complete -c modelctl -n "__fish_seen_subcommand_from record" -l at -x -d 'When, RFC 3339'
 complete -c modelctl -n "__fish_seen_subcommand_from record" -l batch -r -F -d 'Import JSON lines from FILE or -'
 complete -c modelctl -n "__fish_seen_subcommand_from record stats" -a '(__modelctl_installed)'
 complete -c modelctl -n "__fish_seen_subcommand_from stats" -l since -x -d 'Only the last DURATION'
+complete -c modelctl -n "__fish_seen_subcommand_from run" -a '(__modelctl_installed)'
+complete -c modelctl -n "__fish_seen_subcommand_from run" -l task -x -a 'chat coding vision embedding reasoning tools' -d 'Tag the use'
+complete -c modelctl -n "__fish_seen_subcommand_from run" -s k -l keep-alive -x -d 'How long to keep the model loaded'
+complete -c modelctl -n "__fish_seen_subcommand_from run" -l memory -x -d 'Memory budget for loaded models'
+complete -c modelctl -n "__fish_seen_subcommand_from run" -l no-evict -d 'Refuse rather than unload other models'
+complete -c modelctl -n "__fish_seen_subcommand_from recommend" -l task -x -a 'chat coding vision embedding reasoning tools' -d 'What the model is for'
+complete -c modelctl -n "__fish_seen_subcommand_from recommend" -l prefer -x -a 'speed quality balanced' -d 'What weighs most'
+complete -c modelctl -n "__fish_seen_subcommand_from recommend" -l max-memory -x -d 'Leave out models needing more'
+complete -c modelctl -n "__fish_seen_subcommand_from recommend" -s n -l count -x -d 'How many to show'
+complete -c modelctl -n "__fish_seen_subcommand_from preload" -l at -x -a 'now' -d 'The hour to prepare for: now or HH:MM'
+complete -c modelctl -n "__fish_seen_subcommand_from preload" -l memory -x -d 'Memory budget for loaded models'
+complete -c modelctl -n "__fish_seen_subcommand_from preload" -s n -l dry-run -d 'Print the forecast and plan only'

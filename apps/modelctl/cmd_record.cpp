@@ -2,6 +2,7 @@
 
 #include "error.hpp"
 #include "output.hpp"
+#include "recommend/recommend.hpp"
 #include "registry/registry.hpp"
 #include "util/timestamp.hpp"
 
@@ -15,25 +16,21 @@ using json = nlohmann::ordered_json;
 
 namespace {
 
-const char* const kTasks[] = {"chat", "coding", "vision", "embedding", "reasoning", "tools"};
-
 std::string check_task(const std::string& task) {
-    if (task.empty())
+    if (task.empty() || core::recommend::parse_task(task))
         return task;
-    for (const char* t : kTasks)
-        if (task == t)
-            return task;
     throw core::Error(core::ErrorKind::Usage, "unknown task '" + task + "'",
-                      "one of chat, coding, vision, embedding, reasoning, tools");
+                      "one of " + std::string(core::recommend::kTaskNames));
 }
 
 // One JSON line of a batch; throws Error{Usage} naming the line.
 core::store::Event parse_line(const std::string& line, const std::string& where,
                               core::util::Timestamp now) {
     auto bad = [&](const std::string& why) {
-        return core::Error(core::ErrorKind::Usage, where + ": " + why,
-                           "each line is {\"model\": ..., \"latency_ms\": ..., [\"tokens\", "
-                           "\"tokens_in\", \"ttft_ms\", \"failed\", \"task\", \"at\"]}");
+        return core::Error(
+            core::ErrorKind::Usage, where + ": " + why,
+            "each line is {\"model\": ..., \"latency_ms\": ..., [\"tokens\", "
+            "\"tokens_in\", \"ttft_ms\", \"eval_ms\", \"failed\", \"task\", \"at\"]}");
     };
     auto j = nlohmann::json::parse(line, nullptr, false);
     if (j.is_discarded() || !j.is_object())
@@ -48,6 +45,8 @@ core::store::Event parse_line(const std::string& line, const std::string& where,
             e.latency_ms = v.get<double>();
         else if (k == "ttft_ms" && v.is_number() && v.get<double>() >= 0)
             e.ttft_ms = v.get<double>();
+        else if (k == "eval_ms" && v.is_number() && v.get<double>() >= 0)
+            e.eval_seconds = v.get<double>() / 1000;
         else if ((k == "tokens" || k == "tokens_out") && v.is_number_unsigned())
             e.tokens_out = v.get<uint64_t>();
         else if (k == "tokens_in" && v.is_number_unsigned())
@@ -86,6 +85,9 @@ void setup_record(CLI::App& app, Context& ctx) {
     sub->add_option("--ttft-ms", opts->ttft_ms, "Time to first token, ms")
         ->check(CLI::NonNegativeNumber);
     sub->add_option("--tokens", opts->tokens, "Tokens generated");
+    sub->add_option("--eval-ms", opts->eval_ms,
+                    "Time spent generating them, ms (Ollama's eval_duration), for tokens/s")
+        ->check(CLI::NonNegativeNumber);
     sub->add_option("--tokens-in", opts->tokens_in, "Prompt tokens");
     sub->add_flag("--failed", opts->failed, "The request failed");
     sub->add_option("--task", opts->task, "chat, coding, vision, embedding, reasoning or tools");
@@ -99,7 +101,8 @@ int run_record(Context& ctx, const RecordOptions& o) {
     auto now = core::util::now();
     std::vector<core::store::Event> uses;
     if (!o.batch.empty()) {
-        if (!o.model.empty() || o.latency_ms || o.failed || !o.task.empty() || !o.at.empty())
+        if (!o.model.empty() || o.latency_ms || o.eval_ms || o.failed || !o.task.empty() ||
+            !o.at.empty())
             throw core::Error(core::ErrorKind::Usage,
                               "--batch takes everything from its lines; drop the other options");
         std::ifstream file;
@@ -133,6 +136,7 @@ int run_record(Context& ctx, const RecordOptions& o) {
         e.latency_ms = *o.latency_ms;
         e.ttft_ms = o.ttft_ms;
         e.tokens_out = o.tokens;
+        e.eval_seconds = o.eval_ms.value_or(0) / 1000;
         e.tokens_in = o.tokens_in;
         e.failed = o.failed;
         e.task = check_task(o.task);

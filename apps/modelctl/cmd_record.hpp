@@ -15,7 +15,8 @@ struct RecordOptions {
     std::string model;
     std::optional<double> latency_ms;
     std::optional<double> ttft_ms;
-    uint64_t tokens = 0; // generated
+    uint64_t tokens = 0;           // generated
+    std::optional<double> eval_ms; // generation time of those tokens
     uint64_t tokens_in = 0;
     bool failed = false;
     std::string task;

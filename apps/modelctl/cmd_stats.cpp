@@ -50,6 +50,7 @@ int run_stats(Context& ctx, const StatsOptions& o) {
     std::string only = o.model.empty() ? "" : core::provider::ollama::normalize_name(o.model);
 
     std::map<std::string, Row> rows;
+    std::optional<core::util::Timestamp> log_starts; // set when the window outreaches the log
     if (o.since.empty()) {
         for (const auto& [name, r] : state.models) {
             if (r.usage.uses == 0 && r.loads == 0)
@@ -68,7 +69,12 @@ int run_stats(Context& ctx, const StatsOptions& o) {
             throw core::Error(core::ErrorKind::Usage,
                               "--since: '" + o.since + "' is not a duration", "e.g. 7d, 12h, 30m");
         auto from = now - std::chrono::duration_cast<core::util::Timestamp::duration>(*d);
-        for (const auto& e : store.read_events().events) {
+        auto log = store.read_events();
+        // The log keeps the recent past only (history.max_log_size): say so
+        // when the window reaches back before what is left of it.
+        if (log.rotated && !log.events.empty() && log.events.front().at > from)
+            log_starts = log.events.front().at;
+        for (const auto& e : log.events) {
             if (e.at < from)
                 continue;
             auto name = core::provider::ollama::normalize_name(e.model);
@@ -138,6 +144,7 @@ int run_stats(Context& ctx, const StatsOptions& o) {
     if (ctx.global.json) {
         print_json({{"schema", "modelctl.stats/v1"},
                     {"since", o.since.empty() ? json(nullptr) : json(o.since)},
+                    {"log_starts", time_json(log_starts)},
                     {"models", models}});
         return 0;
     }
@@ -149,6 +156,9 @@ int run_stats(Context& ctx, const StatsOptions& o) {
         return 0;
     }
     t.print(std::cout, ctx.color());
+    if (log_starts && !ctx.global.quiet)
+        std::cout << "(the event log starts " << core::util::format_rfc3339(*log_starts)
+                  << "; older events were rotated away, see history.max_log_size)\n";
     return 0;
 }
 

@@ -4,8 +4,11 @@
 #include "cmd_gc.hpp"
 #include "cmd_load.hpp"
 #include "cmd_pin.hpp"
+#include "cmd_preload.hpp"
 #include "cmd_priority.hpp"
+#include "cmd_recommend.hpp"
 #include "cmd_record.hpp"
+#include "cmd_run.hpp"
 #include "cmd_simulate.hpp"
 #include "cmd_spec.hpp"
 #include "cmd_stats.hpp"
@@ -29,9 +32,10 @@ constexpr Command kCommands[] = {
     {"unload", setup_unload},     {"gc", setup_gc},
     {"pin", setup_pin},           {"unpin", setup_unpin},
     {"priority", setup_priority}, {"record", setup_record},
-    {"stats", setup_stats},       {"config", setup_config},
-    {"simulate", setup_simulate}, {"store", setup_store},
-    {"__spec", setup_spec},
+    {"run", setup_run},           {"recommend", setup_recommend},
+    {"preload", setup_preload},   {"stats", setup_stats},
+    {"config", setup_config},     {"simulate", setup_simulate},
+    {"store", setup_store},       {"__spec", setup_spec},
 };
 
 } // namespace

@@ -11,8 +11,8 @@
 namespace modelctl {
 
 Context::Context(core::Environment e)
-    : env(std::move(e)), stdout_tty(::isatty(STDOUT_FILENO) == 1),
-      stderr_tty(::isatty(STDERR_FILENO) == 1) {}
+    : env(std::move(e)), stdin_tty(::isatty(STDIN_FILENO) == 1),
+      stdout_tty(::isatty(STDOUT_FILENO) == 1), stderr_tty(::isatty(STDERR_FILENO) == 1) {}
 
 bool Context::color() const {
     if (!stdout_tty || global.json)
@@ -89,7 +89,8 @@ core::store::Store Context::store() const {
     auto dir = core::store::default_dir(env);
     note("store " + dir.string());
     return core::store::Store(
-        dir, std::chrono::duration_cast<std::chrono::milliseconds>(config().lock_timeout));
+        dir, std::chrono::duration_cast<std::chrono::milliseconds>(config().lock_timeout),
+        config().max_log_bytes);
 }
 
 void Context::note(const std::string& text) const {

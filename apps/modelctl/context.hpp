@@ -28,6 +28,7 @@ struct GlobalOptions {
 struct Context {
     core::Environment env;
     GlobalOptions global;
+    bool stdin_tty = false;
     bool stdout_tty = false;
     bool stderr_tty = false;
     int exit_code = 0;

@@ -23,7 +23,7 @@ std::string gib(uint64_t bytes) {
 
 const char* const kWords[] = {"The", " model",  " is",     " loaded",   " and",  " ready",
                               " to", " answer", " your",   " question", ".",     " Memory",
-                              " is", " the",    " scarce", " resource", " here", ","};
+                              " is", " the",    " scarce", " resource", " here", "."};
 
 } // namespace
 
@@ -286,8 +286,9 @@ Session Simulator::begin(const GenerateParams& p) {
         count = p.num_predict;
         s.truncated_by_limit = true;
     }
-    for (int i = 0; i < count; ++i)
-        s.tokens.emplace_back(kWords[i % (sizeof kWords / sizeof kWords[0])]);
+    constexpr int n = sizeof kWords / sizeof kWords[0];
+    for (int i = 0; i < count; ++i) // sentences after the first start with a space
+        s.tokens.emplace_back(i > 0 && i % n == 0 ? std::string(" ") + kWords[0] : kWords[i % n]);
     return s;
 }
 

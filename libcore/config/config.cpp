@@ -113,6 +113,13 @@ const std::vector<Key>& table() {
          [](Config& c, const std::string& v) { c.timeout = positive_duration(v); }},
         {"lock_timeout", "10s", "longest wait for the store lock held by another modelctl",
          [](Config& c, const std::string& v) { c.lock_timeout = positive_duration(v); }},
+        {"history.max_log_size", "16MB",
+         "events.jsonl is rotated to events.1.jsonl past this size (summaries are kept)",
+         [](Config& c, const std::string& v) {
+             c.max_log_bytes = size(v);
+             if (c.max_log_bytes < 4000)
+                 throw std::invalid_argument("'" + v + "' is too small (at least 4KB)");
+         }},
         {"keep_alive", "", "keep-alive sent with loads (unset: the server's default)",
          [](Config& c, const std::string& v) { c.keep_alive = keep_alive(v); }},
         {"idle_timeout", "30m", "gc unloads models idle longer than this (0: never)",

@@ -61,6 +61,7 @@ struct Config {
     std::string host; // empty: the default address
     util::Seconds timeout{300};
     util::Seconds lock_timeout{10};
+    uint64_t max_log_bytes = 16000000;         // the event log rotates past this
     std::optional<util::KeepAlive> keep_alive; // unset: the server's default
     util::Seconds idle_timeout{1800};
     int num_ctx = 4096;

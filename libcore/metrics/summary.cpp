@@ -50,6 +50,7 @@ void Summary::add(const Use& u) {
         timed_tokens_out += u.tokens_out;
         eval_seconds += u.eval_seconds;
     }
+    first_use = std::min(first_use.value_or(u.at), u.at);
     last_use = std::max(last_use.value_or(u.at), u.at);
     hour_of_week[static_cast<size_t>(std::clamp(u.hour_of_week, 0, 167))] += 1;
 }

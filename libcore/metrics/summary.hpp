@@ -53,6 +53,7 @@ struct Summary {
     uint64_t tokens_out = 0;
     uint64_t timed_tokens_out = 0; // tokens_out of uses whose eval_seconds is known
     double eval_seconds = 0;
+    std::optional<double> first_use;
     std::optional<double> last_use;
     std::array<uint32_t, 168> hour_of_week{};
 

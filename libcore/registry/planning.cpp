@@ -1,5 +1,6 @@
 #include "registry/planning.hpp"
 
+#include "error.hpp"
 #include "policy/replay.hpp"
 #include "provider/ollama_api.hpp"
 #include "util/size.hpp"
@@ -148,6 +149,43 @@ std::vector<policy::Resident> residents(const std::vector<provider::LoadedModel>
         }
         r.last_use = std::min(epoch_seconds(last), epoch_seconds(now));
         out.push_back(r);
+    }
+    return out;
+}
+
+std::vector<Wanted> describe_wanted(provider::Provider& server,
+                                    const std::vector<std::string>& models,
+                                    const std::vector<provider::LoadedModel>& loaded,
+                                    const store::State& state, const config::Config& cfg,
+                                    util::Timestamp now) {
+    std::vector<Wanted> out;
+    std::vector<provider::InstalledModel> installed;
+    for (const auto& name : models) {
+        Wanted w;
+        w.model = provider::ollama::normalize_name(name);
+        const store::ModelRecord* r = find(state, name);
+        w.settings = effective_settings(w.model, cfg, r);
+        for (const auto& m : loaded)
+            if (provider::ollama::same_model(m.name, name) &&
+                provider::classify_expiry(m.expires_at, now) != provider::Expiry::Stopping) {
+                w.loaded = true;
+                w.estimate = {m.size, true, "loaded now"};
+            }
+        if (!w.loaded) {
+            if (installed.empty())
+                installed = server.installed();
+            auto it = std::find_if(installed.begin(), installed.end(), [&](const auto& m) {
+                return provider::ollama::same_model(m.name, name);
+            });
+            if (it == installed.end())
+                throw Error(ErrorKind::NotFound,
+                            "model '" + name + "' is not installed on the server at " +
+                                server.address(),
+                            "pull it first: ollama pull " + name);
+            auto info = server.show(name);
+            w.estimate = estimate_memory(r, it->size, info.model_info, w.settings.num_ctx);
+        }
+        out.push_back(std::move(w));
     }
     return out;
 }

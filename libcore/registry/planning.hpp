@@ -51,6 +51,23 @@ Effective effective_settings(const std::string& model, const config::Config& cfg
 
 double epoch_seconds(util::Timestamp t);
 
+// A model someone asked to have in memory, and what it will take there.
+struct Wanted {
+    std::string model; // normalized name
+    Effective settings;
+    Estimate estimate;
+    bool loaded = false; // in memory now (and not stopping)
+};
+
+// What each of `models` will take: its size if loaded now, else the memory
+// observed after an earlier load at its num_ctx, else file size + KV cache
+// from /api/show. Throws Error{NotFound} for a model the server lacks.
+std::vector<Wanted> describe_wanted(provider::Provider& server,
+                                    const std::vector<std::string>& models,
+                                    const std::vector<provider::LoadedModel>& loaded,
+                                    const store::State& state, const config::Config& cfg,
+                                    util::Timestamp now);
+
 // Loaded models as the policy sees them: bytes as the server reports, reload
 // time as last observed (else 1 s + 2 GB/s), pins, priorities and uses. The
 // last use is the latest of: recorded use, last load, first sight, and

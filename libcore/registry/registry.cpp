@@ -3,6 +3,7 @@
 #include "provider/ollama_api.hpp"
 #include "registry/planning.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 
@@ -36,6 +37,26 @@ store::Event event(const char* type, const std::string& model, const std::string
     e.size = size;
     e.size_vram = size_vram;
     return e;
+}
+
+// Folds a use into its model's record: summary, decayed count, last use.
+void fold_use(store::State& st, const store::Event& e, util::Timestamp now) {
+    auto& r = touch(st, normalize_name(e.model), now);
+    double at = epoch_seconds(e.at);
+    std::time_t t = static_cast<std::time_t>(at);
+    std::tm tm{};
+    localtime_r(&t, &tm);
+    metrics::Use u;
+    u.at = at;
+    u.latency_ms = e.latency_ms;
+    u.ttft_ms = e.ttft_ms;
+    u.tokens_in = e.tokens_in;
+    u.tokens_out = e.tokens_out;
+    u.eval_seconds = e.eval_seconds;
+    u.failed = e.failed;
+    u.hour_of_week = metrics::hour_of_week(at, tm.tm_gmtoff);
+    r.usage.add(u);
+    record_use(r, e.at);
 }
 
 } // namespace
@@ -89,26 +110,57 @@ void record_uses(store::Store& store, const std::vector<store::Event>& uses) {
     auto now = util::now();
     store.update(
         [&](store::State& st) {
-            for (const auto& e : uses) {
-                auto& r = touch(st, normalize_name(e.model), now);
-                double at = epoch_seconds(e.at);
-                std::time_t t = static_cast<std::time_t>(at);
-                std::tm tm{};
-                localtime_r(&t, &tm);
-                metrics::Use u;
-                u.at = at;
-                u.latency_ms = e.latency_ms;
-                u.ttft_ms = e.ttft_ms;
-                u.tokens_in = e.tokens_in;
-                u.tokens_out = e.tokens_out;
-                u.eval_seconds = e.eval_seconds;
-                u.failed = e.failed;
-                u.hour_of_week = metrics::hour_of_week(at, tm.tm_gmtoff);
-                r.usage.add(u);
-                record_use(r, e.at);
-            }
+            for (const auto& e : uses)
+                fold_use(st, e, now);
         },
         uses);
+}
+
+UseOutcome Registry::generate(const provider::GenerateRequest& request, const std::string& task,
+                              const std::function<void(std::string_view)>& on_text) {
+    store_.read(); // an unusable store refuses before the server is touched
+    UseOutcome out;
+    store::Event e;
+    e.type = "use";
+    e.model = normalize_name(request.model);
+    e.server = provider_.address();
+    e.task = task;
+    auto t0 = std::chrono::steady_clock::now();
+    try {
+        out.metrics = provider_.generate(request, [&](std::string_view text) {
+            if (!out.ttft_ms && !text.empty())
+                out.ttft_ms = since(t0) * 1000;
+            on_text(text);
+        });
+    } catch (const Error& err) {
+        if (err.kind() == ErrorKind::Unreachable)
+            throw;
+        e.failed = true;
+        e.at = util::now();
+        e.latency_ms = since(t0) * 1000;
+        e.ttft_ms = out.ttft_ms;
+        record_uses(store_, {e});
+        throw;
+    }
+    out.latency_ms = since(t0) * 1000;
+    const auto& m = out.metrics;
+    e.at = util::now();
+    e.seconds = out.latency_ms / 1000;
+    e.latency_ms = out.latency_ms;
+    e.ttft_ms = out.ttft_ms;
+    e.tokens_in = static_cast<uint64_t>(std::max<int64_t>(0, m.prompt_eval_count));
+    e.tokens_out = static_cast<uint64_t>(std::max<int64_t>(0, m.eval_count));
+    e.eval_seconds = static_cast<double>(m.eval_duration) / 1e9;
+    auto after = find_loaded(request.model);
+    auto now = util::now();
+    store_.update(
+        [&](store::State& st) {
+            fold_use(st, e, now);
+            if (after)
+                touch(st, e.model, now).seen_expires_at = after->expires_at;
+        },
+        {e});
+    return out;
 }
 
 void Registry::set_pin(const std::string& model, bool pinned) {
@@ -135,7 +187,8 @@ std::optional<provider::LoadedModel> Registry::find_loaded(const std::string& mo
     return std::nullopt;
 }
 
-LoadOutcome Registry::load(const std::string& model, const provider::LoadSettings& settings) {
+LoadOutcome Registry::load(const std::string& model, const provider::LoadSettings& settings,
+                           bool as_use) {
     LoadOutcome out;
     out.model = normalize_name(model);
     // Read the store first: an unusable store refuses the command before the
@@ -173,7 +226,8 @@ LoadOutcome Registry::load(const std::string& model, const provider::LoadSetting
     store_.update(
         [&](store::State& st) {
             auto& r = touch(st, out.model, now);
-            record_use(r, now);
+            if (as_use)
+                record_use(r, now);
             if (settings.keep_alive)
                 r.keep_alive_seconds = settings.keep_alive->json_seconds();
             else

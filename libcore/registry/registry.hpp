@@ -7,8 +7,10 @@
 #include "provider/provider.hpp"
 #include "store/store.hpp"
 
+#include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace core::registry {
@@ -26,6 +28,13 @@ struct UnloadOutcome {
     double seconds = 0;      // until the server no longer listed it
     uint64_t freed = 0;      // bytes it held
     uint64_t freed_vram = 0;
+};
+
+// One generation as modelctl timed it.
+struct UseOutcome {
+    provider::GenerateMetrics metrics; // as the server reported them
+    double latency_ms = 0;             // request sent -> final line
+    std::optional<double> ttft_ms;     // request sent -> first piece of text
 };
 
 struct Status {
@@ -53,7 +62,17 @@ public:
     Registry(provider::Provider& provider, store::Store& store)
         : provider_(provider), store_(store) {}
 
-    LoadOutcome load(const std::string& model, const provider::LoadSettings& settings);
+    // Loads and records the load. `as_use` false: the load is for a use
+    // that will be recorded by itself (run), so it is not counted as one.
+    LoadOutcome load(const std::string& model, const provider::LoadSettings& settings,
+                     bool as_use = true);
+    // Generates, timing the answer, and records it as a use tagged `task`
+    // with the token counts and durations the server reported (and the
+    // expiry it shows afterwards, so the use is not inferred twice). A failure
+    // is recorded as a failed use and rethrown, unless the server could not be
+    // reached (then no use happened).
+    UseOutcome generate(const provider::GenerateRequest& request, const std::string& task,
+                        const std::function<void(std::string_view)>& on_text);
     UnloadOutcome unload(const std::string& model);
     // Notes, for each loaded model, whether /api/ps shows its expiry moved
     // forward since the last look (someone used it without modelctl), and

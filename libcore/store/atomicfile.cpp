@@ -84,4 +84,10 @@ void append_durably(const std::filesystem::path& path, std::string_view content)
         fsync_dir(path);
 }
 
+void rename_durably(const std::filesystem::path& from, const std::filesystem::path& to) {
+    if (::rename(from.c_str(), to.c_str()) != 0)
+        fail("rename", from);
+    fsync_dir(to);
+}
+
 } // namespace core::store

@@ -15,4 +15,8 @@ void write_atomically(const std::filesystem::path& path, std::string_view conten
 // Appends one record to a log file (created 0600) and fsyncs it.
 void append_durably(const std::filesystem::path& path, std::string_view content);
 
+// Renames `from` over `to` and fsyncs the directory, so that the rename
+// survives a crash (log rotation).
+void rename_durably(const std::filesystem::path& from, const std::filesystem::path& to);
+
 } // namespace core::store

@@ -125,6 +125,7 @@ json to_json(const State& s) {
                       {"tokens_out", u.tokens_out},
                       {"timed_tokens_out", u.timed_tokens_out},
                       {"eval_seconds", u.eval_seconds},
+                      {"first_use", u.first_use ? json(*u.first_use) : json(nullptr)},
                       {"last_use", u.last_use ? json(*u.last_use) : json(nullptr)},
                       {"hour_of_week", u.hour_of_week}};
         if (m.last_load)
@@ -206,6 +207,8 @@ State state_from_json(const json& j) {
                 s2.tokens_out = u->value("tokens_out", uint64_t{0});
                 s2.timed_tokens_out = u->value("timed_tokens_out", uint64_t{0});
                 s2.eval_seconds = u->value("eval_seconds", 0.0);
+                if (auto l = u->find("first_use"); l != u->end() && l->is_number())
+                    s2.first_use = l->get<double>();
                 if (auto l = u->find("last_use"); l != u->end() && l->is_number())
                     s2.last_use = l->get<double>();
                 if (auto h = u->find("hour_of_week");
@@ -277,8 +280,8 @@ std::optional<Event> event_from_json(const json& j) {
     }
 }
 
-Store::Store(fs::path dir, std::chrono::milliseconds lock_timeout)
-    : dir_(std::move(dir)), lock_timeout_(lock_timeout) {}
+Store::Store(fs::path dir, std::chrono::milliseconds lock_timeout, uint64_t max_log_bytes)
+    : dir_(std::move(dir)), lock_timeout_(lock_timeout), max_log_bytes_(max_log_bytes) {}
 
 void Store::ensure_dir() const {
     make_private_dirs(dir_);
@@ -319,6 +322,11 @@ State Store::update(const std::function<void(State&)>& mutate, const std::vector
         std::string lines;
         for (const auto& e : events)
             lines += to_json(e).dump() + "\n";
+        struct stat st {};
+        if (::stat(events_path().c_str(), &st) == 0 &&
+            static_cast<uint64_t>(st.st_size) + lines.size() > max_log_bytes_ && st.st_size > 0) {
+            rename_durably(events_path(), rotated_events_path());
+        }
         append_durably(events_path(), lines);
     }
     json before = to_json(state);
@@ -332,18 +340,32 @@ State Store::update(const std::function<void(State&)>& mutate, const std::vector
 
 EventLog Store::read_events() const {
     EventLog log;
-    std::ifstream in(events_path());
-    std::string line;
-    while (std::getline(in, line)) {
-        if (line.empty())
-            continue;
-        json j = json::parse(line, nullptr, false);
-        auto e = j.is_discarded() ? std::nullopt : event_from_json(j);
-        if (e)
-            log.events.push_back(std::move(*e));
-        else
-            ++log.skipped;
-    }
+    // Open the current log before the rotated one: if a rotation happens in
+    // between, both name the same file, and it is read once.
+    std::ifstream current(events_path());
+    struct stat cur {
+    }, old{};
+    bool have_cur = ::stat(events_path().c_str(), &cur) == 0;
+    std::ifstream rotated(rotated_events_path());
+    log.rotated = rotated.is_open();
+    bool same = log.rotated && have_cur && ::stat(rotated_events_path().c_str(), &old) == 0 &&
+                old.st_ino == cur.st_ino && old.st_dev == cur.st_dev;
+    auto read = [&log](std::istream& in) {
+        std::string line;
+        while (std::getline(in, line)) {
+            if (line.empty())
+                continue;
+            json j = json::parse(line, nullptr, false);
+            auto e = j.is_discarded() ? std::nullopt : event_from_json(j);
+            if (e)
+                log.events.push_back(std::move(*e));
+            else
+                ++log.skipped;
+        }
+    };
+    if (log.rotated && !same)
+        read(rotated);
+    read(current);
     return log;
 }
 

@@ -4,12 +4,16 @@
 // Layout of the store directory (0700):
 //   state.json    the registry, {"schema_version": 1, "models": {...}} (0600)
 //   events.jsonl  append-only usage log, one JSON object a line (0600)
+//   events.1.jsonl the log before the last rotation (0600)
 //   lock          flock'ed by every writer
 //
 // Every change is lock -> read -> mutate -> write temp -> fsync -> rename ->
 // fsync dir, so readers (who take no lock) always see a whole file, and
 // concurrent writers (cron, a shell, CI) never lose each other's changes.
-// Appending an event costs the same however long the log is. A state file
+// Appending an event costs the same however long the log is, and the log is
+// bounded: past `max_log_bytes` it is renamed to events.1.jsonl (replacing
+// the one before) and a new one begins. The per-model summaries in state.json
+// are what survive; the raw log keeps only the recent past. A state file
 // that is corrupt or from a newer modelctl is refused, never overwritten;
 // repair() moves it aside and starts afresh.
 
@@ -102,8 +106,9 @@ struct Event {
 };
 
 struct EventLog {
-    std::vector<Event> events;
-    int skipped = 0; // unreadable lines (a torn last line after a crash)
+    std::vector<Event> events; // oldest first
+    int skipped = 0;           // unreadable lines (a torn last line after a crash)
+    bool rotated = false;      // older events were rotated away (events.1.jsonl exists)
 };
 
 // The store directory: $MODELCTL_HOME, else $XDG_STATE_HOME/modelctl, else
@@ -112,12 +117,16 @@ std::filesystem::path default_dir(const Environment& env);
 
 class Store {
 public:
+    static constexpr uint64_t kDefaultMaxLogBytes = 16000000;
+
     explicit Store(std::filesystem::path dir,
-                   std::chrono::milliseconds lock_timeout = std::chrono::seconds(10));
+                   std::chrono::milliseconds lock_timeout = std::chrono::seconds(10),
+                   uint64_t max_log_bytes = kDefaultMaxLogBytes);
 
     const std::filesystem::path& dir() const { return dir_; }
     std::filesystem::path state_path() const { return dir_ / "state.json"; }
     std::filesystem::path events_path() const { return dir_ / "events.jsonl"; }
+    std::filesystem::path rotated_events_path() const { return dir_ / "events.1.jsonl"; }
 
     // The current state without locking; an absent file reads as empty.
     // Throws Error{Store} on a corrupt or newer file.
@@ -128,7 +137,9 @@ public:
     // same lock. Returns the state as written.
     State update(const std::function<void(State&)>& mutate, const std::vector<Event>& events = {});
 
-    // Reads the event log; lines that do not parse are skipped and counted.
+    // Reads the event log (the rotated part first); lines that do not parse
+    // are skipped and counted. Takes no lock: a rotation meanwhile yields
+    // the newer part only, never an event twice.
     EventLog read_events() const;
 
     // Moves an unreadable state.json aside (to state.json.corrupt-<time>) so
@@ -142,6 +153,7 @@ private:
 
     std::filesystem::path dir_;
     std::chrono::milliseconds lock_timeout_;
+    uint64_t max_log_bytes_;
 };
 
 // JSON forms (schema documented in docs/STORE.md).

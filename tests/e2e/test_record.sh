@@ -28,6 +28,10 @@ run "$MODELCTL" record llama3.1:8b --latency-ms 5 --task knitting
 check "unknown task: usage error" eval 'rc_is 2 && has "$ERR" "unknown task"'
 run "$MODELCTL" record llama3.1:8b
 check "record without latency: usage error" eval 'rc_is 2'
+"$MODELCTL" -q record timed --latency-ms 2500 --tokens 100 --eval-ms 2000
+printf '{"model":"timed","latency_ms":1000,"tokens":50,"eval_ms":500}\n' | "$MODELCTL" -q record --batch -
+run "$MODELCTL" --json stats timed
+check "--eval-ms gives tokens/s: 150 tokens in 2.5 s" eval 'jq -e ".models[0].tokens_per_second == 60" <<<"$OUT" >/dev/null'
 
 # 16 processes recording at once, 20 each: 320 uses, none lost. Each update
 # fsyncs; under ASan on 2 cores the queue for the lock grows long, so wait longer.
@@ -42,4 +46,17 @@ for p in "${pids[@]}"; do wait "$p" || ok_all=1; done
 check "16 concurrent recorders all succeeded" eval '[ $ok_all -eq 0 ]'
 run "$MODELCTL" --json stats
 check "320 uses in the summaries, 320 events in the log" eval '[ "$(jq "[.models[].uses] | add" <<<"$OUT")" = 320 ] && [ "$(wc -l <"$MODELCTL_HOME/events.jsonl")" -eq 320 ]'
+
+# The log is bounded; the summaries are not cut with it.
+export MODELCTL_HOME="$SCRATCH/rotating" MODELCTL_HISTORY_MAX_LOG_SIZE=4KB
+for i in $(seq 1 60); do printf '{"model":"m","latency_ms":%d}\n' "$i"; done >"$SCRATCH/sixty.jsonl"
+for _ in 1 2 3 4 5; do "$MODELCTL" -q record --batch "$SCRATCH/sixty.jsonl"; done
+for _ in $(seq 1 30); do "$MODELCTL" -q record m --latency-ms 7; done
+check "the log rotates past history.max_log_size" eval '[ -f "$MODELCTL_HOME/events.1.jsonl" ] && [ "$(stat -c %s "$MODELCTL_HOME/events.jsonl")" -le 4000 ]'
+run "$MODELCTL" --json stats m
+check "the summary still counts all 330 uses" eval 'jq -e ".models[0].uses == 330" <<<"$OUT" >/dev/null'
+run "$MODELCTL" --json stats --since 1d m
+check "stats --since counts what the log still holds, and says where it starts" eval 'jq -e ".models[0].uses < 330 and .log_starts != null" <<<"$OUT" >/dev/null'
+run "$MODELCTL" stats --since 1d
+check "in words too" eval 'has "$OUT" "older events were rotated away"'
 finish

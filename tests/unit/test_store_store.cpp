@@ -244,3 +244,37 @@ TEST_CASE("a schema 1 state reads with the schema 2 fields empty, and is written
     CHECK(j["models"]["a:latest"]["pinned"] == true);
     CHECK(j["models"]["a:latest"]["loads"] == 2);
 }
+
+TEST_CASE("the event log rotates past its size limit; summaries stay whole") {
+    Scratch s;
+    // Each load event is ~200 bytes: a 1000-byte limit rotates every few.
+    Store store(s.path, std::chrono::seconds(10), 1000);
+    int n = 40;
+    for (int i = 0; i < n; ++i)
+        store.update([](State& st) { st.models["m"].loads += 1; },
+                     {load_event("m" + std::to_string(i))});
+    CHECK(store.read().models["m"].loads == n);
+    CHECK(fs::file_size(store.events_path()) <= 1000);
+    CHECK(fs::file_size(store.rotated_events_path()) <= 1000);
+    auto log = store.read_events();
+    CHECK(log.rotated);
+    CHECK(log.skipped == 0);
+    REQUIRE_FALSE(log.events.empty());
+    CHECK(log.events.size() < static_cast<size_t>(n));
+    // What is left is the most recent events, oldest first, none twice.
+    for (size_t i = 0; i < log.events.size(); ++i)
+        CHECK(log.events[i].model == "m" + std::to_string(n - log.events.size() + i));
+    CHECK((fs::status(store.rotated_events_path()).permissions() & fs::perms::group_all) ==
+          fs::perms::none);
+}
+
+TEST_CASE("a log under its limit is one file and reads whole") {
+    Scratch s;
+    Store store(s.path);
+    for (int i = 0; i < 5; ++i)
+        store.update([](State&) {}, {load_event("m" + std::to_string(i))});
+    auto log = store.read_events();
+    CHECK_FALSE(log.rotated);
+    CHECK(log.events.size() == 5);
+    CHECK_FALSE(fs::exists(store.rotated_events_path()));
+}

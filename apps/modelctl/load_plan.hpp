@@ -1,0 +1,49 @@
+#pragma once
+// The path that load, run and preload share: what the wanted models will take,
+// the memory budget, the policy's plan, and carrying out its evictions.
+
+#include "context.hpp"
+#include "policy/policy.hpp"
+#include "registry/planning.hpp"
+#include "registry/registry.hpp"
+#include "resources/resources.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace modelctl {
+
+struct LoadPlan {
+    std::vector<core::registry::Wanted> wanted;
+    core::resources::BudgetReport budget;
+    core::policy::Plan plan;
+
+    // Throws Error{Refused} with the plan's refusal and a hint when it is not
+    // feasible.
+    void require_feasible() const;
+    std::string refusal_hint() const;
+    // The documented "plan" object of load's JSON (docs/JSON.md).
+    nlohmann::ordered_json to_json() const;
+};
+
+// Reads the server and the store (recording uses seen through expiry), then
+// plans loading `models` together under the budget.
+LoadPlan plan_loads(const Context& ctx, core::provider::Provider& server,
+                    core::registry::Registry& reg, const core::config::Config& cfg,
+                    const std::vector<std::string>& models);
+
+// Unloads the plan's victims with a progress line each, telling `out` about
+// every one unless -q or --json. Returns load's "evicted" JSON array.
+nlohmann::ordered_json evict(const Context& ctx, core::registry::Registry& reg,
+                             const core::policy::Plan& plan, std::ostream& out);
+
+// How to load a wanted model: --keep-alive when given (`keep_alive_flag`),
+// else the model's own or the global keep_alive; num_ctx only when the config
+// sets one for the model (else the server's default).
+core::provider::LoadSettings load_settings(const core::config::Config& cfg,
+                                           const core::registry::Wanted& w, bool keep_alive_flag);
+
+} // namespace modelctl
