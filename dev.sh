@@ -106,6 +106,7 @@ bench() {
     build build/release -DMODELCTL_TESTS=OFF
     bash tests/bench/status_vs_curl.sh build/release
     bash tests/bench/policy_traces.sh build/release/apps/modelctl/modelctl
+    bash tests/bench/history_scale.sh build/release
 }
 
 case "${1:-}" in

@@ -57,8 +57,6 @@ int run_status(Context& ctx, const StatusOptions& o) {
     core::registry::Registry registry(*provider, store);
     auto s = registry.status(o.all);
     const auto now = s.now;
-    // Uses by others since the last look (expires_at moved forward).
-    s.state = registry.observe(s.loaded, now);
     auto settings = [&](const std::string& name) {
         return core::registry::effective_settings(name, cfg, record_of(s.state, name));
     };

@@ -165,6 +165,7 @@ int main(int argc, char** argv) {
     }
     modelsim::Simulator sim(std::move(catalog), config);
     httplib::Server server;
+    server.set_tcp_nodelay(true); // as Go's net/http, which Ollama serves with, does
     modelsim::install_routes(server, sim, faults);
 
     int bound =

@@ -3,37 +3,81 @@
 #include "error.hpp"
 #include "util/duration.hpp"
 
-#include <httplib.h>
+#include <dlfcn.h>
+#include <filesystem>
+#include <mutex>
+#include <vector>
 
 namespace core::http {
 
+namespace fs = std::filesystem;
+
 namespace {
 
-std::string describe(httplib::Error e, const Timeouts& t) {
-    using E = httplib::Error;
+// Where modelctl-http.so may be: beside an installed binary
+// (PREFIX/bin/modelctl -> PREFIX/lib/modelctl/), then where the build put it.
+std::vector<fs::path> module_paths() {
+    std::vector<fs::path> out;
+    std::error_code ec;
+    auto exe = fs::read_symlink("/proc/self/exe", ec);
+    if (!ec)
+        out.push_back(exe.parent_path().parent_path() / "lib" / "modelctl" / "modelctl-http.so");
+#ifdef MODELCTL_HTTP_MODULE
+    out.emplace_back(MODELCTL_HTTP_MODULE);
+#endif
+    return out;
+}
+
+TransportFactory load_factory() {
+    static std::once_flag once;
+    static TransportFactory factory = nullptr;
+    static std::string problem;
+    std::call_once(once, [] {
+        for (const auto& path : module_paths()) {
+            std::error_code ec;
+            if (!fs::exists(path, ec))
+                continue;
+            void* handle = ::dlopen(path.c_str(), RTLD_LAZY | RTLD_LOCAL);
+            if (!handle) {
+                problem = ::dlerror();
+                continue;
+            }
+            factory = reinterpret_cast<TransportFactory>(::dlsym(handle, kTransportFactory));
+            if (factory)
+                return;
+            problem = path.string() + " lacks " + kTransportFactory;
+        }
+        if (problem.empty())
+            problem = "modelctl-http.so was not found beside the binary";
+    });
+    if (!factory)
+        throw Error(ErrorKind::Failed, "cannot load modelctl's HTTP module: " + problem,
+                    "reinstall modelctl: modelctl-http.so belongs in PREFIX/lib/modelctl/");
+    return factory;
+}
+
+std::string describe(const TransportResult& r, const Timeouts& t) {
     auto secs = [](std::chrono::milliseconds ms) { return util::format_duration(ms); };
-    switch (e) {
-    case E::Connection:
+    switch (r.failure) {
+    case Failure::Connection:
         return "connection refused or host unreachable";
-    case E::ConnectionTimeout:
+    case Failure::ConnectTimeout:
         return "no connection within " + secs(t.connect) + " (connect timeout)";
-    case E::Read:
+    case Failure::Read:
         return "no complete response within " + secs(t.read) +
                " or the connection was closed (read timeout)";
-    case E::Write:
+    case Failure::Write:
         return "the connection was closed while sending the request";
-    case E::SSLConnection:
-    case E::SSLLoadingCerts:
-    case E::SSLServerVerification:
-        return "TLS handshake failed (" + httplib::to_string(e) + ")";
+    case Failure::Tls:
+        return "TLS handshake failed (" + r.detail + ")";
     default:
-        return httplib::to_string(e);
+        return r.detail;
     }
 }
 
-[[noreturn]] void throw_transport(const Endpoint& ep, httplib::Error e, const Timeouts& t) {
+[[noreturn]] void throw_transport(const Endpoint& ep, const TransportResult& r, const Timeouts& t) {
     throw Error(ErrorKind::Unreachable,
-                "cannot reach server at " + ep.url() + ": " + describe(e, t),
+                "cannot reach server at " + ep.url() + ": " + describe(r, t),
                 "is the server running? Set the address with --host or OLLAMA_HOST");
 }
 
@@ -42,65 +86,41 @@ std::string describe(httplib::Error e, const Timeouts& t) {
 Client::Client(Endpoint endpoint, Timeouts timeouts)
     : endpoint_(std::move(endpoint)), timeouts_(timeouts) {
     std::string base = endpoint_.scheme + "://" + endpoint_.host_port();
-    client_ = std::make_unique<httplib::Client>(base);
-    if (!client_->is_valid())
+    transport_.reset(
+        load_factory()(base.c_str(), timeouts_.connect.count(), timeouts_.read.count()));
+    if (!transport_)
         throw Error(ErrorKind::Usage, "unsupported server address " + endpoint_.url(),
                     "use http:// or https://");
-    client_->set_connection_timeout(timeouts_.connect);
-    client_->set_read_timeout(timeouts_.read);
-    client_->set_write_timeout(timeouts_.connect);
-    client_->set_keep_alive(true);
 }
 
 Client::~Client() = default;
 
 Response Client::get(const std::string& path) {
-    auto res = client_->Get(endpoint_.base_path + path);
-    if (!res)
-        throw_transport(endpoint_, res.error(), timeouts_);
-    return {res->status, std::move(res->body)};
+    auto r = transport_->get(endpoint_.base_path + path);
+    if (r.failure != Failure::None)
+        throw_transport(endpoint_, r, timeouts_);
+    return {r.status, std::move(r.body)};
 }
 
 Response Client::post_json(const std::string& path, const std::string& body) {
-    auto res = client_->Post(endpoint_.base_path + path, body, "application/json");
-    if (!res)
-        throw_transport(endpoint_, res.error(), timeouts_);
-    return {res->status, std::move(res->body)};
+    auto r = transport_->post_json(endpoint_.base_path + path, body);
+    if (r.failure != Failure::None)
+        throw_transport(endpoint_, r, timeouts_);
+    return {r.status, std::move(r.body)};
 }
 
 Response Client::post_json_stream(const std::string& path, const std::string& body,
                                   const std::function<bool(std::string_view)>& on_chunk) {
-    httplib::Request req;
-    req.method = "POST";
-    req.path = endpoint_.base_path + path;
-    req.body = body;
-    req.set_header("Content-Type", "application/json");
-    int status = 0;
-    std::string error_body;
-    bool received = false;
-    req.response_handler = [&](const httplib::Response& r) {
-        status = r.status;
-        return true;
-    };
-    req.content_receiver = [&](const char* data, size_t len, uint64_t, uint64_t) {
-        received = true;
-        if (status < 200 || status >= 300) {
-            error_body.append(data, len);
-            return true;
-        }
-        return on_chunk(std::string_view(data, len));
-    };
-    auto res = client_->send(req);
-    if (!res) {
-        if (res.error() == httplib::Error::Canceled)
-            return {status, {}};
-        if (received) // the server went away mid-stream
-            throw Error(ErrorKind::Protocol,
-                        "the response from " + endpoint_.url() +
-                            " ended early: " + describe(res.error(), timeouts_));
-        throw_transport(endpoint_, res.error(), timeouts_);
+    auto r = transport_->post_json_stream(endpoint_.base_path + path, body, on_chunk);
+    if (r.failure == Failure::Canceled)
+        return {r.status, {}};
+    if (r.failure != Failure::None) {
+        if (r.received) // the server went away mid-stream
+            throw Error(ErrorKind::Protocol, "the response from " + endpoint_.url() +
+                                                 " ended early: " + describe(r, timeouts_));
+        throw_transport(endpoint_, r, timeouts_);
     }
-    return {res->status, std::move(error_body)};
+    return {r.status, std::move(r.body)};
 }
 
 } // namespace core::http

@@ -1,5 +1,6 @@
 #pragma once
-// A small blocking HTTP/1.1 client for JSON APIs (cpp-httplib underneath).
+// A small blocking HTTP/1.1 client for JSON APIs (cpp-httplib underneath,
+// loaded on first use: see transport.hpp).
 //
 // Transport failures (refused, unreachable, timeouts, TLS) throw core::Error
 // of kind Unreachable naming the address tried. HTTP error statuses are
@@ -7,16 +8,13 @@
 // provider/ollama_errors.hpp).
 
 #include "http/endpoint.hpp"
+#include "http/transport.hpp"
 
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
-
-namespace httplib {
-class Client;
-}
 
 namespace core::http {
 
@@ -32,6 +30,8 @@ struct Response {
 
 class Client {
 public:
+    // Throws Error{Usage} for an address the transport cannot use, and
+    // Error{Failed} when the transport module cannot be loaded.
     Client(Endpoint endpoint, Timeouts timeouts);
     ~Client();
     Client(const Client&) = delete;
@@ -51,7 +51,7 @@ public:
 private:
     Endpoint endpoint_;
     Timeouts timeouts_;
-    std::unique_ptr<httplib::Client> client_;
+    std::unique_ptr<Transport> transport_;
 };
 
 } // namespace core::http

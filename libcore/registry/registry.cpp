@@ -301,7 +301,7 @@ Status Registry::status(bool installed) {
     s.loaded = provider_.loaded();
     s.now = util::now();
     if (!installed) {
-        s.state = store_.read();
+        s.state = observe(s.loaded, s.now);
         return s;
     }
     s.installed = provider_.installed();
@@ -314,6 +314,8 @@ Status Registry::status(bool installed) {
             if (!m.details.family.empty())
                 r.details = m.details;
         }
+        for (const auto& m : s.loaded)
+            observe_expiry(touch(st, m.name, s.now), m, s.now);
     });
     return s;
 }

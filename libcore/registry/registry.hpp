@@ -83,9 +83,10 @@ public:
     void set_priority(const std::string& model, int priority);
     // Unloads everything the server lists, in the order it lists them.
     std::vector<UnloadOutcome> unload_all();
-    // Reads the server and the store. With installed=true it also lists
-    // installed models and records them as seen (a store write); without, it
-    // only reads.
+    // Reads the server and the store, and observes the loaded models as
+    // observe() does. With installed=true it also lists installed models and
+    // records them as seen (a store write); without, it writes only when an
+    // observation is new.
     Status status(bool installed);
 
 private:

@@ -5,6 +5,7 @@
 #include "store/lockfile.hpp"
 
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -16,6 +17,56 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
+
+// Counts as one string, "3,0,12": every command reads state.json, and one
+// JSON string parses many times faster than as many JSON numbers.
+template <class Counts> std::string join_counts(const Counts& counts) {
+    std::string out;
+    char buf[24];
+    for (auto n : counts) {
+        if (!out.empty())
+            out += ',';
+        auto [end, ec] = std::to_chars(buf, buf + sizeof buf, n);
+        out.append(buf, end);
+    }
+    return out;
+}
+
+std::vector<uint64_t> split_counts(const json& v) {
+    std::vector<uint64_t> out;
+    if (v.is_array()) { // as a JSON array
+        for (const auto& n : v)
+            out.push_back(n.get<uint64_t>());
+        return out;
+    }
+    const auto& s = v.get_ref<const std::string&>();
+    const char* p = s.data();
+    const char* end = p + s.size();
+    while (p < end) {
+        uint64_t n = 0;
+        auto [next, ec] = std::from_chars(p, end, n);
+        if (ec != std::errc() || (next < end && *next != ','))
+            throw std::invalid_argument("bad counts '" + s + "'");
+        out.push_back(n);
+        p = next + 1;
+    }
+    return out;
+}
+
+// A histogram as schema 3 writes it, {"from": i, "counts": "n,n,..."} under
+// `key`, or as schema 2 did, {"i": n, ...} under `key` + "_buckets".
+void read_histogram(const json& usage, const std::string& key, metrics::Histogram& h) {
+    if (auto d = usage.find(key); d != usage.end() && d->is_object()) {
+        int from = d->value("from", 0);
+        auto counts = split_counts(d->at("counts"));
+        for (size_t k = 0; k < counts.size(); ++k)
+            if (counts[k])
+                h.set_bucket(from + static_cast<int>(k), counts[k]);
+    } else if (auto o = usage.find(key + "_buckets"); o != usage.end() && o->is_object()) {
+        for (const auto& [i, n] : o->items())
+            h.set_bucket(std::stoi(i), n.get<uint64_t>());
+    }
+}
 
 json details_json(const provider::ModelDetails& d) {
     return {{"parent_model", d.parent_model},
@@ -111,23 +162,29 @@ json to_json(const State& s) {
                 {"size", o.size}, {"size_vram", o.size_vram}, {"at", util::format_rfc3339(o.at)}};
         r["observed"] = std::move(observed);
         const auto& u = m.usage;
+        // {"from": i, "counts": "n_i,n_i+1,..."}: bucket indexes run together.
         auto hist = [](const metrics::Histogram& h) {
-            json b = json::object();
-            for (const auto& [i, n] : h.buckets())
-                b[std::to_string(i)] = n;
-            return b;
+            const auto& b = h.buckets();
+            if (b.empty())
+                return json{{"from", 0}, {"counts", ""}};
+            int from = b.begin()->first;
+            std::vector<uint64_t> counts(static_cast<size_t>(b.rbegin()->first - from + 1), 0);
+            for (const auto& [i, n] : b)
+                counts[static_cast<size_t>(i - from)] = n;
+            return json{{"from", from}, {"counts", join_counts(counts)}};
         };
-        r["usage"] = {{"uses", u.uses},
-                      {"failures", u.failures},
-                      {"latency_ms_buckets", hist(u.latency)},
-                      {"ttft_ms_buckets", hist(u.ttft)},
-                      {"tokens_in", u.tokens_in},
-                      {"tokens_out", u.tokens_out},
-                      {"timed_tokens_out", u.timed_tokens_out},
-                      {"eval_seconds", u.eval_seconds},
-                      {"first_use", u.first_use ? json(*u.first_use) : json(nullptr)},
-                      {"last_use", u.last_use ? json(*u.last_use) : json(nullptr)},
-                      {"hour_of_week", u.hour_of_week}};
+        if (u.uses > 0)
+            r["usage"] = {{"uses", u.uses},
+                          {"failures", u.failures},
+                          {"latency_ms", hist(u.latency)},
+                          {"ttft_ms", hist(u.ttft)},
+                          {"tokens_in", u.tokens_in},
+                          {"tokens_out", u.tokens_out},
+                          {"timed_tokens_out", u.timed_tokens_out},
+                          {"eval_seconds", u.eval_seconds},
+                          {"first_use", u.first_use ? json(*u.first_use) : json(nullptr)},
+                          {"last_use", u.last_use ? json(*u.last_use) : json(nullptr)},
+                          {"hour_of_week", join_counts(u.hour_of_week)}};
         if (m.last_load)
             r["last_load"] = {{"at", util::format_rfc3339(m.last_load->at)},
                               {"seconds", m.last_load->seconds},
@@ -196,13 +253,8 @@ State state_from_json(const json& j) {
                 auto& s2 = m.usage;
                 s2.uses = u->value("uses", uint64_t{0});
                 s2.failures = u->value("failures", uint64_t{0});
-                // Named copies: iterating items() of a temporary would dangle.
-                const json latency = u->value("latency_ms_buckets", json::object());
-                const json ttft = u->value("ttft_ms_buckets", json::object());
-                for (const auto& [i, n] : latency.items())
-                    s2.latency.set_bucket(std::stoi(i), n.get<uint64_t>());
-                for (const auto& [i, n] : ttft.items())
-                    s2.ttft.set_bucket(std::stoi(i), n.get<uint64_t>());
+                read_histogram(*u, "latency_ms", s2.latency);
+                read_histogram(*u, "ttft_ms", s2.ttft);
                 s2.tokens_in = u->value("tokens_in", uint64_t{0});
                 s2.tokens_out = u->value("tokens_out", uint64_t{0});
                 s2.timed_tokens_out = u->value("timed_tokens_out", uint64_t{0});
@@ -211,10 +263,13 @@ State state_from_json(const json& j) {
                     s2.first_use = l->get<double>();
                 if (auto l = u->find("last_use"); l != u->end() && l->is_number())
                     s2.last_use = l->get<double>();
-                if (auto h = u->find("hour_of_week");
-                    h != u->end() && h->is_array() && h->size() == 168)
+                if (auto h = u->find("hour_of_week"); h != u->end()) {
+                    auto counts = split_counts(*h);
+                    if (counts.size() != 168)
+                        throw std::invalid_argument("hour_of_week needs 168 counts");
                     for (size_t i = 0; i < 168; ++i)
-                        s2.hour_of_week[i] = (*h)[i].get<uint32_t>();
+                        s2.hour_of_week[i] = static_cast<uint32_t>(counts[i]);
+                }
             }
             s.models.emplace(name, std::move(m));
         }
@@ -287,7 +342,7 @@ void Store::ensure_dir() const {
     make_private_dirs(dir_);
 }
 
-State Store::read_unlocked() const {
+State Store::read_unlocked(json* document) const {
     bool exists = false;
     std::string text = read_file(state_path(), exists);
     if (!exists)
@@ -300,7 +355,10 @@ State Store::read_unlocked() const {
                         " is corrupt (not valid JSON); it was left untouched",
                     hint);
     try {
-        return state_from_json(j);
+        State s = state_from_json(j);
+        if (document)
+            *document = std::move(j);
+        return s;
     } catch (const Error& e) {
         bool newer = std::string(e.what()).find("newer") != std::string::npos;
         throw Error(ErrorKind::Store,
@@ -317,7 +375,12 @@ State Store::read() const {
 State Store::update(const std::function<void(State&)>& mutate, const std::vector<Event>& events) {
     ensure_dir();
     LockFile lock(dir_ / "lock", lock_timeout_);
-    State state = read_unlocked();
+    // What the file holds now, to tell whether the mutation changed anything
+    // (as parsed: serializing the state again would cost as much once more).
+    json before;
+    State state = read_unlocked(&before);
+    if (before.is_null())
+        before = to_json(state);
     if (!events.empty()) {
         std::string lines;
         for (const auto& e : events)
@@ -329,12 +392,11 @@ State Store::update(const std::function<void(State&)>& mutate, const std::vector
         }
         append_durably(events_path(), lines);
     }
-    json before = to_json(state);
     mutate(state);
     state.schema_version = kSchemaVersion;
     json after = to_json(state);
     if (after != before)
-        write_atomically(state_path(), after.dump(1) + "\n");
+        write_atomically(state_path(), after.dump() + "\n");
     return state;
 }
 

@@ -36,7 +36,10 @@ namespace core::store {
 
 // 2 added pins, priorities, decayed use counts, expiry observations and the
 // memory observed per context length; a version 1 file reads with those empty.
-inline constexpr int kSchemaVersion = 2;
+// 3 writes histograms as dense arrays and leaves out empty usage summaries
+// (the file is read by every command: its size is start-up time); version 2
+// histograms still read.
+inline constexpr int kSchemaVersion = 3;
 
 // One load as modelctl saw it: wall time and the memory observed afterwards.
 struct LoadRecord {
@@ -149,7 +152,8 @@ public:
 
 private:
     void ensure_dir() const;
-    State read_unlocked() const;
+    // Also hands back the parsed file in `document` when asked.
+    State read_unlocked(nlohmann::json* document = nullptr) const;
 
     std::filesystem::path dir_;
     std::chrono::milliseconds lock_timeout_;

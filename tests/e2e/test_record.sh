@@ -33,6 +33,13 @@ printf '{"model":"timed","latency_ms":1000,"tokens":50,"eval_ms":500}\n' | "$MOD
 run "$MODELCTL" --json stats timed
 check "--eval-ms gives tokens/s: 150 tokens in 2.5 s" eval 'jq -e ".models[0].tokens_per_second == 60" <<<"$OUT" >/dev/null'
 
+# Commands that never reach a server do not load the HTTP module (and the
+# OpenSSL it brings): that is most of record's start-up time.
+run env LD_DEBUG=files "$MODELCTL" -q record lazy --latency-ms 1
+check "record does not load the HTTP module" eval 'rc_is 0 && has "$ERR" "libstdc++" && ! has "$ERR" "modelctl-http" && ! has "$ERR" "libssl"'
+run env LD_DEBUG=files "$MODELCTL" --host 127.0.0.1:1 status
+check "a command that talks to a server does" eval 'rc_is 3 && has "$ERR" "modelctl-http.so"'
+
 # 16 processes recording at once, 20 each: 320 uses, none lost. Each update
 # fsyncs; under ASan on 2 cores the queue for the lock grows long, so wait longer.
 export MODELCTL_HOME="$SCRATCH/many" MODELCTL_LOCK_TIMEOUT=120s

@@ -228,7 +228,7 @@ TEST_CASE("a held lock times out with a clear error") {
     close(ready[1]);
 }
 
-TEST_CASE("a schema 1 state reads with the schema 2 fields empty, and is written as 2") {
+TEST_CASE("a schema 1 state reads with the later fields empty, and is written as the current") {
     Scratch s;
     write_text(s.path / "state.json",
                R"({"schema_version": 1, "models": {"a:latest": {"loads": 2, "size": 5}}})");
@@ -240,7 +240,7 @@ TEST_CASE("a schema 1 state reads with the schema 2 fields empty, and is written
     CHECK(st.models["a:latest"].observed.empty());
     store.update([](State& x) { x.models["a:latest"].pinned = true; });
     auto j = nlohmann::json::parse(read_text(s.path / "state.json"));
-    CHECK(j["schema_version"] == 2);
+    CHECK(j["schema_version"] == kSchemaVersion);
     CHECK(j["models"]["a:latest"]["pinned"] == true);
     CHECK(j["models"]["a:latest"]["loads"] == 2);
 }
@@ -277,4 +277,37 @@ TEST_CASE("a log under its limit is one file and reads whole") {
     CHECK_FALSE(log.rotated);
     CHECK(log.events.size() == 5);
     CHECK_FALSE(fs::exists(store.rotated_events_path()));
+}
+
+TEST_CASE("usage histograms round-trip densely, and schema 2's sparse form still reads") {
+    Scratch s;
+    Store store(s.path);
+    store.update([](State& st) {
+        auto& u = st.models["m"].usage;
+        for (double ms : {100.0, 100.0, 250.0, 4000.0})
+            u.add({1.0, ms, ms / 10, 0, 0, 0, false, 3});
+    });
+    auto j = nlohmann::json::parse(read_text(s.path / "state.json"));
+    const auto& lat = j["models"]["m"]["usage"]["latency_ms"];
+    CHECK(lat["from"] == 94); // 100 ms: floor(log(100) / log(1.05))
+    std::string counts = lat["counts"];
+    CHECK(counts.substr(0, 4) == "2,0,");
+    auto back = store.read().models["m"].usage;
+    CHECK(back.latency.count() == 4);
+    CHECK(back.latency.quantile(0.5) == doctest::Approx(102.5).epsilon(0.03));
+    CHECK(back.ttft.count() == 4);
+    CHECK(back.hour_of_week[3] == 4);
+
+    // A model without uses carries no usage object at all.
+    store.update([](State& st) { st.models["idle"].loads = 1; });
+    j = nlohmann::json::parse(read_text(s.path / "state.json"));
+    CHECK_FALSE(j["models"]["idle"].contains("usage"));
+
+    write_text(s.path / "state.json",
+               R"({"schema_version": 2, "models": {"m": {"usage": {"uses": 3,
+                   "latency_ms_buckets": {"94": 2, "170": 1}, "ttft_ms_buckets": {}}}}})");
+    auto old = store.read().models["m"].usage;
+    CHECK(old.uses == 3);
+    CHECK(old.latency.count() == 3);
+    CHECK(old.latency.buckets().at(170) == 1);
 }
