@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <ctime>
 
 namespace core::registry {
 
@@ -39,37 +38,7 @@ store::Event event(const char* type, const std::string& model, const std::string
     return e;
 }
 
-// Folds a use into its model's record: summary, decayed count, last use.
-void fold_use(store::State& st, const store::Event& e, util::Timestamp now) {
-    auto& r = touch(st, normalize_name(e.model), now);
-    double at = epoch_seconds(e.at);
-    std::time_t t = static_cast<std::time_t>(at);
-    std::tm tm{};
-    localtime_r(&t, &tm);
-    metrics::Use u;
-    u.at = at;
-    u.latency_ms = e.latency_ms;
-    u.ttft_ms = e.ttft_ms;
-    u.tokens_in = e.tokens_in;
-    u.tokens_out = e.tokens_out;
-    u.eval_seconds = e.eval_seconds;
-    u.failed = e.failed;
-    u.hour_of_week = metrics::hour_of_week(at, tm.tm_gmtoff);
-    r.usage.add(u);
-    record_use(r, e.at);
-}
-
 } // namespace
-
-void record_use(store::ModelRecord& r, util::Timestamp at, const policy::Params& p) {
-    policy::UseCount c{r.uses, r.uses_at ? epoch_seconds(*r.uses_at) : epoch_seconds(at)};
-    c = policy::add_use(c, epoch_seconds(at), p);
-    r.uses = c.count;
-    r.uses_at = util::Timestamp(
-        std::chrono::duration_cast<util::Timestamp::duration>(std::chrono::duration<double>(c.at)));
-    if (!r.last_used || *r.last_used < at)
-        r.last_used = at;
-}
 
 bool observe_expiry(store::ModelRecord& r, const provider::LoadedModel& m, util::Timestamp now) {
     if (!m.expires_at || provider::classify_expiry(m.expires_at, now) != provider::Expiry::At)
@@ -84,7 +53,7 @@ bool observe_expiry(store::ModelRecord& r, const provider::LoadedModel& m, util:
             r.keep_alive_seconds && *r.keep_alive_seconds >= 0 ? *r.keep_alive_seconds : 300;
         auto used = *m.expires_at - std::chrono::duration_cast<util::Timestamp::duration>(
                                         std::chrono::duration<double>(keep));
-        record_use(r, std::min(used, now));
+        store::note_use(r, std::min(used, now));
     }
     return changed;
 }
@@ -107,13 +76,7 @@ store::State Registry::observe(const std::vector<provider::LoadedModel>& loaded,
 }
 
 void record_uses(store::Store& store, const std::vector<store::Event>& uses) {
-    auto now = util::now();
-    store.update(
-        [&](store::State& st) {
-            for (const auto& e : uses)
-                fold_use(st, e, now);
-        },
-        uses);
+    store.append(uses);
 }
 
 UseOutcome Registry::generate(const provider::GenerateRequest& request, const std::string& task,
@@ -139,7 +102,7 @@ UseOutcome Registry::generate(const provider::GenerateRequest& request, const st
         e.at = util::now();
         e.latency_ms = since(t0) * 1000;
         e.ttft_ms = out.ttft_ms;
-        record_uses(store_, {e});
+        store_.append({e});
         throw;
     }
     out.latency_ms = since(t0) * 1000;
@@ -154,8 +117,7 @@ UseOutcome Registry::generate(const provider::GenerateRequest& request, const st
     auto after = find_loaded(request.model);
     auto now = util::now();
     store_.update(
-        [&](store::State& st) {
-            fold_use(st, e, now);
+        [&](store::State& st) { // the store folds the use itself
             if (after)
                 touch(st, e.model, now).seen_expires_at = after->expires_at;
         },
@@ -227,7 +189,7 @@ LoadOutcome Registry::load(const std::string& model, const provider::LoadSetting
         [&](store::State& st) {
             auto& r = touch(st, out.model, now);
             if (as_use)
-                record_use(r, now);
+                store::note_use(r, now);
             if (settings.keep_alive)
                 r.keep_alive_seconds = settings.keep_alive->json_seconds();
             else

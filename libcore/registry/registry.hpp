@@ -45,16 +45,14 @@ struct Status {
     store::State state;                              // what modelctl knows
 };
 
-// Adds a use at `at` to the record's decayed count and last use.
-void record_use(store::ModelRecord& r, util::Timestamp at, const policy::Params& p = {});
 // Compares the server's expires_at with the one seen last; when it moved
 // forward, records a use at expires_at - keep_alive. Returns whether the
 // record changed.
 bool observe_expiry(store::ModelRecord& r, const provider::LoadedModel& m, util::Timestamp now);
 
-// Records uses (events of type "use") in one store update: each is appended
-// to the log and folded into its model's summary, decayed use count and last
-// use. The hour of the week is taken in the machine's local time.
+// Records uses (events of type "use"): appended to the log in one write, and
+// folded into each model's summary, decayed use count and last use (with
+// the hour of the week in the machine's local time) as store.hpp says.
 void record_uses(store::Store& store, const std::vector<store::Event>& uses);
 
 class Registry {

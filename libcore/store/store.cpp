@@ -1,15 +1,19 @@
 #include "store/store.hpp"
 
 #include "error.hpp"
+#include "provider/ollama_api.hpp"
 #include "store/atomicfile.hpp"
 #include "store/lockfile.hpp"
 
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <ctime>
+#include <fcntl.h>
 #include <fstream>
 #include <sstream>
 #include <sys/stat.h>
+#include <unistd.h>
 
 namespace core::store {
 
@@ -193,7 +197,10 @@ json to_json(const State& s) {
                               {"context_length", m.last_load->context_length}};
         models[name] = std::move(r);
     }
-    return {{"schema_version", s.schema_version}, {"models", std::move(models)}};
+    json j = {{"schema_version", s.schema_version}, {"models", std::move(models)}};
+    if (s.log)
+        j["log"] = {{"dev", s.log->dev}, {"ino", s.log->ino}, {"offset", s.log->offset}};
+    return j;
 }
 
 State state_from_json(const json& j) {
@@ -210,6 +217,9 @@ State state_from_json(const json& j) {
     auto models = j.find("models");
     if (models == j.end() || !models->is_object())
         throw Error(ErrorKind::Store, "has no models object");
+    if (auto l = j.find("log"); l != j.end() && l->is_object())
+        s.log = LogMark{l->value("dev", uint64_t{0}), l->value("ino", uint64_t{0}),
+                        l->value("offset", uint64_t{0})};
     try {
         for (const auto& [name, r] : models->items()) {
             ModelRecord m;
@@ -335,6 +345,47 @@ std::optional<Event> event_from_json(const json& j) {
     }
 }
 
+namespace {
+
+double epoch(util::Timestamp t) {
+    return std::chrono::duration<double>(t.time_since_epoch()).count();
+}
+
+} // namespace
+
+void note_use(ModelRecord& r, util::Timestamp at) {
+    policy::Params p;
+    policy::UseCount c{r.uses, r.uses_at ? epoch(*r.uses_at) : epoch(at)};
+    c = policy::add_use(c, epoch(at), p);
+    r.uses = c.count;
+    r.uses_at = util::Timestamp(
+        std::chrono::duration_cast<util::Timestamp::duration>(std::chrono::duration<double>(c.at)));
+    if (!r.last_used || *r.last_used < at)
+        r.last_used = at;
+}
+
+void fold_use(State& state, const Event& e) {
+    auto [it, inserted] = state.models.try_emplace(provider::ollama::normalize_name(e.model));
+    ModelRecord& r = it->second;
+    if (inserted)
+        r.first_seen = r.last_seen = e.at;
+    double at = epoch(e.at);
+    std::time_t t = static_cast<std::time_t>(at);
+    std::tm tm{};
+    localtime_r(&t, &tm);
+    metrics::Use u;
+    u.at = at;
+    u.latency_ms = e.latency_ms;
+    u.ttft_ms = e.ttft_ms;
+    u.tokens_in = e.tokens_in;
+    u.tokens_out = e.tokens_out;
+    u.eval_seconds = e.eval_seconds;
+    u.failed = e.failed;
+    u.hour_of_week = metrics::hour_of_week(at, tm.tm_gmtoff);
+    r.usage.add(u);
+    note_use(r, e.at);
+}
+
 Store::Store(fs::path dir, std::chrono::milliseconds lock_timeout, uint64_t max_log_bytes)
     : dir_(std::move(dir)), lock_timeout_(lock_timeout), max_log_bytes_(max_log_bytes) {}
 
@@ -369,28 +420,143 @@ State Store::read_unlocked(json* document) const {
 }
 
 State Store::read() const {
-    return read_unlocked();
+    State s = read_unlocked();
+    fold_pending(s);
+    return s;
+}
+
+void Store::fold_pending(State& s) const {
+    if (!s.log)
+        return; // an older state: its log was folded as it was written
+    // The file the mark names is the current log, or, after a rotation the
+    // state did not see (a crash), the rotated one: then all of the current
+    // log is past the mark too.
+    auto open_at = [](const fs::path& p, const LogMark& m, uint64_t& size) -> int {
+        int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            return -1;
+        struct stat st {};
+        if (::fstat(fd, &st) != 0 || st.st_ino != m.ino || st.st_dev != m.dev) {
+            ::close(fd);
+            return -1;
+        }
+        size = static_cast<uint64_t>(st.st_size);
+        return fd;
+    };
+    auto fold_from = [&s](int fd, uint64_t from, uint64_t size) -> uint64_t {
+        std::string text(size > from ? size - from : 0, '\0');
+        ssize_t n =
+            text.empty() ? 0 : ::pread(fd, text.data(), text.size(), static_cast<off_t>(from));
+        text.resize(n > 0 ? static_cast<size_t>(n) : 0);
+        size_t start = 0, end;
+        while ((end = text.find('\n', start)) != std::string::npos) {
+            auto j = json::parse(std::string_view(text).substr(start, end - start), nullptr, false);
+            if (auto e = j.is_discarded() ? std::nullopt : event_from_json(j);
+                e && e->type == "use")
+                fold_use(s, *e);
+            start = end + 1;
+        }
+        return from + start; // complete lines only
+    };
+    LogMark mark = *s.log;
+    uint64_t size = 0;
+    int cur = ::open(events_path().c_str(), O_RDONLY | O_CLOEXEC);
+    struct stat cst {};
+    if (cur >= 0 && ::fstat(cur, &cst) != 0) {
+        ::close(cur);
+        cur = -1;
+    }
+    uint64_t from = 0;
+    if (cur >= 0 && cst.st_ino == mark.ino && cst.st_dev == mark.dev) {
+        from = mark.offset;
+    } else if (int old = open_at(rotated_events_path(), mark, size); old >= 0) {
+        fold_from(old, mark.offset, size);
+        ::close(old);
+    }
+    if (cur < 0) {
+        s.log.reset();
+        return;
+    }
+    uint64_t to = fold_from(cur, from, static_cast<uint64_t>(cst.st_size));
+    s.log = LogMark{static_cast<uint64_t>(cst.st_dev), static_cast<uint64_t>(cst.st_ino), to};
+    ::close(cur);
+}
+
+void Store::append(const std::vector<Event>& uses) {
+    if (uses.empty())
+        return;
+    std::string lines;
+    for (const auto& e : uses)
+        lines += to_json(e).dump() + "\n";
+    ensure_dir();
+    LockFile lock(dir_ / "lock", lock_timeout_);
+    // The common case: the log has a header (so the state has a mark), stays
+    // within its size and does not cross a fold boundary: one append.
+    struct stat st {};
+    if (::stat(events_path().c_str(), &st) == 0 && ::access(state_path().c_str(), F_OK) == 0) {
+        auto size = static_cast<uint64_t>(st.st_size);
+        auto after = size + lines.size();
+        char head[32] = {};
+        int fd = ::open(events_path().c_str(), O_RDONLY | O_CLOEXEC);
+        bool header = false;
+        if (fd >= 0) {
+            size_t want = std::strlen(kLogHeader);
+            header = ::pread(fd, head, want, 0) == static_cast<ssize_t>(want) &&
+                     std::memcmp(head, kLogHeader, want) == 0;
+            ::close(fd);
+        }
+        if (header && after <= max_log_bytes_ && size / kFoldBytes == after / kFoldBytes) {
+            append_durably(events_path(), lines);
+            return;
+        }
+    }
+    update_locked([](State&) {}, std::move(lines), uses);
 }
 
 State Store::update(const std::function<void(State&)>& mutate, const std::vector<Event>& events) {
+    std::string lines;
+    for (const auto& e : events)
+        lines += to_json(e).dump() + "\n";
     ensure_dir();
     LockFile lock(dir_ / "lock", lock_timeout_);
+    return update_locked(mutate, std::move(lines), events);
+}
+
+State Store::update_locked(const std::function<void(State&)>& mutate, std::string lines,
+                           const std::vector<Event>& events) {
     // What the file holds now, to tell whether the mutation changed anything
     // (as parsed: serializing the state again would cost as much once more).
     json before;
     State state = read_unlocked(&before);
     if (before.is_null())
         before = to_json(state);
-    if (!events.empty()) {
-        std::string lines;
-        for (const auto& e : events)
-            lines += to_json(e).dump() + "\n";
+    fold_pending(state);
+    if (!lines.empty()) {
         struct stat st {};
-        if (::stat(events_path().c_str(), &st) == 0 &&
-            static_cast<uint64_t>(st.st_size) + lines.size() > max_log_bytes_ && st.st_size > 0) {
-            rename_durably(events_path(), rotated_events_path());
+        bool exists = ::stat(events_path().c_str(), &st) == 0 && st.st_size > 0;
+        bool header = false;
+        if (exists) {
+            std::ifstream in(events_path(), std::ios::binary);
+            std::string first;
+            std::getline(in, first);
+            header = first + "\n" == kLogHeader;
         }
+        // Everything in the log is folded now: a log too big to grow, or one
+        // from before log marks, can be set aside whole.
+        if (exists &&
+            (!header || static_cast<uint64_t>(st.st_size) + lines.size() > max_log_bytes_)) {
+            rename_durably(events_path(), rotated_events_path());
+            exists = false;
+        }
+        if (!exists)
+            lines = kLogHeader + lines;
         append_durably(events_path(), lines);
+        for (const auto& e : events)
+            if (e.type == "use")
+                fold_use(state, e);
+        if (::stat(events_path().c_str(), &st) == 0)
+            state.log = LogMark{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino),
+                                static_cast<uint64_t>(st.st_size)};
     }
     mutate(state);
     state.schema_version = kSchemaVersion;
@@ -416,6 +582,8 @@ EventLog Store::read_events() const {
         std::string line;
         while (std::getline(in, line)) {
             if (line.empty())
+                continue;
+            if (line + "\n" == kLogHeader)
                 continue;
             json j = json::parse(line, nullptr, false);
             auto e = j.is_discarded() ? std::nullopt : event_from_json(j);

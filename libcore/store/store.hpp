@@ -10,6 +10,13 @@
 // Every change is lock -> read -> mutate -> write temp -> fsync -> rename ->
 // fsync dir, so readers (who take no lock) always see a whole file, and
 // concurrent writers (cron, a shell, CI) never lose each other's changes.
+//
+// Uses are the exception, as they come often (`record`, `run`): append()
+// writes them to the log alone, under the lock, and the state file marks how
+// far into the log its summaries go (State::log). read() folds the uses past
+// the mark into what it returns, and the next update() folds them for good;
+// append() itself does so each time the log crosses a kFoldBytes boundary, so
+// a reader never has more than that to fold.
 // Appending an event costs the same however long the log is, and the log is
 // bounded: past `max_log_bytes` it is renamed to events.1.jsonl (replacing
 // the one before) and a new one begins. The per-model summaries in state.json
@@ -19,6 +26,7 @@
 
 #include "environment.hpp"
 #include "metrics/summary.hpp"
+#include "policy/policy.hpp"
 #include "provider/provider.hpp"
 #include "util/timestamp.hpp"
 
@@ -38,8 +46,15 @@ namespace core::store {
 // memory observed per context length; a version 1 file reads with those empty.
 // 3 writes histograms as dense arrays and leaves out empty usage summaries
 // (the file is read by every command: its size is start-up time); version 2
-// histograms still read.
-inline constexpr int kSchemaVersion = 3;
+// histograms still read. 4 adds the log mark (uses past it are not folded
+// yet); an older file has none, and its log was folded as it was written.
+inline constexpr int kSchemaVersion = 4;
+
+// The first line of an events.jsonl whose uses may lie past the mark.
+inline constexpr const char* kLogHeader = "{\"type\":\"log\",\"v\":1}\n";
+// append() folds the log into the state each time it grows across a multiple
+// of this: what read() may have to fold is at most about this much.
+inline constexpr uint64_t kFoldBytes = 8192;
 
 // One load as modelctl saw it: wall time and the memory observed afterwards.
 struct LoadRecord {
@@ -84,8 +99,17 @@ struct ModelRecord {
     metrics::Summary usage;           // recorded uses (record, run)
 };
 
+// Which log file, and how far into it, the state's summaries go.
+struct LogMark {
+    uint64_t dev = 0;
+    uint64_t ino = 0;
+    uint64_t offset = 0;
+    friend bool operator==(const LogMark&, const LogMark&) = default;
+};
+
 struct State {
     int schema_version = kSchemaVersion;
+    std::optional<LogMark> log;                // absent: nothing in the log waits to be folded
     std::map<std::string, ModelRecord> models; // keyed by normalized name
 };
 
@@ -107,6 +131,13 @@ struct Event {
     bool failed = false;
     std::string task;
 };
+
+// Adds a use at `at` to the record's decayed use count (policy::UseCount)
+// and last use.
+void note_use(ModelRecord& r, util::Timestamp at);
+// Folds a use event into its model's record (created if new): the usage
+// summary, with the hour of the week in local time, and note_use().
+void fold_use(State& state, const Event& use);
 
 struct EventLog {
     std::vector<Event> events; // oldest first
@@ -131,19 +162,28 @@ public:
     std::filesystem::path events_path() const { return dir_ / "events.jsonl"; }
     std::filesystem::path rotated_events_path() const { return dir_ / "events.1.jsonl"; }
 
-    // The current state without locking; an absent file reads as empty.
-    // Throws Error{Store} on a corrupt or newer file.
+    // The current state with the uses past its log mark folded in.
+    // Takes no lock. Throws Error{Store} on a corrupt or newer file.
     State read() const;
 
-    // Locks, reads, applies `mutate`, and writes back if the state changed.
-    // Events are appended (in order, before the state is written) under the
-    // same lock. Returns the state as written.
+    // Locks, reads, folds the uses past the mark, applies `mutate`, and
+    // writes back if the state changed. Events are appended (in order, before
+    // the state is written) under the same lock, and uses among them folded.
+    // Returns the state as written.
     State update(const std::function<void(State&)>& mutate, const std::vector<Event>& events = {});
+
+    // Appends use events: under the lock, one append and fdatasync, without
+    // rewriting the state unless the log crosses a kFoldBytes boundary (or
+    // must rotate, or has no mark yet); then as update() does.
+    void append(const std::vector<Event>& uses);
 
     // Reads the event log (the rotated part first); lines that do not parse
     // are skipped and counted. Takes no lock: a rotation meanwhile yields
     // the newer part only, never an event twice.
     EventLog read_events() const;
+
+    // The state file as stored, without folding the uses past its mark.
+    State read_as_stored() const { return read_unlocked(); }
 
     // Moves an unreadable state.json aside (to state.json.corrupt-<time>) so
     // that the next change starts afresh; returns the new path, or nullopt when
@@ -152,8 +192,14 @@ public:
 
 private:
     void ensure_dir() const;
-    // Also hands back the parsed file in `document` when asked.
+    // The state file as it is (no folding); also hands back the parsed file
+    // in `document` when asked. An absent file reads as empty.
     State read_unlocked(nlohmann::json* document = nullptr) const;
+    // Folds the uses past state.log into `state` and moves the mark to the
+    // end of what it read (complete lines only).
+    void fold_pending(State& state) const;
+    State update_locked(const std::function<void(State&)>& mutate, std::string lines,
+                        const std::vector<Event>& events);
 
     std::filesystem::path dir_;
     std::chrono::milliseconds lock_timeout_;

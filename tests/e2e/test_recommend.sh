@@ -78,7 +78,7 @@ at=$(date -d "@$target" +%H:%M)
     printf '{"model":"llava:7b","latency_ms":500,"at":"%s"}\n' "$(date -u -d "@$((target - 3 * 604800 + 1200))" +%FT%TZ)"
 } >"$SCRATCH/history.jsonl"
 "$MODELCTL" -q record --batch "$SCRATCH/history.jsonl"
-uses_before=$(jq '.models["gemma3:4b"].usage.uses' "$MODELCTL_HOME/state.json")
+uses_before=$("$MODELCTL" --json stats gemma3:4b | jq '.models[0].uses')
 
 run "$MODELCTL" --json preload --at "$at" --dry-run
 check "preload --dry-run: the habitual model is likely, the rare one is not" eval 'rc_is 0 && jq -e "
@@ -93,7 +93,7 @@ run "$MODELCTL" preload --at "$at"
 check "preload loads the likely model and says so" eval 'rc_is 0 && has "$OUT" "loaded gemma3:4b"'
 check "kept loaded to the end of that hour at least" eval 'curl -s "$sim_url/api/ps" | jq -e --argjson limit $((target + 3600)) "
     .models[] | select(.name == \"gemma3:4b\") | (.expires_at | sub(\"\\\\.[0-9]+\"; \"\") | fromdateiso8601) >= \$limit - 5" >/dev/null'
-check "preloading is not a use" eval '[ "$(jq ".models[\"gemma3:4b\"].usage.uses" "$MODELCTL_HOME/state.json")" = "$uses_before" ]'
+check "preloading is not a use" eval '[ "$("$MODELCTL" --json stats gemma3:4b | jq ".models[0].uses")" = "$uses_before" ]'
 run "$MODELCTL" preload --at "$at"
 check "a second preload has nothing to do and, off a terminal, says nothing" eval 'rc_is 0 && [ -z "$OUT" ]'
 

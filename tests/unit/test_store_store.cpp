@@ -311,3 +311,99 @@ TEST_CASE("usage histograms round-trip densely, and schema 2's sparse form still
     CHECK(old.latency.count() == 3);
     CHECK(old.latency.buckets().at(170) == 1);
 }
+
+namespace {
+
+Event use_event(const std::string& model, double latency_ms = 100) {
+    Event e;
+    e.type = "use";
+    e.model = model;
+    e.at = util::now();
+    e.latency_ms = latency_ms;
+    e.tokens_out = 10;
+    return e;
+}
+
+uint64_t uses_in_file(const fs::path& state, const std::string& model) {
+    auto j = nlohmann::json::parse(read_text(state));
+    auto m = j["models"].find(model);
+    if (m == j["models"].end() || !m->contains("usage"))
+        return 0;
+    return (*m)["usage"]["uses"].get<uint64_t>();
+}
+
+} // namespace
+
+TEST_CASE("append writes uses to the log alone; read and update fold them in") {
+    Scratch s;
+    Store store(s.path);
+    store.append({use_event("m")}); // the first one sets up the log and the mark
+    std::string state_before = read_text(store.state_path());
+    CHECK(uses_in_file(store.state_path(), "m:latest") == 1);
+    for (int i = 0; i < 20; ++i) // ~150 bytes each: within one 8 KB fold window
+        store.append({use_event("m")});
+    CHECK(read_text(store.state_path()) == state_before); // not rewritten
+    CHECK(store.read().models["m:latest"].usage.uses == 21);
+    CHECK(store.read().models["m:latest"].uses > 20); // the decayed count too
+    // Any update folds them for good and moves the mark to the end.
+    store.update([](State& st) { st.models["other"].loads = 1; });
+    CHECK(uses_in_file(store.state_path(), "m:latest") == 21);
+    auto st = store.read();
+    REQUIRE(st.log);
+    CHECK(st.log->offset == fs::file_size(store.events_path()));
+    CHECK(st.models["m:latest"].usage.uses == 21);
+}
+
+TEST_CASE("append folds into the state each time the log crosses a fold boundary") {
+    Scratch s;
+    Store store(s.path);
+    int n = 200; // ~30 KB of log: three boundaries crossed
+    for (int i = 0; i < n; ++i)
+        store.append({use_event("m")});
+    auto on_disk = uses_in_file(store.state_path(), "m:latest");
+    CHECK(on_disk > 100);
+    CHECK(on_disk <= 200);
+    // What waits to be folded is less than a fold window.
+    auto st = nlohmann::json::parse(read_text(store.state_path()));
+    CHECK(fs::file_size(store.events_path()) - st["log"]["offset"].get<uint64_t>() <
+          kFoldBytes + 200);
+    CHECK(store.read().models["m:latest"].usage.uses == static_cast<uint64_t>(n));
+    CHECK(store.read_events().events.size() == static_cast<size_t>(n));
+    CHECK(store.read_events().skipped == 0); // the header line is not an event
+}
+
+TEST_CASE("uses waiting in the log survive its rotation, and a crash in the middle of one") {
+    Scratch s;
+    Store store(s.path, std::chrono::seconds(10), 4000);
+    for (int i = 0; i < 100; ++i)
+        store.append({use_event("m")});
+    CHECK(fs::exists(store.rotated_events_path()));
+    CHECK(store.read().models["m:latest"].usage.uses == 100);
+
+    // A crash after the log was renamed and before the state was written:
+    // the mark names the rotated file, and all of the new log is past it.
+    auto mark = *store.read_as_stored().log;
+    fs::rename(store.events_path(), store.rotated_events_path());
+    std::string lines = kLogHeader;
+    for (int i = 0; i < 3; ++i)
+        lines += to_json(use_event("m")).dump() + "\n";
+    write_text(store.events_path(), lines);
+    CHECK(store.read_as_stored().log == mark);
+    CHECK(store.read().models["m:latest"].usage.uses == 103);
+    store.update([](State&) {});
+    CHECK(uses_in_file(store.state_path(), "m:latest") == 103);
+}
+
+TEST_CASE("a log from before log marks is set aside whole, its summaries kept") {
+    Scratch s;
+    write_text(s.path / "state.json",
+               R"({"schema_version": 3, "models": {"m:latest": {"usage": {"uses": 5}}}})");
+    write_text(s.path / "events.jsonl",
+               to_json(use_event("m")).dump() + "\n"); // folded when it was written
+    Store store(s.path);
+    CHECK(store.read().models["m:latest"].usage.uses == 5); // no mark: nothing waits
+    store.append({use_event("m")});
+    CHECK(store.read().models["m:latest"].usage.uses == 6);
+    CHECK(fs::exists(store.rotated_events_path()));
+    CHECK(read_text(store.events_path()).rfind(kLogHeader, 0) == 0);
+}
