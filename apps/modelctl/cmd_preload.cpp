@@ -2,6 +2,7 @@
 
 #include "error.hpp"
 #include "errors.hpp"
+#include "load_plan.hpp"
 #include "output.hpp"
 #include "plan_output.hpp"
 #include "progress.hpp"
@@ -84,12 +85,6 @@ std::string local_text(double when, const char* format) {
     return buf;
 }
 
-std::string fixed(double v, int digits) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-    return buf;
-}
-
 struct Step {
     rec::Forecast forecast;
     std::string action; // "load", "refresh", "keep", "skip"
@@ -149,13 +144,10 @@ int run_preload(Context& ctx, const PreloadOptions& o) {
         s.bytes = w.estimate.bytes;
         // Keep it loaded to the end of the forecast hour at least.
         double cover = std::ceil(until - now_s);
-        auto ka = w.settings.keep_alive;
-        s.settings.keep_alive = ka && (ka->forever || ka->value.count() >= cover)
-                                    ? ka
-                                    : core::util::KeepAlive{false, core::util::Seconds(cover)};
-        auto it = cfg.models.find(w.model);
-        if (it != cfg.models.end() && it->second.num_ctx)
-            s.settings.num_ctx = *it->second.num_ctx;
+        s.settings = load_settings(cfg, w, false);
+        auto ka = s.settings.keep_alive;
+        if (!ka || (!ka->forever && ka->value.count() < cover))
+            s.settings.keep_alive = core::util::KeepAlive{false, core::util::Seconds(cover)};
         if (w.loaded) {
             core::provider::LoadedModel live;
             for (const auto& l : loaded)

@@ -70,12 +70,6 @@ std::string example_model(rec::Task t) {
     return "llama3.2:3b";
 }
 
-std::string fixed(double v, int digits) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-    return buf;
-}
-
 } // namespace
 
 int run_recommend(Context& ctx, const RecommendOptions& o) {

@@ -34,12 +34,6 @@ struct Row {
     double uses_per_hour = 0;
 };
 
-std::string fixed(double v, int digits) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-    return buf;
-}
-
 } // namespace
 
 int run_stats(Context& ctx, const StatsOptions& o) {

@@ -106,4 +106,10 @@ json loaded_json(const core::provider::LoadedModel& m, Timestamp now) {
             {"details", details_json(m.details)}};
 }
 
+std::string fixed(double v, int digits) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+    return buf;
+}
+
 } // namespace modelctl

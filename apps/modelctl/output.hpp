@@ -35,6 +35,8 @@ std::string until_text(const std::optional<core::util::Timestamp>& expires_at,
                        core::util::Timestamp now);
 // How long an operation took: "0.6s", "12.3s", "1m30s".
 std::string elapsed_text(double seconds);
+// A number with `digits` decimals: fixed(2.345, 1) == "2.3".
+std::string fixed(double v, int digits);
 // "3m" for a time 3 minutes ago; "-" when unknown.
 std::string ago_text(const std::optional<core::util::Timestamp>& t, core::util::Timestamp now);
 
