@@ -13,11 +13,11 @@ _modelctl() {
     _init_completion || return
 
     local global="--host --timeout --config --json -q --quiet -v --verbose --version --help -h"
-    local subcommands="status load unload gc pin unpin priority run record stats recommend preload config simulate store"
+    local subcommands="status load unload gc pin unpin priority run record stats recommend preload bench health config simulate store"
     local sub="" i
     for ((i = 1; i < cword; i++)); do
         case "${words[i]}" in
-            status | load | unload | gc | pin | unpin | priority | run | record | stats | recommend | preload | config | simulate | store) sub="${words[i]}"; break ;;
+            status | load | unload | gc | pin | unpin | priority | run | record | stats | recommend | preload | bench | health | config | simulate | store) sub="${words[i]}"; break ;;
         esac
     done
 
@@ -37,7 +37,11 @@ _modelctl() {
         "")
             COMPREPLY=($(compgen -W "$subcommands $global" -- "$cur")) ;;
         status)
-            COMPREPLY=($(compgen -W "-a --all $global" -- "$cur")) ;;
+            if [[ "$prev" == --format ]]; then
+                COMPREPLY=($(compgen -W "text json prometheus" -- "$cur"))
+            else
+                COMPREPLY=($(compgen -W "-a --all --format $global" -- "$cur"))
+            fi ;;
         load)
             if [[ "$cur" == -* ]]; then
                 COMPREPLY=($(compgen -W "-k --keep-alive --memory -n --dry-run --no-evict $global" -- "$cur"))
@@ -78,6 +82,22 @@ _modelctl() {
             COMPREPLY=($(compgen -W "--task --prefer --max-memory -n --count $global" -- "$cur")) ;;
         preload)
             COMPREPLY=($(compgen -W "--at --memory -n --dry-run $global" -- "$cur")) ;;
+        bench)
+            if [[ "$prev" == --prompt-file ]]; then
+                COMPREPLY=($(compgen -f -- "$cur"))
+            elif [[ "$cur" == -* ]]; then
+                COMPREPLY=($(compgen -W "--compare -r --runs -p --prompt --prompt-file --num-predict --ctx --cold --fail-on-regression --memory --no-evict $global" -- "$cur"))
+            else
+                COMPREPLY=($(compgen -W "$(_modelctl_models)" -- "$cur"))
+            fi ;;
+        health)
+            if [[ "$prev" == --format ]]; then
+                COMPREPLY=($(compgen -W "text json prometheus" -- "$cur"))
+            elif [[ "$cur" == -* ]]; then
+                COMPREPLY=($(compgen -W "--loaded --timeout --format $global" -- "$cur"))
+            else
+                COMPREPLY=($(compgen -W "$(_modelctl_models)" -- "$cur"))
+            fi ;;
         stats)
             if [[ "$cur" == -* ]]; then
                 COMPREPLY=($(compgen -W "--since $global" -- "$cur"))

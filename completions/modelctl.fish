@@ -8,7 +8,7 @@ function __modelctl_loaded
     modelctl --timeout 2s -q status 2>/dev/null
 end
 
-set -l subcommands status load unload gc pin unpin priority run record stats recommend preload config simulate store
+set -l subcommands status load unload gc pin unpin priority run record stats recommend preload bench health config simulate store
 complete -c modelctl -f
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a status -d 'Show loaded models, where they sit and until when'
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a load -d 'Load models and wait until they are ready'
@@ -21,6 +21,8 @@ complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a priori
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a run -d 'Load a model if needed, stream its answer, record the use'
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a recommend -d 'Rank installed models for a task'
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a preload -d 'Load the models likely to be used in the coming hour'
+complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a bench -d 'Measure load time, time to first token and tokens/s'
+complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a health -d 'Check the server and models for CI'
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a record -d 'Record a use of a model made outside modelctl'
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a stats -d 'Show recorded usage per model'
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a config -d 'Show the configuration'
@@ -37,6 +39,7 @@ complete -c modelctl -l version -d 'Print the version'
 complete -c modelctl -s h -l help -d 'Show help'
 
 complete -c modelctl -n "__fish_seen_subcommand_from status" -s a -l all -d 'Also list installed models'
+complete -c modelctl -n "__fish_seen_subcommand_from status" -l format -x -a 'text json prometheus' -d 'Output format'
 complete -c modelctl -n "__fish_seen_subcommand_from load" -s k -l keep-alive -x -d 'How long to keep them loaded when idle'
 complete -c modelctl -n "__fish_seen_subcommand_from load" -a '(__modelctl_installed)'
 complete -c modelctl -n "__fish_seen_subcommand_from unload" -s a -l all -d 'Unload every loaded model'
@@ -81,3 +84,18 @@ complete -c modelctl -n "__fish_seen_subcommand_from recommend" -s n -l count -x
 complete -c modelctl -n "__fish_seen_subcommand_from preload" -l at -x -a 'now' -d 'The hour to prepare for: now or HH:MM'
 complete -c modelctl -n "__fish_seen_subcommand_from preload" -l memory -x -d 'Memory budget for loaded models'
 complete -c modelctl -n "__fish_seen_subcommand_from preload" -s n -l dry-run -d 'Print the forecast and plan only'
+complete -c modelctl -n "__fish_seen_subcommand_from bench" -l compare -x -a '(__modelctl_installed)' -d 'Measure two models side by side'
+complete -c modelctl -n "__fish_seen_subcommand_from bench" -s r -l runs -x -d 'Timed runs after one warm-up'
+complete -c modelctl -n "__fish_seen_subcommand_from bench" -s p -l prompt -x -d 'The prompt'
+complete -c modelctl -n "__fish_seen_subcommand_from bench" -l prompt-file -r -F -d 'Read the prompt from a file'
+complete -c modelctl -n "__fish_seen_subcommand_from bench" -l num-predict -x -d 'Most tokens to generate a run'
+complete -c modelctl -n "__fish_seen_subcommand_from bench" -l ctx -x -d 'Context length to load with'
+complete -c modelctl -n "__fish_seen_subcommand_from bench" -l cold -d 'Unload first and time the load'
+complete -c modelctl -n "__fish_seen_subcommand_from bench" -l fail-on-regression -x -d 'Exit 1 when a median got worse by more than PERCENT'
+complete -c modelctl -n "__fish_seen_subcommand_from bench" -l memory -x -d 'Memory budget for loaded models'
+complete -c modelctl -n "__fish_seen_subcommand_from bench" -l no-evict -d 'Refuse rather than unload other models'
+complete -c modelctl -n "__fish_seen_subcommand_from bench" -x -a '(__modelctl_installed)'
+complete -c modelctl -n "__fish_seen_subcommand_from health" -l loaded -d 'Also check every loaded model'
+complete -c modelctl -n "__fish_seen_subcommand_from health" -l timeout -x -d 'Longest each check may take'
+complete -c modelctl -n "__fish_seen_subcommand_from health" -l format -x -a 'text json prometheus' -d 'Output format'
+complete -c modelctl -n "__fish_seen_subcommand_from health" -x -a '(__modelctl_installed)'

@@ -156,6 +156,10 @@ int run_recommend(Context& ctx, const RecommendOptions& o) {
             c.latency_p50_ms = r->usage.latency.quantile(0.5);
             if (r->loads > 0)
                 c.mean_load_seconds = r->load_seconds_total / r->loads;
+            if (!r->bench.empty() && r->bench.back().tokens_per_second.median > 0) {
+                c.tokens_per_second = r->bench.back().tokens_per_second.median;
+                c.bench_runs = r->bench.back().settings.runs;
+            }
         }
         cands.push_back(std::move(c));
     }
@@ -177,7 +181,9 @@ int run_recommend(Context& ctx, const RecommendOptions& o) {
                             {"quality", r.quality},
                             {"speed", r.speed},
                             {"tokens_per_second", r.tokens_per_second},
-                            {"tokens_per_second_source", r.measured ? "measured" : "estimated"},
+                            {"tokens_per_second_source", !r.measured        ? "estimated"
+                                                         : c.bench_runs > 0 ? "bench"
+                                                                            : "measured"},
                             {"bytes", c.bytes},
                             {"bytes_source", c.bytes_source},
                             {"readiness", readiness_name(c.readiness)},

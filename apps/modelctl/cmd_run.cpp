@@ -115,22 +115,11 @@ int run_run(Context& ctx, const RunOptions& o) {
         ctx.note("loaded " + w.model + " in " + elapsed_text(r.seconds));
     }
 
-    // Every request sets the model's keep-alive anew (Ollama's default when
-    // absent), so send the one it was loaded with unless told otherwise.
     core::provider::GenerateRequest req;
     req.model = w.model;
     req.prompt = prompt;
     req.num_ctx = settings.num_ctx;
-    req.keep_alive = settings.keep_alive;
-    if (!req.keep_alive && o.keep_alive.empty()) {
-        auto state = store.read();
-        auto it = state.models.find(w.model);
-        if (it != state.models.end() && it->second.keep_alive_seconds) {
-            double s = *it->second.keep_alive_seconds;
-            req.keep_alive = s < 0 ? core::util::KeepAlive{true, {}}
-                                   : core::util::KeepAlive{false, core::util::Seconds(s)};
-        }
-    }
+    req.keep_alive = request_keep_alive(store, w, settings);
 
     std::string response;
     char last = '\n';

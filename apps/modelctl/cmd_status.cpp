@@ -1,5 +1,7 @@
 #include "cmd_status.hpp"
 
+#include "errors.hpp"
+#include "metrics/prometheus.hpp"
 #include "output.hpp"
 #include "provider/ollama_api.hpp"
 #include "registry/planning.hpp"
@@ -8,6 +10,7 @@
 #include "util/size.hpp"
 
 #include <iostream>
+#include <limits>
 #include <memory>
 #include <set>
 
@@ -41,16 +44,152 @@ json record_json(const core::store::ModelRecord* r) {
             {"capabilities", r->capabilities}};
 }
 
+double epoch(core::util::Timestamp t) {
+    return std::chrono::duration<double>(t.time_since_epoch()).count();
+}
+
+// What the store knows, whether the server answers or not: uses, loads and
+// the newest bench result of each model.
+void store_metrics(core::metrics::Exposition& e, const core::store::State& st) {
+    using core::metrics::Labels;
+    e.family("modelctl_model_uses_total", "counter", "Uses of a model recorded by modelctl.");
+    for (const auto& [name, r] : st.models)
+        if (r.usage.uses)
+            e.sample({{"model", name}}, static_cast<double>(r.usage.uses));
+    e.family("modelctl_model_failures_total", "counter", "Recorded uses of a model that failed.");
+    for (const auto& [name, r] : st.models)
+        if (r.usage.uses)
+            e.sample({{"model", name}}, static_cast<double>(r.usage.failures));
+    e.family("modelctl_model_loads_total", "counter", "Loads of a model modelctl made and timed.");
+    for (const auto& [name, r] : st.models)
+        if (r.loads)
+            e.sample({{"model", name}}, r.loads);
+    e.family("modelctl_model_last_load_seconds", "gauge", "How long a model's last load took.");
+    for (const auto& [name, r] : st.models)
+        if (r.last_load)
+            e.sample({{"model", name}}, r.last_load->seconds);
+    struct Bench {
+        const char* name;
+        const char* help;
+        double (*value)(const core::bench::Result&);
+    };
+    static const Bench bench[] = {
+        {"modelctl_bench_tokens_per_second", "Median generation tokens/s of the last bench.",
+         [](const core::bench::Result& b) { return b.tokens_per_second.median; }},
+        {"modelctl_bench_prompt_tokens_per_second", "Median prompt tokens/s of the last bench.",
+         [](const core::bench::Result& b) { return b.prompt_tokens_per_second.median; }},
+        {"modelctl_bench_ttft_seconds", "Median time to first token of the last bench.",
+         [](const core::bench::Result& b) { return b.ttft_ms.median / 1000; }},
+        {"modelctl_bench_total_seconds", "Median total time of an answer in the last bench.",
+         [](const core::bench::Result& b) { return b.total_ms.median / 1000; }},
+        {"modelctl_bench_timestamp_seconds", "When the last bench ran (Unix time).",
+         [](const core::bench::Result& b) { return epoch(b.at); }},
+    };
+    for (const auto& b : bench) {
+        e.family(b.name, "gauge", b.help);
+        for (const auto& [name, r] : st.models)
+            if (!r.bench.empty())
+                e.sample({{"model", name}}, b.value(r.bench.back()));
+    }
+    e.family("modelctl_bench_load_seconds", "gauge", "Load time measured by the last bench.");
+    for (const auto& [name, r] : st.models)
+        if (!r.bench.empty() && r.bench.back().load_seconds)
+            e.sample({{"model", name}}, *r.bench.back().load_seconds);
+}
+
+int status_prometheus(Context& ctx) {
+    const auto& cfg = ctx.config();
+    auto provider = ctx.provider();
+    auto store = ctx.store();
+    core::registry::Registry registry(*provider, store);
+    core::metrics::Exposition e;
+    std::string server = provider->address();
+    core::metrics::Labels at = {{"server", server}};
+    std::optional<core::registry::Status> s;
+    std::string version;
+    int code = 0;
+    try {
+        s = registry.status(false);
+        version = provider->version();
+    } catch (const core::Error& err) {
+        if (err.kind() != core::ErrorKind::Unreachable)
+            throw;
+        code = report(err); // the metrics still say so, for alerts on modelctl_server_up
+    }
+    e.family("modelctl_server_up", "gauge", "Whether the model server answered (1) or not (0).");
+    e.sample(at, s ? 1 : 0);
+    if (s) {
+        e.family("modelctl_server_info", "gauge", "The model server's kind and version.");
+        e.sample({{"server", server}, {"kind", provider->kind()}, {"version", version}}, 1);
+        e.family("modelctl_models_loaded", "gauge", "Models in the server's memory.");
+        e.sample(at, static_cast<double>(s->loaded.size()));
+        e.family("modelctl_model_memory_bytes", "gauge",
+                 "Memory a loaded model holds, on the GPU (vram) and in system memory (ram).");
+        for (const auto& m : s->loaded) {
+            e.sample({{"server", server}, {"model", m.name}, {"memory", "vram"}},
+                     static_cast<double>(m.size_vram));
+            e.sample({{"server", server}, {"model", m.name}, {"memory", "ram"}},
+                     static_cast<double>(m.size - std::min(m.size, m.size_vram)));
+        }
+        e.family("modelctl_model_context_length", "gauge",
+                 "Context length a model is loaded with.");
+        for (const auto& m : s->loaded)
+            if (m.context_length)
+                e.sample({{"server", server}, {"model", m.name}}, m.context_length);
+        e.family("modelctl_model_expiry_timestamp_seconds", "gauge",
+                 "When the server will unload a loaded model (Unix time; +Inf: never).");
+        for (const auto& m : s->loaded) {
+            auto kind = core::provider::classify_expiry(m.expires_at, s->now);
+            if (kind == core::provider::Expiry::Never)
+                continue; // the server gave no expiry
+            e.sample({{"server", server}, {"model", m.name}},
+                     kind == core::provider::Expiry::Forever
+                         ? std::numeric_limits<double>::infinity()
+                         : epoch(*m.expires_at));
+        }
+        e.family("modelctl_model_pinned", "gauge",
+                 "Whether a loaded model is pinned (1) or not (0).");
+        for (const auto& m : s->loaded)
+            e.sample(
+                {{"server", server}, {"model", m.name}},
+                core::registry::effective_settings(m.name, cfg, record_of(s->state, m.name)).pinned
+                    ? 1
+                    : 0);
+        try {
+            auto budget = ctx.budget(s->loaded);
+            e.family("modelctl_memory_budget_bytes", "gauge",
+                     "The memory budget modelctl plans loaded models within.");
+            e.sample({{"server", server}, {"pool", budget.pool}},
+                     static_cast<double>(budget.budget.bytes));
+        } catch (const core::Error& err) {
+            ctx.note(std::string("no budget: ") + err.what());
+        }
+        store_metrics(e, s->state);
+    } else {
+        store_metrics(e, store.read());
+    }
+    std::cout << e.text() << std::flush;
+    return code;
+}
+
 } // namespace
 
 void setup_status(CLI::App& app, Context& ctx) {
     auto opts = std::make_shared<StatusOptions>();
     auto* sub = app.add_subcommand("status", "Show loaded models, where they sit and until when");
     sub->add_flag("-a,--all", opts->all, "Also list every installed model");
+    sub->add_option("--format", opts->format,
+                    "Output: text (default), json, or prometheus (for node_exporter's textfile "
+                    "collector)")
+        ->check(CLI::IsMember({"text", "json", "prometheus"}));
     sub->callback([&ctx, opts] { ctx.exit_code = run_status(ctx, *opts); });
 }
 
 int run_status(Context& ctx, const StatusOptions& o) {
+    if (o.format == "prometheus")
+        return status_prometheus(ctx);
+    if (o.format == "json")
+        ctx.global.json = true;
     const auto& cfg = ctx.config();
     auto provider = ctx.provider();
     auto store = ctx.store();

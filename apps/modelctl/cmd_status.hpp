@@ -8,7 +8,8 @@
 namespace modelctl {
 
 struct StatusOptions {
-    bool all = false; // also list installed models
+    bool all = false;   // also list installed models
+    std::string format; // text (default), json, prometheus
 };
 
 void setup_status(CLI::App& app, Context& ctx);

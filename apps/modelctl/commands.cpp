@@ -1,7 +1,9 @@
 #include "commands.hpp"
 
+#include "cmd_bench.hpp"
 #include "cmd_config.hpp"
 #include "cmd_gc.hpp"
+#include "cmd_health.hpp"
 #include "cmd_load.hpp"
 #include "cmd_pin.hpp"
 #include "cmd_preload.hpp"
@@ -34,6 +36,7 @@ constexpr Command kCommands[] = {
     {"priority", setup_priority}, {"record", setup_record},
     {"run", setup_run},           {"recommend", setup_recommend},
     {"preload", setup_preload},   {"stats", setup_stats},
+    {"bench", setup_bench},       {"health", setup_health},
     {"config", setup_config},     {"simulate", setup_simulate},
     {"store", setup_store},       {"__spec", setup_spec},
 };

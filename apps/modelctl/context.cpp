@@ -74,9 +74,11 @@ Context::budget(const std::vector<core::provider::LoadedModel>& loaded) const {
     return report;
 }
 
-std::unique_ptr<core::provider::Provider> Context::provider() const {
+std::unique_ptr<core::provider::Provider>
+Context::provider(std::optional<core::util::Seconds> read_timeout) const {
     core::provider::OllamaOptions o;
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(config().timeout);
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+        read_timeout.value_or(config().timeout));
     o.timeouts.read = ms;
     o.timeouts.connect = std::min(ms, std::chrono::milliseconds(5000));
     o.unload_wait = std::min(ms, std::chrono::milliseconds(60000));

@@ -44,7 +44,10 @@ struct Context {
     bool color() const;
     // The server address from --host, else OLLAMA_HOST, as Ollama reads it.
     core::http::Endpoint endpoint() const;
-    std::unique_ptr<core::provider::Provider> provider() const;
+    // The server, waiting at most `read_timeout` for an answer (default: the
+    // configured timeout).
+    std::unique_ptr<core::provider::Provider>
+    provider(std::optional<core::util::Seconds> read_timeout = std::nullopt) const;
     core::store::Store store() const;
     // Whether the server runs on this machine (a loopback address), so that
     // the local memory probes speak for it.

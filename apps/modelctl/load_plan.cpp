@@ -81,4 +81,18 @@ core::provider::LoadSettings load_settings(const core::config::Config& cfg,
     return s;
 }
 
+std::optional<core::util::KeepAlive> request_keep_alive(const core::store::Store& store,
+                                                        const registry::Wanted& w,
+                                                        const core::provider::LoadSettings& s) {
+    if (s.keep_alive)
+        return s.keep_alive;
+    auto state = store.read();
+    auto it = state.models.find(w.model);
+    if (it == state.models.end() || !it->second.keep_alive_seconds)
+        return std::nullopt;
+    double secs = *it->second.keep_alive_seconds;
+    return secs < 0 ? core::util::KeepAlive{true, {}}
+                    : core::util::KeepAlive{false, core::util::Seconds(secs)};
+}
+
 } // namespace modelctl

@@ -46,4 +46,11 @@ nlohmann::ordered_json evict(const Context& ctx, core::registry::Registry& reg,
 core::provider::LoadSettings load_settings(const core::config::Config& cfg,
                                            const core::registry::Wanted& w, bool keep_alive_flag);
 
+// The keep_alive to send with a request to a loaded model: every request sets
+// the model's keep-alive anew (Ollama's default when absent), so without a
+// setting of its own it is the one modelctl last loaded the model with.
+std::optional<core::util::KeepAlive> request_keep_alive(const core::store::Store& store,
+                                                        const core::registry::Wanted& w,
+                                                        const core::provider::LoadSettings& s);
+
 } // namespace modelctl

@@ -106,7 +106,7 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(-1439, 1439));
     app.add_option("--fault", faults_spec,
                    "Inject a fault: refuse, delay=MS, busy[=N], oom, malformed, truncate, "
-                   "midstream-error (repeatable)");
+                   "midstream-error, fail=MODEL (repeatable)");
     CLI11_PARSE(app, argc, argv);
 
     modelsim::Faults faults;
@@ -130,6 +130,8 @@ int main(int argc, char** argv) {
                 faults.truncate = true;
             else if (name == "midstream-error")
                 faults.midstream_error = true;
+            else if (name == "fail" && !arg.empty())
+                faults.fail.insert(modelsim::normalize(arg));
             else
                 throw std::invalid_argument(name);
         } catch (const std::exception&) {

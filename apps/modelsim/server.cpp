@@ -90,6 +90,17 @@ GenerateParams generate_params(const json& j) {
     return p;
 }
 
+// The faults a model's runner can meet when it is scheduled.
+void check_runner(Simulator& sim, const Faults& faults, const std::string& model) {
+    sim.show(model); // 404 wins for a model not installed
+    if (faults.oom)
+        throw ApiError{500, "model requires more system memory (47.1 GiB) than is "
+                            "available (30.2 GiB)"};
+    if (faults.fail.count(normalize(model)))
+        // What a runner that crashes while loading makes the server answer.
+        throw ApiError{500, "llama runner process has terminated: exit status 2"};
+}
+
 } // namespace
 
 void install_routes(httplib::Server& server, Simulator& sim, Faults& faults) {
@@ -119,16 +130,47 @@ void install_routes(httplib::Server& server, Simulator& sim, Faults& faults) {
             send_json(res, 200, sim.show(model));
         });
     });
+    // docs/api.md "Generate Embeddings": input is a string or a list of
+    // strings; an empty input only loads the model (routes.go EmbedHandler).
+    server.Post("/api/embed", [&](const httplib::Request& req, httplib::Response& res) {
+        if (injected(faults, res))
+            return;
+        guarded(res, [&] {
+            json j = parse_body(req);
+            std::vector<std::string> input;
+            if (auto in = j.find("input"); in != j.end() && !in->is_null()) {
+                if (in->is_string()) {
+                    if (!in->get<std::string>().empty())
+                        input.push_back(in->get<std::string>());
+                } else if (in->is_array()) {
+                    for (const auto& v : *in) {
+                        if (!v.is_string())
+                            throw ApiError{400, "invalid input type"};
+                        input.push_back(v.get<std::string>());
+                    }
+                } else {
+                    throw ApiError{400, "invalid input type"};
+                }
+            }
+            GenerateParams p = generate_params(j);
+            check_runner(sim, faults, p.model);
+            send_json(res, 200, sim.embed(p, input));
+        });
+    });
     server.Post("/api/generate", [&](const httplib::Request& req, httplib::Response& res) {
         if (injected(faults, res))
             return;
         guarded(res, [&] {
             json j = parse_body(req);
             GenerateParams p = generate_params(j);
-            if (faults.oom) {
-                sim.show(p.model); // 404 still wins for a model not installed
-                throw ApiError{500, "model requires more system memory (47.1 GiB) than is "
-                                    "available (30.2 GiB)"};
+            // server/routes.go GenerateHandler: an unload (empty prompt,
+            // keep_alive 0) is answered before the model's capabilities or
+            // runner matter.
+            bool unload = p.prompt.empty() && p.keep_alive && *p.keep_alive == Ns(0);
+            if (!unload) { // 404, then the capability, then the runner (scheduleRunner)
+                if (!sim.can_generate(p.model))
+                    throw ApiError{400, json(p.model).dump() + " does not support generate"};
+                check_runner(sim, faults, p.model);
             }
             if (p.prompt.empty()) { // load or unload (docs/api.md)
                 send_json(res, 200, sim.load_or_unload(p));

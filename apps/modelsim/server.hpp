@@ -7,6 +7,7 @@
 #include <httplib.h>
 
 #include <atomic>
+#include <set>
 #include <string>
 
 namespace modelsim {
@@ -18,6 +19,7 @@ struct Faults {
     bool malformed = false;       // API answers are not valid JSON
     bool truncate = false;        // generate streams stop without their final line
     bool midstream_error = false; // generate streams end with an {"error": ...} line
+    std::set<std::string> fail;   // models whose runner crashes on load (normalized names)
 };
 
 // Registers the routes on `server`.

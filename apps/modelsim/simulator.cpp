@@ -263,6 +263,57 @@ json Simulator::load_or_unload(const GenerateParams& p) {
     return out;
 }
 
+bool Simulator::can_generate(const std::string& model) const {
+    const auto& caps = find(model).capabilities;
+    return caps.empty() || std::find(caps.begin(), caps.end(), "completion") != caps.end();
+}
+
+json Simulator::embed(const GenerateParams& p, const std::vector<std::string>& input) {
+    const auto& m = find(p.model);
+    auto started = steady_clock::now();
+    std::unique_lock lock(mu_);
+    Ns load{0};
+    Runner& r = acquire(m, p.num_ctx > 0 ? p.num_ctx : config_.default_num_ctx, lock, load);
+    if (p.keep_alive)
+        r.session = *p.keep_alive < Ns(0) ? kForever : *p.keep_alive;
+    double per_token = static_cast<double>(r.size_vram) / config_.gpu_bandwidth +
+                       static_cast<double>(r.size - r.size_vram) / config_.cpu_bandwidth;
+    lock.unlock();
+    json embeddings = json::array();
+    int tokens = 0;
+    for (const auto& text : input) {
+        int n = std::max<int>(1, static_cast<int>((text.size() + 3) / 4));
+        tokens += n;
+        std::this_thread::sleep_for(scaled(per_token / 25.0 * n)); // batched, as a prompt
+        // A unit vector that depends on the text alone.
+        std::mt19937 gen(static_cast<unsigned>(std::hash<std::string>{}(text)));
+        std::normal_distribution<double> normal;
+        std::vector<double> v(static_cast<size_t>(m.embedding_length));
+        double norm = 0;
+        for (auto& x : v) {
+            x = normal(gen);
+            norm += x * x;
+        }
+        for (auto& x : v)
+            x /= std::sqrt(norm);
+        embeddings.push_back(v);
+    }
+    lock.lock();
+    --r.refs;
+    set_expiry(r, std::nullopt, util::now());
+    if (r.refs == 0 && r.session == Ns(0))
+        stop(r, util::now());
+    changed_.notify_all();
+    lock.unlock();
+    json out = {{"model", p.model}, {"embeddings", embeddings}};
+    if (input.empty())
+        return out;
+    out["total_duration"] = duration_cast<Ns>(steady_clock::now() - started).count();
+    out["load_duration"] = load.count();
+    out["prompt_eval_count"] = tokens;
+    return out;
+}
+
 Session Simulator::begin(const GenerateParams& p) {
     const auto& m = find(p.model);
     Session s;

@@ -89,6 +89,12 @@ public:
     // An empty prompt otherwise: load and return done_reason "load".
     nlohmann::json load_or_unload(const GenerateParams& p);
 
+    // Whether the model can generate text (an embedding model cannot).
+    bool can_generate(const std::string& model) const;
+    // Loads the model if needed and embeds each input (none: only loads);
+    // /api/embed's answer.
+    nlohmann::json embed(const GenerateParams& p, const std::vector<std::string>& input);
+
     // Loads the model if needed (blocking for the load) and plans the answer.
     Session begin(const GenerateParams& p);
     // Releases the model and starts its keep_alive clock; returns the final

@@ -65,8 +65,41 @@ void Ollama::load(const std::string& model, const LoadSettings& settings) {
     // docs/api.md "Load a model": an empty prompt loads the model and answers
     // once it is in memory, with done_reason "load".
     GenerateRequest req{model, "", settings.keep_alive, false, settings.num_ctx};
-    auto r = call("POST", "/api/generate", ollama::generate_body(req), model);
-    ollama::parse_generate_line(r.body, model);
+    try {
+        auto r = call("POST", "/api/generate", ollama::generate_body(req), model);
+        ollama::parse_generate_line(r.body, model);
+    } catch (const Error& e) {
+        // server/routes.go GenerateHandler answers 400 "\"name\" does not
+        // support generate" for a model without the completion capability
+        // (an embedding model), even for an empty prompt; EmbedHandler loads
+        // any model when the input is empty.
+        if (std::string_view(e.what()).find("does not support generate") == std::string_view::npos)
+            throw;
+        embed(model, {}, settings);
+    }
+}
+
+EmbedResult Ollama::embed(const std::string& model, const std::vector<std::string>& input,
+                          const LoadSettings& settings) {
+    json body = {{"model", model}, {"input", input}};
+    if (settings.keep_alive)
+        body["keep_alive"] = settings.keep_alive->json_seconds();
+    if (settings.num_ctx > 0)
+        body["options"] = {{"num_ctx", settings.num_ctx}};
+    auto r = call("POST", "/api/embed", body.dump(), model);
+    json j = json::parse(r.body, nullptr, false);
+    if (j.is_discarded() || !j.is_object() || !j.contains("embeddings") ||
+        !j["embeddings"].is_array())
+        throw Error(ErrorKind::Protocol,
+                    "the embed answer from " + address() + " has no embeddings list");
+    EmbedResult out;
+    const auto& e = j["embeddings"];
+    out.vectors = e.size();
+    out.dimensions = !e.empty() && e[0].is_array() ? e[0].size() : 0;
+    out.total_duration = j.value("total_duration", int64_t{0});
+    out.load_duration = j.value("load_duration", int64_t{0});
+    out.prompt_eval_count = j.value("prompt_eval_count", int64_t{0});
+    return out;
 }
 
 void Ollama::unload(const std::string& model) {

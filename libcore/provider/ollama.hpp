@@ -1,8 +1,10 @@
 #pragma once
 // The Ollama server behind the Provider interface.
 //
-// Endpoints used: GET /api/version, /api/tags, /api/ps; POST /api/show and
-// /api/generate (an empty prompt loads a model; keep_alive 0 unloads it).
+// Endpoints used: GET /api/version, /api/tags, /api/ps; POST /api/show,
+// /api/generate (an empty prompt loads a model; keep_alive 0 unloads it) and
+// /api/embed (an empty input loads an embedding model, which /api/generate
+// refuses).
 // A 503 (the server's request queue is full) is retried with bounded
 // exponential backoff and jitter; every other error is mapped once.
 
@@ -34,6 +36,8 @@ public:
     std::vector<LoadedModel> loaded() override;
     ModelInfo show(const std::string& model) override;
     void load(const std::string& model, const LoadSettings& settings) override;
+    EmbedResult embed(const std::string& model, const std::vector<std::string>& input,
+                      const LoadSettings& settings) override;
     void unload(const std::string& model) override;
     GenerateMetrics generate(const GenerateRequest& request,
                              const std::function<void(std::string_view)>& on_text) override;

@@ -163,7 +163,9 @@ std::string generate_body(const GenerateRequest& r) {
             j["keep_alive"] = secs;
     }
     if (r.num_ctx > 0)
-        j["options"] = {{"num_ctx", r.num_ctx}};
+        j["options"]["num_ctx"] = r.num_ctx;
+    if (r.num_predict >= 0)
+        j["options"]["num_predict"] = r.num_predict;
     return j.dump();
 }
 

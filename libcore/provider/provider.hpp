@@ -67,13 +67,23 @@ struct GenerateRequest {
     std::string prompt;
     std::optional<util::KeepAlive> keep_alive;
     bool stream = true;
-    int num_ctx = 0; // options.num_ctx; 0: the server's default
+    int num_ctx = 0;      // options.num_ctx; 0: the server's default
+    int num_predict = -1; // options.num_predict, most tokens to generate; -1: no limit
 };
 
 // How to load: keep_alive unset is the server's default, num_ctx 0 too.
 struct LoadSettings {
     std::optional<util::KeepAlive> keep_alive;
     int num_ctx = 0;
+};
+
+// What /api/embed answered. Durations in nanoseconds, 0 when not given.
+struct EmbedResult {
+    size_t vectors = 0;
+    size_t dimensions = 0; // of the first vector
+    int64_t total_duration = 0;
+    int64_t load_duration = 0;
+    int64_t prompt_eval_count = 0;
 };
 
 class Provider {
@@ -88,6 +98,9 @@ public:
     virtual ModelInfo show(const std::string& model) = 0;
     // Returns once the model is in memory.
     virtual void load(const std::string& model, const LoadSettings& settings) = 0;
+    // Embeds each input (none: only loads the model).
+    virtual EmbedResult embed(const std::string& model, const std::vector<std::string>& input,
+                              const LoadSettings& settings) = 0;
     // Returns once the model is out of memory (the server unloads asynchronously).
     virtual void unload(const std::string& model) = 0;
     // Generates, handing each piece of text to on_text as it arrives.

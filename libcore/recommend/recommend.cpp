@@ -312,7 +312,10 @@ Result rank(const std::vector<Candidate>& candidates, const Request& req) {
                                       : "~" + fixed(r.params / 1e9, 1) + "B parameters by size") +
                       (quant.empty() ? "" : ", " + quant));
         // Generation speed says nothing about an embedding model.
-        if (req.task != Task::Embedding && r.measured)
+        if (req.task != Task::Embedding && r.measured && c.bench_runs > 0)
+            why.push_back(fixed(r.tps, 1) + " tok/s measured by bench (median of " +
+                          std::to_string(c.bench_runs) + (c.bench_runs == 1 ? " run)" : " runs)"));
+        else if (req.task != Task::Embedding && r.measured)
             why.push_back(fixed(r.tps, 1) + " tok/s measured over " + std::to_string(c.uses) +
                           (c.uses == 1 ? " use" : " uses") +
                           (c.latency_p50_ms > 0

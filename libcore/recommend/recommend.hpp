@@ -56,6 +56,9 @@ struct Candidate {
     uint64_t failures = 0;
     double tokens_per_second = 0; // measured generation speed; 0 unknown
     double latency_p50_ms = 0;
+    // > 0: tokens_per_second is the median of the last `modelctl bench`, over
+    // this many runs (a controlled measurement, preferred to recorded uses).
+    int bench_runs = 0;
 };
 
 struct Request {

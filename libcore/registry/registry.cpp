@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
 
 namespace core::registry {
 
@@ -140,6 +141,29 @@ void Registry::set_priority(const std::string& model, int priority) {
     auto now = util::now();
     store_.update(
         [&](store::State& st) { touch(st, normalize_name(model), now).priority = priority; });
+}
+
+BenchRecord Registry::record_bench(const std::string& model, bench::Result result,
+                                   double threshold) {
+    BenchRecord out;
+    auto now = util::now();
+    store_.update([&](store::State& st) {
+        out = {};
+        auto& r = touch(st, normalize_name(model), now);
+        if (const auto* p = bench::previous(r.bench, result.settings)) {
+            out.previous = *p;
+            out.changes = bench::compare(
+                *p, result, threshold > 0 ? threshold : std::numeric_limits<double>::infinity());
+        }
+        for (const auto& c : out.changes)
+            out.regressed = out.regressed || c.regressed;
+        result.regressed = out.regressed;
+        r.bench.push_back(result);
+        if (r.bench.size() > store::kBenchKeep)
+            r.bench.erase(r.bench.begin(),
+                          r.bench.begin() + static_cast<long>(r.bench.size() - store::kBenchKeep));
+    });
+    return out;
 }
 
 std::optional<provider::LoadedModel> Registry::find_loaded(const std::string& model) {

@@ -3,6 +3,7 @@
 // unload is timed, what the server reports afterwards is observed, and both go
 // into the store (an event in the log, a summary in the model's record).
 
+#include "bench/bench.hpp"
 #include "policy/policy.hpp"
 #include "provider/provider.hpp"
 #include "store/store.hpp"
@@ -35,6 +36,12 @@ struct UseOutcome {
     provider::GenerateMetrics metrics; // as the server reported them
     double latency_ms = 0;             // request sent -> final line
     std::optional<double> ttft_ms;     // request sent -> first piece of text
+};
+
+struct BenchRecord {
+    std::optional<bench::Result> previous;
+    std::vector<bench::Change> changes; // from previous to this result
+    bool regressed = false;
 };
 
 struct Status {
@@ -79,6 +86,12 @@ public:
     // Pins a model, or removes modelctl's pin (a pin in the config file stays).
     void set_pin(const std::string& model, bool pinned);
     void set_priority(const std::string& model, int priority);
+    // Compares a bench result with the newest comparable one before it
+    // (bench::previous) and keeps it in the model's history (the newest
+    // store::kBenchKeep), marked regressed when a median got worse by more
+    // than `threshold` (a fraction; 0: no gate). Read and written under one
+    // lock.
+    BenchRecord record_bench(const std::string& model, bench::Result result, double threshold);
     // Unloads everything the server lists, in the order it lists them.
     std::vector<UnloadOutcome> unload_all();
     // Reads the server and the store, and observes the loaded models as

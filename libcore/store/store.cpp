@@ -139,6 +139,63 @@ fs::path default_dir(const Environment& env) {
                 "set MODELCTL_HOME or XDG_STATE_HOME");
 }
 
+json spread_json(const bench::Spread& s) {
+    return json::array({s.min, s.median, s.max});
+}
+
+bench::Spread spread_from(const json& j, const char* key) {
+    auto v = j.at(key);
+    if (!v.is_array() || v.size() != 3)
+        throw std::invalid_argument(std::string("bench ") + key + " needs [min, median, max]");
+    return {v[0].get<double>(), v[1].get<double>(), v[2].get<double>()};
+}
+
+json bench_json(const bench::Result& b) {
+    const auto& st = b.settings;
+    return {{"at", util::format_rfc3339(b.at)},
+            {"digest", b.digest},
+            {"settings",
+             {{"prompt_hash", st.prompt_hash},
+              {"prompt_chars", st.prompt_chars},
+              {"num_predict", st.num_predict},
+              {"num_ctx", st.num_ctx},
+              {"runs", st.runs},
+              {"cold", st.cold}}},
+            {"load_seconds", b.load_seconds ? json(*b.load_seconds) : json(nullptr)},
+            {"size", b.size},
+            {"size_vram", b.size_vram},
+            {"ttft_ms", spread_json(b.ttft_ms)},
+            {"total_ms", spread_json(b.total_ms)},
+            {"prompt_tokens_per_second", spread_json(b.prompt_tokens_per_second)},
+            {"tokens_per_second", spread_json(b.tokens_per_second)},
+            {"tokens", b.tokens},
+            {"regressed", b.regressed}};
+}
+
+bench::Result bench_from(const json& j) {
+    bench::Result b;
+    b.at = time_from(j, "at").value_or(util::Timestamp{});
+    b.digest = j.value("digest", "");
+    const auto& st = j.at("settings");
+    b.settings.prompt_hash = st.value("prompt_hash", "");
+    b.settings.prompt_chars = st.value("prompt_chars", size_t{0});
+    b.settings.num_predict = st.value("num_predict", 0);
+    b.settings.num_ctx = st.value("num_ctx", 0);
+    b.settings.runs = st.value("runs", 0);
+    b.settings.cold = st.value("cold", false);
+    if (auto l = j.find("load_seconds"); l != j.end() && l->is_number())
+        b.load_seconds = l->get<double>();
+    b.size = j.value("size", uint64_t{0});
+    b.size_vram = j.value("size_vram", uint64_t{0});
+    b.ttft_ms = spread_from(j, "ttft_ms");
+    b.total_ms = spread_from(j, "total_ms");
+    b.prompt_tokens_per_second = spread_from(j, "prompt_tokens_per_second");
+    b.tokens_per_second = spread_from(j, "tokens_per_second");
+    b.tokens = j.value("tokens", 0.0);
+    b.regressed = j.value("regressed", false);
+    return b;
+}
+
 json to_json(const State& s) {
     json models = json::object();
     for (const auto& [name, m] : s.models) {
@@ -195,6 +252,12 @@ json to_json(const State& s) {
                               {"size", m.last_load->size},
                               {"size_vram", m.last_load->size_vram},
                               {"context_length", m.last_load->context_length}};
+        if (!m.bench.empty()) {
+            json results = json::array();
+            for (const auto& b : m.bench)
+                results.push_back(bench_json(b));
+            r["bench"] = std::move(results);
+        }
         models[name] = std::move(r);
     }
     json j = {{"schema_version", s.schema_version}, {"models", std::move(models)}};
@@ -281,6 +344,9 @@ State state_from_json(const json& j) {
                         s2.hour_of_week[i] = static_cast<uint32_t>(counts[i]);
                 }
             }
+            if (auto b = r.find("bench"); b != r.end() && b->is_array())
+                for (const auto& result : *b)
+                    m.bench.push_back(bench_from(result));
             s.models.emplace(name, std::move(m));
         }
     } catch (const std::exception& e) { // json::exception, or a bad context key

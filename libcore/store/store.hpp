@@ -24,6 +24,7 @@
 // that is corrupt or from a newer modelctl is refused, never overwritten;
 // repair() moves it aside and starts afresh.
 
+#include "bench/bench.hpp"
 #include "environment.hpp"
 #include "metrics/summary.hpp"
 #include "policy/policy.hpp"
@@ -48,7 +49,11 @@ namespace core::store {
 // (the file is read by every command: its size is start-up time); version 2
 // histograms still read. 4 adds the log mark (uses past it are not folded
 // yet); an older file has none, and its log was folded as it was written.
-inline constexpr int kSchemaVersion = 4;
+// 5 adds bench results (an older modelctl would drop them on its next write).
+inline constexpr int kSchemaVersion = 5;
+
+// Bench results kept per model, newest last.
+inline constexpr size_t kBenchKeep = 20;
 
 // The first line of an events.jsonl whose uses may lie past the mark.
 inline constexpr const char* kLogHeader = "{\"type\":\"log\",\"v\":1}\n";
@@ -97,6 +102,7 @@ struct ModelRecord {
     std::optional<double> keep_alive_seconds;
     std::map<int, Observed> observed; // by context length
     metrics::Summary usage;           // recorded uses (record, run)
+    std::vector<bench::Result> bench; // `modelctl bench` results, oldest first (kBenchKeep)
 };
 
 // Which log file, and how far into it, the state's summaries go.

@@ -89,3 +89,36 @@ finish() {
     echo "$PASSED passed, $FAILED failed"
     [ "$FAILED" -eq 0 ]
 }
+
+# prom_valid FILE: the Prometheus text format's rules (exposition format
+# 0.0.4): every line a HELP, a TYPE or a sample with a valid name, labels and
+# value; one TYPE per family, before its samples; a family's samples together;
+# no series twice; a final newline. Then promtool's own check when installed.
+prom_valid() {
+    local file=$1
+    [ -s "$file" ] && [ "$(tail -c 1 "$file" | od -An -c | tr -d ' ')" = '\n' ] || return 1
+    awk '
+        function fam(n) { sub(/_(total|count|sum|bucket)$/, "", n); return n }
+        /^# HELP [a-zA-Z_:][a-zA-Z0-9_:]* / { next }
+        /^# TYPE [a-zA-Z_:][a-zA-Z0-9_:]* (counter|gauge|histogram|summary|untyped)$/ {
+            if ($3 in typed) { print "TYPE twice: " $3; bad = 1 }
+            if ($3 in seen) { print "TYPE after samples: " $3; bad = 1 }
+            typed[$3] = 1; next
+        }
+        /^#/ { print "bad comment: " $0; bad = 1; next }
+        {
+            if ($0 !~ /^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*"(,[a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*")*\})? ([-+]?[0-9.]+([eE][-+]?[0-9]+)?|[-+]Inf|NaN)$/) {
+                print "bad sample: " $0; bad = 1; next
+            }
+            name = $0; sub(/[{ ].*/, "", name)
+            series = $0; sub(/ [^ ]*$/, "", series)
+            if (series in have) { print "series twice: " series; bad = 1 }
+            have[series] = 1
+            if (name != last && (name in seen)) { print "family split: " name; bad = 1 }
+            seen[name] = 1; last = name
+        }
+        END { exit bad }' "$file" || return 1
+    if command -v promtool >/dev/null; then
+        promtool check metrics <"$file" || return 1
+    fi
+}

@@ -132,6 +132,16 @@ TEST_CASE("measured speed replaces the estimate and calibrates the others") {
     CHECK(mentions(*rb, "calibrated on 1 measured models"));
 }
 
+TEST_CASE("a bench result counts as measured and says so") {
+    auto a = model("a", "8B", 5);
+    a.tokens_per_second = 55;
+    a.bench_runs = 5;
+    auto r = rank({a}, Request{});
+    CHECK(r.ranked[0].measured);
+    CHECK(r.ranked[0].tokens_per_second == doctest::Approx(55));
+    CHECK(mentions(r.ranked[0], "55.0 tok/s measured by bench (median of 5 runs)"));
+}
+
 TEST_CASE("failures lower the score by Laplace's rule") {
     auto good = model("good", "8B", 5);
     good.uses = 9;

@@ -1,0 +1,126 @@
+#pragma once
+// Benchmarking a model: timed generations after a warm-up, summarized as
+// min / median / max, and compared with an earlier result of the same model
+// and settings. Figures come from the server's own durations where it gives
+// them (tokens/s: eval_count / eval_duration, nanoseconds, docs/api.md) and
+// from modelctl's clock where only the client can tell (time to first token,
+// total time).
+//
+// Ollama keeps the last prompt's KV cache and reports prompt_eval_count with
+// the cached tokens included while prompt_eval_duration covers only the new
+// ones (ollama#16428), so a repeated prompt would show a prompt speed it
+// never had. Each generation's prompt therefore begins with its own run
+// number (run_prompt()), which leaves the cache nothing to reuse.
+
+#include "provider/provider.hpp"
+#include "util/timestamp.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace core::bench {
+
+inline constexpr const char* kDefaultPrompt =
+    "Explain in a few paragraphs how a refrigerator keeps food cold, for a curious child.";
+
+// What makes two results comparable: the same prompt, token limit and
+// context length (the count of runs and --cold are not part of it).
+struct Settings {
+    std::string prompt_hash; // 16 hex digits of FNV-1a 64 of the prompt
+    size_t prompt_chars = 0;
+    int num_predict = 128;
+    int num_ctx = 0; // 0: the server's default
+    int runs = 5;
+    bool cold = false;
+
+    bool comparable(const Settings& other) const {
+        return prompt_hash == other.prompt_hash && num_predict == other.num_predict &&
+               num_ctx == other.num_ctx;
+    }
+};
+
+// 16 lowercase hex digits of the 64-bit FNV-1a hash of `text`.
+std::string hash_text(const std::string& text);
+
+// The prompt of generation `index` (0 is the warm-up).
+std::string run_prompt(const std::string& prompt, int index);
+
+// One timed generation.
+struct Sample {
+    double ttft_ms = 0;  // request sent -> first text
+    double total_ms = 0; // request sent -> final line
+    int64_t prompt_tokens = 0;
+    int64_t tokens = 0;
+    double prompt_tokens_per_second = 0; // 0 when the server gave no duration
+    double tokens_per_second = 0;
+};
+
+struct Spread {
+    double min = 0;
+    double median = 0;
+    double max = 0;
+};
+
+// min / median / max; the median of an even count is the mean of the middle
+// two. All zero for no values.
+Spread spread(std::vector<double> values);
+
+struct Result {
+    util::Timestamp at;
+    std::string digest; // of the model benchmarked
+    Settings settings;
+    std::optional<double> load_seconds; // a load was measured (always with --cold)
+    uint64_t size = 0;                  // memory observed after load, all of it
+    uint64_t size_vram = 0;             // of that, on the GPU
+    Spread ttft_ms;
+    Spread total_ms;
+    Spread prompt_tokens_per_second;
+    Spread tokens_per_second;
+    double tokens = 0; // median tokens generated a run
+    // Failed a --fail-on-regression gate: kept in the history, but never the
+    // baseline a later result is compared with (previous() skips it).
+    bool regressed = false;
+};
+
+// Summarizes the samples (one per run, warm-up excluded) into `result`.
+void summarize(const std::vector<Sample>& samples, Result& result);
+
+// One figure compared with an earlier result.
+struct Change {
+    std::string figure; // "tokens_per_second", "prompt_tokens_per_second", "ttft_ms", "total_ms",
+                        // "load_seconds"
+    double before = 0;
+    double after = 0;
+    double worse = 0;       // fraction worse (negative: better), in the figure's direction
+    bool regressed = false; // worse by more than the threshold
+};
+
+// Compares medians (and the load time when both results measured one);
+// `threshold` is a fraction (0.10 for 10%). Figures that are 0 in either
+// result (not reported) are left out.
+std::vector<Change> compare(const Result& before, const Result& after, double threshold);
+
+// The newest of `history` comparable with `settings` (and of the same
+// digest when `digest` is not empty) that did not fail a regression gate, or
+// nullptr.
+const Result* previous(const std::vector<Result>& history, const Settings& settings,
+                       const std::string& digest = {});
+
+struct Progress {
+    int run = 0; // 0: the warm-up
+    int runs = 0;
+};
+
+// Generates the warm-up and then settings.runs timed generations with
+// `prompt`, each at most num_predict tokens. The model is expected to be
+// loaded (a cold load is the caller's to time). `on_progress` is called
+// before each generation.
+std::vector<Sample> measure(provider::Provider& provider, const std::string& model,
+                            const std::string& prompt, const Settings& settings,
+                            const std::optional<util::KeepAlive>& keep_alive,
+                            const std::function<void(const Progress&)>& on_progress);
+
+} // namespace core::bench
