@@ -331,11 +331,7 @@ int run_bench(Context& ctx, const BenchOptions& o) {
             }
             auto lp = plan_loads(ctx, *provider, reg, cfg, {m.model});
             lp.require_feasible();
-            if (o.no_evict && !lp.plan.evict.empty())
-                throw core::Error(core::ErrorKind::Refused,
-                                  "not enough memory for " + m.model + " without unloading " +
-                                      lp.plan.evict.front().name + " (--no-evict)",
-                                  "drop --no-evict to let the policy make room");
+            lp.refuse_evictions(o.no_evict);
             m.evicted = evict(ctx, reg, lp.plan, std::cerr);
             const auto& w = lp.wanted.front();
             auto load = load_settings(cfg, w, false);

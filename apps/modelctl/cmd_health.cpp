@@ -134,7 +134,8 @@ public:
                 std::ostringstream evicted;
                 evict(ctx_, reg_, lp.plan, evicted);
                 auto r = reg_.load(m, settings, /*as_use=*/false);
-                return "loaded in " + elapsed_text(r.seconds) + ", " + where(m) +
+                return "loaded in " + elapsed_text(r.seconds) + ", " +
+                       (r.observed ? placed(*r.observed) : "not listed by the server afterwards") +
                        (lp.plan.evict.empty()
                             ? ""
                             : "; unloaded " + std::to_string(lp.plan.evict.size()) +
@@ -166,11 +167,14 @@ public:
     std::string limit() const { return core::util::format_duration(core::util::Seconds(timeout_)); }
 
 private:
+    static std::string placed(const provider::LoadedModel& l) {
+        return core::util::format_size(l.size) + " " +
+               provider::processor_label(l.size, l.size_vram);
+    }
     std::string where(const std::string& m) {
         for (const auto& l : server_.loaded())
             if (provider::ollama::same_model(l.name, m))
-                return core::util::format_size(l.size) + " " +
-                       provider::processor_label(l.size, l.size_vram);
+                return placed(l);
         return "not listed by the server afterwards";
     }
 

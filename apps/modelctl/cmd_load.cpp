@@ -73,14 +73,7 @@ int run_load(Context& ctx, const LoadOptions& o) {
         return 0;
     }
     lp.require_feasible();
-    if (o.no_evict && !plan.evict.empty()) {
-        std::string names;
-        for (const auto& v : plan.evict)
-            names += (names.empty() ? "" : ", ") + v.name;
-        throw core::Error(core::ErrorKind::Refused,
-                          "not enough memory without unloading " + names + " (--no-evict)",
-                          "drop --no-evict to let the policy make room; --dry-run shows why");
-    }
+    lp.refuse_evictions(o.no_evict);
 
     int code = 0;
     json evicted = evict(ctx, reg, plan, std::cout);

@@ -56,19 +56,14 @@ std::string read_prompt(const Context& ctx, const RunOptions& o) {
     return prompt;
 }
 
-double per_second(int64_t count, int64_t nanoseconds) {
-    return nanoseconds > 0 ? static_cast<double>(count) / (static_cast<double>(nanoseconds) / 1e9)
-                           : 0;
-}
-
 json metrics_json(const registry::UseOutcome& u) {
     const auto& m = u.metrics;
     return {{"latency_ms", u.latency_ms},
             {"ttft_ms", u.ttft_ms ? json(*u.ttft_ms) : json(nullptr)},
             {"tokens_in", m.prompt_eval_count},
             {"tokens_out", m.eval_count},
-            {"tokens_per_second", per_second(m.eval_count, m.eval_duration)},
-            {"prompt_tokens_per_second", per_second(m.prompt_eval_count, m.prompt_eval_duration)},
+            {"tokens_per_second", m.tokens_per_second()},
+            {"prompt_tokens_per_second", m.prompt_tokens_per_second()},
             {"total_duration_ms", static_cast<double>(m.total_duration) / 1e6},
             {"load_duration_ms", static_cast<double>(m.load_duration) / 1e6},
             {"prompt_eval_duration_ms", static_cast<double>(m.prompt_eval_duration) / 1e6},
@@ -95,11 +90,7 @@ int run_run(Context& ctx, const RunOptions& o) {
 
     auto lp = plan_loads(ctx, *provider, reg, cfg, {o.model});
     lp.require_feasible();
-    if (o.no_evict && !lp.plan.evict.empty())
-        throw core::Error(core::ErrorKind::Refused,
-                          "not enough memory for " + o.model + " without unloading " +
-                              lp.plan.evict.front().name + " (--no-evict)",
-                          "drop --no-evict to let the policy make room");
+    lp.refuse_evictions(o.no_evict);
     json evicted = evict(ctx, reg, lp.plan, std::cerr);
     const auto& w = lp.wanted.front();
     auto settings = load_settings(cfg, w, !o.keep_alive.empty());

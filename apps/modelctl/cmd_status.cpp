@@ -44,10 +44,6 @@ json record_json(const core::store::ModelRecord* r) {
             {"capabilities", r->capabilities}};
 }
 
-double epoch(core::util::Timestamp t) {
-    return std::chrono::duration<double>(t.time_since_epoch()).count();
-}
-
 // What the store knows, whether the server answers or not: uses, loads and
 // the newest bench result of each model.
 void store_metrics(core::metrics::Exposition& e, const core::store::State& st) {
@@ -83,7 +79,7 @@ void store_metrics(core::metrics::Exposition& e, const core::store::State& st) {
         {"modelctl_bench_total_seconds", "Median total time of an answer in the last bench.",
          [](const core::bench::Result& b) { return b.total_ms.median / 1000; }},
         {"modelctl_bench_timestamp_seconds", "When the last bench ran (Unix time).",
-         [](const core::bench::Result& b) { return epoch(b.at); }},
+         [](const core::bench::Result& b) { return core::registry::epoch_seconds(b.at); }},
     };
     for (const auto& b : bench) {
         e.family(b.name, "gauge", b.help);
@@ -145,7 +141,7 @@ int status_prometheus(Context& ctx) {
             e.sample({{"server", server}, {"model", m.name}},
                      kind == core::provider::Expiry::Forever
                          ? std::numeric_limits<double>::infinity()
-                         : epoch(*m.expires_at));
+                         : core::registry::epoch_seconds(*m.expires_at));
         }
         e.family("modelctl_model_pinned", "gauge",
                  "Whether a loaded model is pinned (1) or not (0).");

@@ -21,6 +21,18 @@ void LoadPlan::require_feasible() const {
         throw core::Error(core::ErrorKind::Refused, "cannot load: " + plan.refusal, refusal_hint());
 }
 
+void LoadPlan::refuse_evictions(bool no_evict) const {
+    if (!no_evict || plan.evict.empty())
+        return;
+    std::string names;
+    for (const auto& v : plan.evict)
+        names += (names.empty() ? "" : ", ") + v.name;
+    throw core::Error(core::ErrorKind::Refused,
+                      "not enough memory without unloading " + names + " (--no-evict)",
+                      "drop --no-evict to let the policy make room; modelctl load --dry-run "
+                      "shows the plan");
+}
+
 json LoadPlan::to_json() const {
     json doc = {{"budget", budget_json(budget)},
                 {"feasible", plan.feasible},

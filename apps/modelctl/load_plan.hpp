@@ -24,6 +24,9 @@ struct LoadPlan {
     // Throws Error{Refused} with the plan's refusal and a hint when it is not
     // feasible.
     void require_feasible() const;
+    // With `no_evict`, throws Error{Refused} naming the models the plan would
+    // unload, if any (--no-evict).
+    void refuse_evictions(bool no_evict) const;
     std::string refusal_hint() const;
     // The documented "plan" object of load's JSON (docs/JSON.md).
     nlohmann::ordered_json to_json() const;

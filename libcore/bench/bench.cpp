@@ -85,9 +85,6 @@ std::vector<Sample> measure(provider::Provider& provider, const std::string& mod
     auto ms_since = [](clock::time_point t) {
         return std::chrono::duration<double, std::milli>(clock::now() - t).count();
     };
-    auto per_second = [](int64_t count, int64_t ns) {
-        return ns > 0 ? static_cast<double>(count) / (static_cast<double>(ns) / 1e9) : 0.0;
-    };
     std::vector<Sample> samples;
     for (int i = 0; i <= settings.runs; ++i) {
         if (on_progress)
@@ -112,8 +109,8 @@ std::vector<Sample> measure(provider::Provider& provider, const std::string& mod
         s.ttft_ms = ttft.value_or(total); // no text at all: the answer came whole at the end
         s.prompt_tokens = m.prompt_eval_count;
         s.tokens = m.eval_count;
-        s.prompt_tokens_per_second = per_second(m.prompt_eval_count, m.prompt_eval_duration);
-        s.tokens_per_second = per_second(m.eval_count, m.eval_duration);
+        s.prompt_tokens_per_second = m.prompt_tokens_per_second();
+        s.tokens_per_second = m.tokens_per_second();
         samples.push_back(s);
     }
     return samples;

@@ -60,6 +60,17 @@ struct GenerateMetrics {
     int64_t eval_count = 0;
     int64_t eval_duration = 0;
     std::string done_reason;
+
+    // count / duration, 0 when the server gave no duration.
+    double tokens_per_second() const { return per_second(eval_count, eval_duration); }
+    double prompt_tokens_per_second() const {
+        return per_second(prompt_eval_count, prompt_eval_duration);
+    }
+
+private:
+    static double per_second(int64_t count, int64_t ns) {
+        return ns > 0 ? static_cast<double>(count) / (static_cast<double>(ns) / 1e9) : 0;
+    }
 };
 
 struct GenerateRequest {
