@@ -75,19 +75,21 @@ std::string describe(const TransportResult& r, const Timeouts& t) {
     }
 }
 
-[[noreturn]] void throw_transport(const Endpoint& ep, const TransportResult& r, const Timeouts& t) {
+[[noreturn]] void throw_transport(const Endpoint& ep, const TransportResult& r, const Timeouts& t,
+                                  const std::string& hint) {
     throw Error(ErrorKind::Unreachable,
-                "cannot reach server at " + ep.url() + ": " + describe(r, t),
-                "is the server running? Set the address with --host or OLLAMA_HOST");
+                "cannot reach server at " + ep.url() + ": " + describe(r, t), hint);
 }
 
 } // namespace
 
-Client::Client(Endpoint endpoint, Timeouts timeouts)
-    : endpoint_(std::move(endpoint)), timeouts_(timeouts) {
+Client::Client(Endpoint endpoint, Timeouts timeouts, const std::string& bearer_token,
+               std::string unreachable_hint)
+    : endpoint_(std::move(endpoint)), timeouts_(timeouts),
+      unreachable_hint_(std::move(unreachable_hint)) {
     std::string base = endpoint_.scheme + "://" + endpoint_.host_port();
-    transport_.reset(
-        load_factory()(base.c_str(), timeouts_.connect.count(), timeouts_.read.count()));
+    transport_.reset(load_factory()(base.c_str(), timeouts_.connect.count(), timeouts_.read.count(),
+                                    bearer_token.c_str()));
     if (!transport_)
         throw Error(ErrorKind::Usage, "unsupported server address " + endpoint_.url(),
                     "use http:// or https://");
@@ -98,14 +100,14 @@ Client::~Client() = default;
 Response Client::get(const std::string& path) {
     auto r = transport_->get(endpoint_.base_path + path);
     if (r.failure != Failure::None)
-        throw_transport(endpoint_, r, timeouts_);
+        throw_transport(endpoint_, r, timeouts_, unreachable_hint_);
     return {r.status, std::move(r.body)};
 }
 
 Response Client::post_json(const std::string& path, const std::string& body) {
     auto r = transport_->post_json(endpoint_.base_path + path, body);
     if (r.failure != Failure::None)
-        throw_transport(endpoint_, r, timeouts_);
+        throw_transport(endpoint_, r, timeouts_, unreachable_hint_);
     return {r.status, std::move(r.body)};
 }
 
@@ -118,7 +120,7 @@ Response Client::post_json_stream(const std::string& path, const std::string& bo
         if (r.received) // the server went away mid-stream
             throw Error(ErrorKind::Protocol, "the response from " + endpoint_.url() +
                                                  " ended early: " + describe(r, timeouts_));
-        throw_transport(endpoint_, r, timeouts_);
+        throw_transport(endpoint_, r, timeouts_, unreachable_hint_);
     }
     return {r.status, std::move(r.body)};
 }

@@ -31,8 +31,13 @@ struct Response {
 class Client {
 public:
     // Throws Error{Usage} for an address the transport cannot use, and
-    // Error{Failed} when the transport module cannot be loaded.
-    Client(Endpoint endpoint, Timeouts timeouts);
+    // Error{Failed} when the transport module cannot be loaded. A non-empty
+    // bearer_token goes out as "Authorization: Bearer ..." with every request
+    // (and nowhere else: no message names it). unreachable_hint is the hint
+    // of the Unreachable error.
+    Client(Endpoint endpoint, Timeouts timeouts, const std::string& bearer_token = {},
+           std::string unreachable_hint =
+               "is the server running? Set the address with --host or OLLAMA_HOST");
     ~Client();
     Client(const Client&) = delete;
     Client& operator=(const Client&) = delete;
@@ -51,6 +56,7 @@ public:
 private:
     Endpoint endpoint_;
     Timeouts timeouts_;
+    std::string unreachable_hint_;
     std::unique_ptr<Transport> transport_;
 };
 

@@ -43,9 +43,12 @@ public:
                      const std::function<bool(std::string_view)>& on_chunk) = 0;
 };
 
-// The module's one entry point: a transport to `base` ("http://host:port"),
-// or nullptr when the address is not one the library supports.
-using TransportFactory = Transport* (*)(const char* base, int64_t connect_ms, int64_t read_ms);
-inline constexpr const char* kTransportFactory = "modelctl_http_transport";
+// The module's one entry point: a transport to `base` ("http://host:port")
+// that sends `bearer` (when not empty) as an Authorization: Bearer header, or
+// nullptr when the address is not one the library supports. The name carries
+// the signature's version, so a stale module is refused rather than misused.
+using TransportFactory = Transport* (*)(const char* base, int64_t connect_ms, int64_t read_ms,
+                                        const char* bearer);
+inline constexpr const char* kTransportFactory = "modelctl_http_transport_v2";
 
 } // namespace core::http

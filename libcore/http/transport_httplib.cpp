@@ -44,7 +44,11 @@ TransportResult failed(httplib::Error e) {
 
 class HttplibTransport final : public core::http::Transport {
 public:
-    HttplibTransport(const std::string& base, int64_t connect_ms, int64_t read_ms) : client_(base) {
+    HttplibTransport(const std::string& base, int64_t connect_ms, int64_t read_ms,
+                     const char* bearer)
+        : client_(base) {
+        if (bearer && *bearer)
+            client_.set_bearer_token_auth(bearer);
         client_.set_connection_timeout(std::chrono::milliseconds(connect_ms));
         client_.set_read_timeout(std::chrono::milliseconds(read_ms));
         client_.set_write_timeout(std::chrono::milliseconds(connect_ms));
@@ -114,7 +118,8 @@ private:
 } // namespace
 
 extern "C" __attribute__((visibility("default"))) core::http::Transport*
-modelctl_http_transport(const char* base, int64_t connect_ms, int64_t read_ms) {
-    auto t = std::make_unique<HttplibTransport>(base, connect_ms, read_ms);
+modelctl_http_transport_v2(const char* base, int64_t connect_ms, int64_t read_ms,
+                           const char* bearer) {
+    auto t = std::make_unique<HttplibTransport>(base, connect_ms, read_ms, bearer);
     return t->valid() ? t.release() : nullptr;
 }

@@ -44,6 +44,10 @@ http::Response Ollama::call(const char* method, const std::string& path, const s
     }
 }
 
+std::string Ollama::canonical(std::string_view name) const {
+    return ollama::normalize_name(name);
+}
+
 std::string Ollama::version() {
     return ollama::parse_version(call("GET", "/api/version", "", "").body);
 }

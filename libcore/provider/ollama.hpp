@@ -31,6 +31,7 @@ public:
 
     std::string kind() const override { return "ollama"; }
     std::string address() const override { return client_.endpoint().url(); }
+    std::string canonical(std::string_view name) const override;
     std::string version() override;
     std::vector<InstalledModel> installed() override;
     std::vector<LoadedModel> loaded() override;

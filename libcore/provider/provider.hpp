@@ -40,6 +40,14 @@ struct LoadedModel {
     int context_length = 0; // 0 when the server did not say
     std::optional<util::Timestamp> expires_at;
     ModelDetails details;
+    // The server's id of this loaded copy (LM Studio may load a model more
+    // than once: "key", "key:2"); "" where the server has one copy per name.
+    std::string instance_id;
+    // false: the server does not say what the model holds in memory; `size`
+    // is then its file's size, an estimate, and size_vram is 0.
+    bool size_reported = true;
+    // false: the server does not say when it will unload the model.
+    bool expiry_reported = true;
 };
 
 struct ModelInfo {
@@ -101,8 +109,14 @@ class Provider {
 public:
     virtual ~Provider() = default;
 
-    virtual std::string kind() const = 0; // "ollama"
+    virtual std::string kind() const = 0; // "ollama", "lmstudio"
     virtual std::string address() const = 0;
+    // The name the server knows a model by, as the store and the policy key
+    // it (Ollama: "llama3.2" -> "llama3.2:latest"; LM Studio: the key as is).
+    virtual std::string canonical(std::string_view name) const { return std::string(name); }
+    bool same_model(std::string_view a, std::string_view b) const {
+        return canonical(a) == canonical(b);
+    }
     virtual std::string version() = 0;
     virtual std::vector<InstalledModel> installed() = 0;
     virtual std::vector<LoadedModel> loaded() = 0;

@@ -1,0 +1,129 @@
+#include "provider/lmstudio.hpp"
+
+#include "error.hpp"
+
+#include <algorithm>
+
+namespace core::provider {
+
+LmStudio::LmStudio(http::Endpoint endpoint, LmStudioOptions options)
+    : client_(std::move(endpoint), options.timeouts, options.token,
+              "is LM Studio's server running (lms server start)? Check the endpoint's url"),
+      options_(std::move(options)) {}
+
+http::Response LmStudio::call(const char* method, const std::string& path, const std::string& body,
+                              const std::string& model) {
+    http::Response r =
+        std::string_view(method) == "GET" ? client_.get(path) : client_.post_json(path, body);
+    if (r.status >= 200 && r.status < 300)
+        return r;
+    throw lmstudio::map_error(r.status, r.body, model, address(), options_.token_env);
+}
+
+std::vector<lmstudio::Model> LmStudio::list() {
+    if (v1_.value_or(true)) {
+        http::Response r = client_.get("/api/v1/models");
+        if (r.status >= 200 && r.status < 300) {
+            v1_ = true;
+            return lmstudio::parse_models_v1(r.body);
+        }
+        if (r.status != 404 || v1_)
+            throw lmstudio::map_error(r.status, r.body, "", address(), options_.token_env);
+        v1_ = false; // before LM Studio 0.4: only the beta REST API
+    }
+    return lmstudio::parse_models_v0(call("GET", "/api/v0/models", "", "").body);
+}
+
+void LmStudio::require_v1(const std::string& what) {
+    if (!v1_)
+        list();
+    if (!*v1_)
+        throw Error(ErrorKind::Failed,
+                    what + " needs LM Studio 0.4 or newer: the server at " + address() +
+                        " has only the v0 REST API, which cannot load or unload models",
+                    "upgrade LM Studio, or use `lms load`/`lms unload` on that machine");
+}
+
+std::string LmStudio::version() {
+    list();
+    return *v1_ ? "REST API v1" : "REST API v0";
+}
+
+std::vector<InstalledModel> LmStudio::installed() {
+    std::vector<InstalledModel> out;
+    for (auto& m : list())
+        out.push_back(std::move(m.installed));
+    return out;
+}
+
+std::vector<LoadedModel> LmStudio::loaded() {
+    std::vector<LoadedModel> out;
+    for (auto& m : list())
+        for (auto& i : m.instances)
+            out.push_back(std::move(i));
+    return out;
+}
+
+ModelInfo LmStudio::show(const std::string& model) {
+    for (auto& m : list())
+        if (m.installed.name == model) {
+            ModelInfo info;
+            info.name = m.installed.name;
+            info.details = m.installed.details;
+            info.capabilities = m.capabilities;
+            return info;
+        }
+    throw lmstudio::map_error(404, "", model, address(), options_.token_env);
+}
+
+void LmStudio::load(const std::string& model, const LoadSettings& settings) {
+    require_v1("loading a model");
+    for (const auto& m : list()) {
+        if (m.installed.name != model || m.instances.empty())
+            continue;
+        bool fits = std::any_of(m.instances.begin(), m.instances.end(), [&](const auto& i) {
+            return settings.num_ctx <= 0 || i.context_length == settings.num_ctx;
+        });
+        if (fits)
+            return;
+        unload(model); // loaded at another context length: replace it
+    }
+    auto r =
+        call("POST", "/api/v1/models/load", lmstudio::load_body(model, settings.num_ctx), model);
+    lmstudio::parse_load(r.body);
+}
+
+EmbedResult LmStudio::embed(const std::string& model, const std::vector<std::string>& input,
+                            const LoadSettings& settings) {
+    if (input.empty()) {
+        load(model, settings);
+        return {};
+    }
+    auto r = call("POST", "/v1/embeddings", lmstudio::embeddings_body(model, input), model);
+    return lmstudio::parse_embeddings(r.body);
+}
+
+void LmStudio::unload(const std::string& model) {
+    require_v1("unloading a model");
+    for (const auto& m : list())
+        if (m.installed.name == model)
+            for (const auto& i : m.instances)
+                call("POST", "/api/v1/models/unload", lmstudio::unload_body(i.instance_id), model);
+    for (const auto& l : loaded())
+        if (l.name == model)
+            throw Error(ErrorKind::Failed,
+                        "'" + model + "' is still loaded in LM Studio at " + address() +
+                            " after unloading every instance of it (now " + l.instance_id + ")",
+                        "something loaded it again meanwhile; try again");
+}
+
+GenerateMetrics LmStudio::generate(const GenerateRequest& request,
+                                   const std::function<void(std::string_view)>& on_text) {
+    auto r = call("POST", "/api/v1/chat", lmstudio::chat_body(request), request.model);
+    auto answer = lmstudio::parse_chat(r.body);
+    if (!answer.text.empty())
+        on_text(answer.text);
+    return answer.metrics;
+}
+
+} // namespace core::provider

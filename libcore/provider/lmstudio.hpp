@@ -1,0 +1,69 @@
+#pragma once
+// The LM Studio server behind the Provider interface, through its native REST
+// API (lmstudio.ai/docs/developer/rest).
+//
+// Endpoints used: GET /api/v1/models (installed models with their loaded
+// instances), POST /api/v1/models/load and /api/v1/models/unload (by
+// instance id: unloading a model unloads every instance of it), POST
+// /api/v1/chat (one answer, not kept as a thread) and the OpenAI-compatible
+// POST /v1/embeddings. A server older than 0.4 answers 404 to /api/v1/models;
+// it is then listed through GET /api/v0/models, and loads and unloads are
+// refused with a clear error (the v0 API has no way to do them).
+//
+// LM Studio applies its idle TTL only to models loaded on demand (JIT); a
+// model loaded through the API stays until someone unloads it, so a
+// keep-alive cannot be given here and is ignored. Its API reports neither the
+// memory a loaded instance holds nor when it would expire: see lmstudio_api.hpp.
+
+#include "http/client.hpp"
+#include "provider/lmstudio_api.hpp"
+#include "provider/provider.hpp"
+
+#include <chrono>
+#include <optional>
+
+namespace core::provider {
+
+struct LmStudioOptions {
+    http::Timeouts timeouts;
+    std::string token;                      // sent as a bearer token when not empty
+    std::string token_env = "LM_API_TOKEN"; // named in hints, never its value
+};
+
+class LmStudio : public Provider {
+public:
+    LmStudio(http::Endpoint endpoint, LmStudioOptions options);
+
+    std::string kind() const override { return "lmstudio"; }
+    std::string address() const override { return client_.endpoint().url(); }
+    // "REST API v1", or "REST API v0" for a server older than 0.4 (LM Studio
+    // has no version endpoint).
+    std::string version() override;
+    std::vector<InstalledModel> installed() override;
+    std::vector<LoadedModel> loaded() override;
+    ModelInfo show(const std::string& model) override;
+    // Loads one instance at settings.num_ctx; a model loaded already at that
+    // context (or any, when num_ctx is 0) is left as it is, one loaded at
+    // another context is unloaded first.
+    void load(const std::string& model, const LoadSettings& settings) override;
+    EmbedResult embed(const std::string& model, const std::vector<std::string>& input,
+                      const LoadSettings& settings) override;
+    void unload(const std::string& model) override;
+    // One answer, handed to on_text whole (the v1 chat endpoint is not
+    // streamed here): time to first token as a client sees it is the total.
+    GenerateMetrics generate(const GenerateRequest& request,
+                             const std::function<void(std::string_view)>& on_text) override;
+
+private:
+    std::vector<lmstudio::Model> list();
+    // Throws unless the server has the v1 API (loads and unloads need it).
+    void require_v1(const std::string& what);
+    http::Response call(const char* method, const std::string& path, const std::string& body,
+                        const std::string& model);
+
+    http::Client client_;
+    LmStudioOptions options_;
+    std::optional<bool> v1_; // known after the first listing
+};
+
+} // namespace core::provider
