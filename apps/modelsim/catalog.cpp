@@ -128,4 +128,14 @@ std::vector<CatalogModel> load_catalog(const std::filesystem::path& path) {
     return out;
 }
 
+std::string lmstudio_key(const std::string& name) {
+    std::string key = name;
+    if (key.size() > 7 && key.compare(key.size() - 7, 7, ":latest") == 0)
+        key.resize(key.size() - 7);
+    for (char& c : key)
+        if (c == ':')
+            c = '-';
+    return key;
+}
+
 } // namespace modelsim

@@ -40,6 +40,10 @@ std::string normalize(const std::string& name);
 
 std::vector<CatalogModel> default_catalog();
 
+// The catalog name as an LM Studio model key: "llama3.1:8b" -> "llama3.1-8b",
+// "nomic-embed-text:latest" -> "nomic-embed-text".
+std::string lmstudio_key(const std::string& name);
+
 // {"models": [{"name": ..., "size": ..., ...}]}; missing fields take defaults,
 // a missing digest is derived from the name. Throws std::runtime_error.
 std::vector<CatalogModel> load_catalog(const std::filesystem::path& path);

@@ -57,7 +57,9 @@ template <class T> CLI::Validator checked(T fn, const char* what) {
 } // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"modelsim: a simulated Ollama server for testing modelctl"};
+    CLI::App app{"modelsim: a simulated Ollama (or LM Studio) server for testing modelctl"};
+    std::string api = "ollama";
+    modelsim::LmStudioOptions lms;
     std::string host = "127.0.0.1";
     int port = 11434;
     std::string port_file, catalog_file;
@@ -65,10 +67,20 @@ int main(int argc, char** argv) {
     std::vector<std::string> faults_spec;
     modelsim::SimConfig config;
 
-    app.add_option("--host", host, "Address to listen on")->capture_default_str();
-    app.add_option("--port", port, "Port to listen on; 0 picks a free one")
+    app.add_option("--api", api,
+                   "The server to simulate: ollama, or lmstudio (LM Studio's REST API)")
         ->capture_default_str()
-        ->check(CLI::Range(0, 65535));
+        ->check(CLI::IsMember({"ollama", "lmstudio"}));
+    app.add_option("--api-token", lms.token,
+                   "lmstudio: require this bearer token (LM Studio's API authentication)");
+    app.add_flag("--lmstudio-v0", lms.v0_only,
+                 "lmstudio: be a server before 0.4, with only the v0 REST API");
+    app.add_option("--host", host, "Address to listen on")->capture_default_str();
+    auto* port_opt =
+        app.add_option("--port", port,
+                       "Port to listen on; 0 picks a free one (default: 11434, lmstudio 1234)")
+            ->capture_default_str()
+            ->check(CLI::Range(0, 65535));
     app.add_option("--port-file", port_file, "Write the port to this file once listening");
     app.add_option("--catalog", catalog_file, "Installed models, as JSON (default: built-in dozen)")
         ->check(CLI::ExistingFile);
@@ -81,9 +93,11 @@ int main(int argc, char** argv) {
     app.add_option("--max-loaded", config.max_loaded, "OLLAMA_MAX_LOADED_MODELS")
         ->capture_default_str()
         ->check(CLI::Range(1, 1000));
-    app.add_option("--keep-alive", keep_alive, "Default keep_alive (OLLAMA_KEEP_ALIVE)")
-        ->capture_default_str()
-        ->check(checked(core::util::parse_keep_alive, "not a duration"));
+    auto* keep_alive_opt =
+        app.add_option("--keep-alive", keep_alive,
+                       "Default keep_alive (OLLAMA_KEEP_ALIVE; lmstudio: JIT TTL, 60m)")
+            ->capture_default_str()
+            ->check(checked(core::util::parse_keep_alive, "not a duration"));
     app.add_option("--num-ctx", config.default_num_ctx, "Default context length")
         ->capture_default_str()
         ->check(CLI::Range(1, 1 << 20));
@@ -140,6 +154,13 @@ int main(int argc, char** argv) {
         }
     }
 
+    config.lmstudio = api == "lmstudio";
+    if (config.lmstudio) {
+        if (port_opt->count() == 0)
+            port = 1234;
+        if (keep_alive_opt->count() == 0)
+            keep_alive = "60m"; // LM Studio's default idle TTL for JIT-loaded models
+    }
     config.vram = *core::util::parse_size(vram);
     config.ram = *core::util::parse_size(ram);
     auto ka = *core::util::parse_keep_alive(keep_alive);
@@ -165,10 +186,16 @@ int main(int argc, char** argv) {
         std::cerr << "modelsim: error: " << e.what() << "\n";
         return 2;
     }
+    if (config.lmstudio)
+        for (auto& m : catalog)
+            m.name = modelsim::lmstudio_key(m.name);
     modelsim::Simulator sim(std::move(catalog), config);
     httplib::Server server;
     server.set_tcp_nodelay(true); // as Go's net/http, which Ollama serves with, does
-    modelsim::install_routes(server, sim, faults);
+    if (config.lmstudio)
+        modelsim::install_lmstudio_routes(server, sim, faults, lms);
+    else
+        modelsim::install_routes(server, sim, faults);
 
     int bound =
         port == 0 ? server.bind_to_any_port(host) : (server.bind_to_port(host, port) ? port : -1);

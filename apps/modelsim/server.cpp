@@ -65,13 +65,15 @@ json parse_body(const httplib::Request& req) {
     return j;
 }
 
-template <class F> void guarded(httplib::Response& res, F&& f) {
+template <class F>
+void guarded(httplib::Response& res, F&& f,
+             void (*error)(httplib::Response&, int, const std::string&) = send_error) {
     try {
         f();
     } catch (const ApiError& e) {
-        send_error(res, e.status, e.message);
+        error(res, e.status, e.message);
     } catch (const std::exception& e) {
-        send_error(res, 500, e.what());
+        error(res, 500, e.what());
     }
 }
 
@@ -243,6 +245,160 @@ void install_routes(httplib::Server& server, Simulator& sim, Faults& faults) {
                 // still releases the model and starts its keep_alive clock.
                 [st, finish](bool) { finish(*st); });
         });
+    });
+}
+
+namespace {
+
+// LM Studio's error answers, in the OpenAI style of its other endpoints.
+void send_lms_error(httplib::Response& res, int status, const std::string& message) {
+    send_json(res, status, {{"error", {{"message", message}, {"type", "invalid_request_error"}}}});
+}
+
+} // namespace
+
+void install_lmstudio_routes(httplib::Server& server, Simulator& sim, Faults& faults,
+                             const LmStudioOptions& options) {
+    // Authentication (LM Studio 0.4+, when required in the server settings):
+    // every request needs "Authorization: Bearer <token>".
+    server.set_pre_routing_handler([&options](const httplib::Request& req, httplib::Response& res) {
+        if (options.token.empty() ||
+            req.get_header_value("Authorization") == "Bearer " + options.token)
+            return httplib::Server::HandlerResponse::Unhandled;
+        send_lms_error(res, 401, "Invalid or missing API token");
+        return httplib::Server::HandlerResponse::Handled;
+    });
+    auto unexpected = [](const httplib::Request& req, httplib::Response& res) {
+        send_json(
+            res, 404,
+            {{"error", "Unexpected endpoint or method. (" + req.method + " " + req.path + ")"}});
+    };
+    server.Get("/api/v0/models", [&](const httplib::Request&, httplib::Response& res) {
+        if (!injected(faults, res))
+            send_json(res, 200, sim.lms_models(false));
+    });
+    if (options.v0_only) { // before LM Studio 0.4
+        server.Get("/api/v1/models", unexpected);
+        server.Post("/api/v1/models/load", unexpected);
+        server.Post("/api/v1/models/unload", unexpected);
+        server.Post("/api/v1/chat", unexpected);
+        return;
+    }
+    server.Get("/api/v1/models", [&](const httplib::Request&, httplib::Response& res) {
+        if (!injected(faults, res))
+            send_json(res, 200, sim.lms_models(true));
+    });
+    server.Post("/api/v1/models/load", [&](const httplib::Request& req, httplib::Response& res) {
+        if (injected(faults, res))
+            return;
+        guarded(
+            res,
+            [&] {
+                json j = parse_body(req);
+                std::string model = j.value("model", "");
+                if (model.empty())
+                    throw ApiError{400, "'model' is required"};
+                check_runner(sim, faults, model);
+                int ctx = j.value("context_length", 0);
+                send_json(res, 200, sim.lms_load(model, ctx));
+            },
+            send_lms_error);
+    });
+    server.Post("/api/v1/models/unload", [&](const httplib::Request& req, httplib::Response& res) {
+        if (injected(faults, res))
+            return;
+        guarded(
+            res,
+            [&] {
+                json j = parse_body(req);
+                std::string id = j.value("instance_id", "");
+                if (id.empty())
+                    throw ApiError{400, "'instance_id' is required"};
+                send_json(res, 200, sim.lms_unload(id));
+            },
+            send_lms_error);
+    });
+    // One answer, not streamed (stream: true is SSE, which modelsim does not speak).
+    server.Post("/api/v1/chat", [&](const httplib::Request& req, httplib::Response& res) {
+        if (injected(faults, res))
+            return;
+        guarded(
+            res,
+            [&] {
+                json j = parse_body(req);
+                GenerateParams p;
+                p.model = j.value("model", "");
+                if (p.model.empty())
+                    throw ApiError{400, "'model' is required"};
+                if (!j.contains("input") || !j["input"].is_string())
+                    throw ApiError{400, "'input' is required"};
+                if (j.value("stream", false))
+                    throw ApiError{400, "modelsim answers chat requests with stream: false only"};
+                p.prompt = j["input"].get<std::string>();
+                p.num_ctx = j.value("context_length", 0);
+                p.num_predict = j.value("max_output_tokens", -1);
+                if (auto ttl = j.find("ttl"); ttl != j.end() && ttl->is_number())
+                    p.keep_alive =
+                        std::chrono::duration_cast<Ns>(std::chrono::duration<double>(*ttl));
+                if (!sim.can_generate(p.model))
+                    throw ApiError{400, "Model \"" + p.model + "\" is an embedding model"};
+                check_runner(sim, faults, p.model);
+                Session s = sim.begin(p);
+                std::string text;
+                for (const auto& t : s.tokens)
+                    text += t;
+                std::this_thread::sleep_for(s.prompt_eval_duration +
+                                            s.per_token * static_cast<long>(s.tokens.size()));
+                json fin = sim.finish(s, "stop");
+                double eval_s = static_cast<double>(fin["eval_duration"].get<int64_t>()) / 1e9;
+                double count = static_cast<double>(s.tokens.size());
+                send_json(res, 200,
+                          {{"model_instance_id", p.model},
+                           {"output", {{{"type", "message"}, {"content", text}}}},
+                           {"stats",
+                            {{"input_tokens", s.prompt_tokens},
+                             {"total_output_tokens", s.tokens.size()},
+                             {"reasoning_output_tokens", 0},
+                             {"tokens_per_second", eval_s > 0 ? count / eval_s : 0.0},
+                             {"time_to_first_token_seconds",
+                              std::chrono::duration<double>(s.prompt_eval_duration).count()}}}});
+            },
+            send_lms_error);
+    });
+    // OpenAI-compatible embeddings: {"model", "input": string | [string]}.
+    server.Post("/v1/embeddings", [&](const httplib::Request& req, httplib::Response& res) {
+        if (injected(faults, res))
+            return;
+        guarded(
+            res,
+            [&] {
+                json j = parse_body(req);
+                GenerateParams p;
+                p.model = j.value("model", "");
+                std::vector<std::string> input;
+                if (auto in = j.find("input"); in != j.end() && in->is_string())
+                    input.push_back(in->get<std::string>());
+                else if (in != j.end() && in->is_array())
+                    for (const auto& v : *in)
+                        if (v.is_string())
+                            input.push_back(v.get<std::string>());
+                if (p.model.empty() || input.empty())
+                    throw ApiError{400, "'model' and 'input' are required"};
+                check_runner(sim, faults, p.model);
+                json e = sim.embed(p, input);
+                json data = json::array();
+                for (size_t i = 0; i < e["embeddings"].size(); ++i)
+                    data.push_back(
+                        {{"object", "embedding"}, {"embedding", e["embeddings"][i]}, {"index", i}});
+                send_json(res, 200,
+                          {{"object", "list"},
+                           {"data", data},
+                           {"model", p.model},
+                           {"usage",
+                            {{"prompt_tokens", e.value("prompt_eval_count", 0)},
+                             {"total_tokens", e.value("prompt_eval_count", 0)}}}});
+            },
+            send_lms_error);
     });
 }
 

@@ -1,5 +1,5 @@
 #pragma once
-// modelsim's HTTP front: Ollama's API routes over a Simulator, with faults
+// modelsim's HTTP front: Ollama's (or LM Studio's) API routes over a Simulator, with faults
 // injected on demand so that clients can be tested against every failure.
 
 #include "simulator.hpp"
@@ -22,7 +22,18 @@ struct Faults {
     std::set<std::string> fail;   // models whose runner crashes on load (normalized names)
 };
 
-// Registers the routes on `server`.
+// Registers Ollama's routes on `server`.
 void install_routes(httplib::Server& server, Simulator& sim, Faults& faults);
+
+struct LmStudioOptions {
+    std::string token;    // required as a bearer token when not empty
+    bool v0_only = false; // a server before LM Studio 0.4: /api/v1/* answer 404
+};
+
+// Registers LM Studio's routes (REST API v1 and the v0 listing, the
+// OpenAI-compatible /v1/embeddings) on `server`, for a Simulator made with
+// SimConfig::lmstudio.
+void install_lmstudio_routes(httplib::Server& server, Simulator& sim, Faults& faults,
+                             const LmStudioOptions& options);
 
 } // namespace modelsim

@@ -50,7 +50,7 @@ std::string Simulator::timestamp(util::Timestamp t) const {
 }
 
 const CatalogModel& Simulator::find(const std::string& name) const {
-    std::string n = normalize(name);
+    std::string n = config_.lmstudio ? name : normalize(name); // LM Studio keys have no tags
     for (const auto& m : catalog_)
         if (m.name == n)
             return m;
@@ -139,7 +139,9 @@ void Simulator::set_expiry(Runner& r, std::optional<Ns> keep_alive, util::Timest
 }
 
 Simulator::Runner& Simulator::acquire(const CatalogModel& m, int num_ctx,
-                                      std::unique_lock<std::mutex>& lock, Ns& load_duration) {
+                                      std::unique_lock<std::mutex>& lock, Ns& load_duration,
+                                      bool jit) {
+    bool auto_evicted = false;
     for (;;) {
         auto now = util::now();
         reap(now);
@@ -148,7 +150,7 @@ Simulator::Runner& Simulator::acquire(const CatalogModel& m, int num_ctx,
             Runner& r = it->second;
             if (r.gone_at) {
                 wake = *r.gone_at; // being unloaded: wait, then load again
-            } else if (r.num_ctx != num_ctx) {
+            } else if (r.num_ctx != num_ctx && !(config_.lmstudio && jit)) {
                 if (r.refs == 0) // a new context size needs a reload (sched.go needsReload)
                     stop(r, now);
                 else
@@ -177,7 +179,36 @@ Simulator::Runner& Simulator::acquire(const CatalogModel& m, int num_ctx,
             uint64_t free_ram = config_.ram > used_ram ? config_.ram - used_ram : 0;
             bool fits = config_.vram > 0 ? need <= free_vram : need <= free_ram;
             std::optional<uint64_t> vram_part;
-            if (active < config_.max_loaded && fits) {
+            bool stopping = std::any_of(runners_.begin(), runners_.end(),
+                                        [](const auto& kv) { return bool(kv.second.gone_at); });
+            if (config_.lmstudio) {
+                if (jit && !auto_evicted) { // auto-evict: a JIT load replaces the JIT-loaded
+                    auto_evicted = true;
+                    bool evicted = false;
+                    for (auto& [name, r] : runners_)
+                        if (r.jit && !r.gone_at && r.refs == 0 && r.ready_at <= now) {
+                            stop(r, now);
+                            evicted = true;
+                        }
+                    if (evicted)
+                        continue;
+                }
+                if (!fits && stopping) { // memory being freed: judge once it is
+                    changed_.wait_for(lock, milliseconds(20));
+                    continue;
+                }
+                uint64_t per_layer = need / static_cast<uint64_t>(std::max(1, m.block_count));
+                uint64_t gpu = !config_.vram ? 0
+                               : fits        ? need
+                               : per_layer   ? std::min(need, free_vram / per_layer * per_layer)
+                                             : 0;
+                if (need - gpu > free_ram)
+                    throw ApiError{500, "Failed to load model \"" + m.name +
+                                            "\": insufficient system resources: it needs " +
+                                            gib(need - gpu) + " of system memory, " +
+                                            gib(free_ram) + " is free"};
+                vram_part = gpu;
+            } else if (active < config_.max_loaded && fits) {
                 vram_part = config_.vram > 0 ? need : 0;
             } else {
                 // ByDurationAndName over idle runners: shortest keep_alive, then model path.
@@ -193,8 +224,6 @@ Simulator::Runner& Simulator::acquire(const CatalogModel& m, int num_ctx,
                         (r.session == victim->session && r.path() < victim->path()))
                         victim = &r;
                 }
-                bool stopping = std::any_of(runners_.begin(), runners_.end(),
-                                            [](const auto& kv) { return bool(kv.second.gone_at); });
                 // Like sched.go, wait for an eviction to free its memory before
                 // judging again, so that one eviction is not followed by a needless second.
                 if (victim && !stopping) {
@@ -225,6 +254,7 @@ Simulator::Runner& Simulator::acquire(const CatalogModel& m, int num_ctx,
             r.ready_at = now + duration_cast<microseconds>(load_duration);
             r.expires_at = r.ready_at + duration_cast<microseconds>(r.session);
             r.refs = 1;
+            r.jit = jit;
             Runner& placed = runners_.insert_or_assign(m.name, std::move(r)).first->second;
             lock.unlock();
             std::this_thread::sleep_until(placed.ready_at);
@@ -274,7 +304,7 @@ json Simulator::embed(const GenerateParams& p, const std::vector<std::string>& i
     std::unique_lock lock(mu_);
     Ns load{0};
     Runner& r = acquire(m, p.num_ctx > 0 ? p.num_ctx : config_.default_num_ctx, lock, load);
-    if (p.keep_alive)
+    if (p.keep_alive && (!config_.lmstudio || r.jit)) // LM Studio: a TTL binds JIT loads only
         r.session = *p.keep_alive < Ns(0) ? kForever : *p.keep_alive;
     double per_token = static_cast<double>(r.size_vram) / config_.gpu_bandwidth +
                        static_cast<double>(r.size - r.size_vram) / config_.cpu_bandwidth;
@@ -323,7 +353,7 @@ Session Simulator::begin(const GenerateParams& p) {
     std::unique_lock lock(mu_);
     Runner& r =
         acquire(m, p.num_ctx > 0 ? p.num_ctx : config_.default_num_ctx, lock, s.load_duration);
-    if (p.keep_alive)
+    if (p.keep_alive && (!config_.lmstudio || r.jit))
         r.session = *p.keep_alive < Ns(0) ? kForever : *p.keep_alive;
     // Decoding is memory-bound: each token reads the weights once.
     double per_token = static_cast<double>(r.size_vram) / config_.gpu_bandwidth +
@@ -368,6 +398,112 @@ json Simulator::finish(const Session& s, const std::string& done_reason) {
             {"prompt_eval_duration", s.prompt_eval_duration.count()},
             {"eval_count", static_cast<long>(s.tokens.size())},
             {"eval_duration", eval.count()}};
+}
+
+json Simulator::lms_models(bool v1) {
+    std::lock_guard lock(mu_);
+    auto now = util::now();
+    reap(now);
+    json list = json::array();
+    for (const auto& m : catalog_) {
+        auto has = [&](const char* c) {
+            return std::find(m.capabilities.begin(), m.capabilities.end(), c) !=
+                   m.capabilities.end();
+        };
+        bool embedding = has("embedding");
+        const Runner* r = nullptr;
+        if (auto it = runners_.find(m.name);
+            it != runners_.end() && !it->second.gone_at && it->second.ready_at <= now)
+            r = &it->second;
+        if (!v1) { // the beta REST API (LM Studio 0.3.x)
+            json e = {{"id", m.name},
+                      {"object", "model"},
+                      {"type", embedding       ? "embeddings"
+                               : has("vision") ? "vlm"
+                                               : "llm"},
+                      {"publisher", "modelsim"},
+                      {"arch", m.family},
+                      {"compatibility_type", "gguf"},
+                      {"quantization", m.quantization_level},
+                      {"state", r ? "loaded" : "not-loaded"},
+                      {"max_context_length", m.context_length}};
+            if (r)
+                e["loaded_context_length"] = r->num_ctx;
+            if (has("tools"))
+                e["capabilities"] = {"tool_use"};
+            list.push_back(std::move(e));
+            continue;
+        }
+        int bits = m.quantization_level.rfind("Q8", 0) == 0    ? 8
+                   : m.quantization_level.rfind("F16", 0) == 0 ? 16
+                                                               : 4;
+        json e = {{"type", embedding ? "embedding" : "llm"},
+                  {"publisher", "modelsim"},
+                  {"key", m.name},
+                  {"display_name", m.name}};
+        if (!embedding)
+            e["architecture"] = m.family;
+        e["quantization"] = {{"name", m.quantization_level}, {"bits_per_weight", bits}};
+        e["size_bytes"] = m.size;
+        e["params_string"] = embedding ? json(nullptr) : json(m.parameter_size);
+        json instances = json::array();
+        if (r)
+            instances.push_back({{"id", m.name}, {"config", {{"context_length", r->num_ctx}}}});
+        e["loaded_instances"] = std::move(instances);
+        e["max_context_length"] = m.context_length;
+        e["format"] = "gguf";
+        if (!embedding) {
+            e["capabilities"] = {{"vision", has("vision")}, {"trained_for_tool_use", has("tools")}};
+            if (has("thinking"))
+                e["capabilities"]["reasoning"] = {{"allowed_options", {"off", "on"}},
+                                                  {"default", "on"}};
+            e["description"] = nullptr;
+        }
+        list.push_back(std::move(e));
+    }
+    if (!v1)
+        return {{"object", "list"}, {"data", list}};
+    return {{"models", list}};
+}
+
+json Simulator::lms_load(const std::string& model, int context_length) {
+    const auto& m = find(model);
+    auto started = steady_clock::now();
+    std::unique_lock lock(mu_);
+    Ns load{0};
+    Runner& r = acquire(m, context_length > 0 ? context_length : config_.default_num_ctx, lock,
+                        load, false);
+    --r.refs;
+    r.jit = false; // loaded by request: no TTL, never auto-evicted
+    r.session = kForever;
+    set_expiry(r, std::nullopt, util::now());
+    changed_.notify_all();
+    bool embedding = std::find(m.capabilities.begin(), m.capabilities.end(), "embedding") !=
+                     m.capabilities.end();
+    return {{"type", embedding ? "embedding" : "llm"},
+            {"instance_id", m.name},
+            {"load_time_seconds", duration<double>(steady_clock::now() - started).count()},
+            {"status", "loaded"}};
+}
+
+json Simulator::lms_unload(const std::string& instance_id) {
+    std::unique_lock lock(mu_);
+    reap(util::now());
+    auto it = runners_.find(instance_id);
+    for (;; it = runners_.find(instance_id)) {
+        if (it == runners_.end() || it->second.gone_at)
+            throw ApiError{404, "No loaded model instance with id \"" + instance_id + "\""};
+        if (it->second.refs == 0)
+            break;
+        changed_.wait_for(lock, milliseconds(20)); // answering: unload once the answer is out
+    }
+    stop(it->second, util::now());
+    auto gone = *it->second.gone_at;
+    lock.unlock();
+    std::this_thread::sleep_until(gone); // LM Studio answers once the instance is gone
+    lock.lock();
+    reap(util::now());
+    return {{"instance_id", instance_id}};
 }
 
 } // namespace modelsim

@@ -13,6 +13,16 @@
 //  - a model too big for the GPU alone is split between GPU and CPU; one too
 //    big for both fails with Ollama's "model requires more system memory" error.
 // Simulated durations are divided by `speed`; keep_alive runs in real time.
+//
+// With `lmstudio` set it is LM Studio's model manager instead
+// (lmstudio.ai/docs/developer/core/ttl-and-auto-evict): names are model keys,
+// taken as they are; a model loaded by request (load) stays until unloaded and
+// is never evicted; a model loaded on demand by a chat or embedding request
+// (JIT) gets an idle TTL (default 60m) and, with auto-evict, replaces the
+// other JIT-loaded models; a model that does not fit beside the others is
+// split GPU/CPU if it can be, else refused; there is no count limit. One
+// simplification: LM Studio would load a second instance ("key:2") of a model
+// loaded again with another context length; modelsim replaces the first.
 
 #include "catalog.hpp"
 #include "util/timestamp.hpp"
@@ -47,6 +57,7 @@ struct SimConfig {
     int default_num_ctx = 4096;
     unsigned seed = 1;
     int utc_offset_minutes = 0; // timestamps are written with this offset, as Go writes local time
+    bool lmstudio = false;      // LM Studio's rules instead of Ollama's (see above)
 };
 
 // Thrown to make the HTTP layer answer with {"error": message}.
@@ -101,6 +112,14 @@ public:
     // line's fields (metrics in nanoseconds).
     nlohmann::json finish(const Session& s, const std::string& done_reason);
 
+    // LM Studio: GET /api/v1/models ({"models": [...]}) or, with v1 false,
+    // GET /api/v0/models ({"object": "list", "data": [...]}).
+    nlohmann::json lms_models(bool v1);
+    // LM Studio: POST /api/v1/models/load's answer, once the model is loaded.
+    nlohmann::json lms_load(const std::string& model, int context_length);
+    // LM Studio: POST /api/v1/models/unload's answer, once the instance is gone.
+    nlohmann::json lms_unload(const std::string& instance_id);
+
     std::string timestamp(util::Timestamp t) const;
     const SimConfig& config() const { return config_; }
     Ns scaled(double seconds) const;
@@ -116,13 +135,16 @@ private:
         util::Timestamp ready_at{};
         std::optional<util::Timestamp> gone_at; // set once stopping
         int refs = 0;
+        bool jit = false; // LM Studio: loaded on demand by a request
         std::string path() const { return "/models/blobs/sha256-" + model->digest; }
     };
 
     const CatalogModel& find(const std::string& name) const; // throws ApiError 404
     void reap(util::Timestamp now);                          // expiry and finished unloads
+    // Loads `m` if needed; `jit`: on behalf of a request (LM Studio's JIT
+    // loading) rather than an explicit load.
     Runner& acquire(const CatalogModel& m, int num_ctx, std::unique_lock<std::mutex>& lock,
-                    Ns& load_duration);
+                    Ns& load_duration, bool jit = true);
     void stop(Runner& r, util::Timestamp now);
     void set_expiry(Runner& r, std::optional<Ns> keep_alive, util::Timestamp now);
 
