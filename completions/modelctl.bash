@@ -4,25 +4,25 @@
 
 _modelctl_models() {
     # Installed model names, asked of the server; silent when it is down.
-    modelctl --timeout 2s status --all --json 2>/dev/null |
-        sed -n 's/^ *"name": "\(.*\)",\{0,1\}$/\1/p'
+    modelctl --timeout 2s -q status --all 2>/dev/null
 }
 
 _modelctl() {
     local cur prev words cword
     _init_completion || return
 
-    local global="--host --timeout --config --json -q --quiet -v --verbose --version --help -h"
-    local subcommands="status load unload gc pin unpin priority run record stats recommend preload bench health config simulate store"
+    local global="--host --endpoint --timeout --config --json -q --quiet -v --verbose --version --help -h"
+    local subcommands="status load unload gc pin unpin priority run record stats recommend preload bench health endpoints config simulate store"
     local sub="" i
     for ((i = 1; i < cword; i++)); do
         case "${words[i]}" in
-            status | load | unload | gc | pin | unpin | priority | run | record | stats | recommend | preload | bench | health | config | simulate | store) sub="${words[i]}"; break ;;
+            status | load | unload | gc | pin | unpin | priority | run | record | stats | recommend | preload | bench | health | endpoints | config | simulate | store) sub="${words[i]}"; break ;;
         esac
     done
 
     case "$prev" in
         --config) _filedir json; return ;;
+        --endpoint) COMPREPLY=($(compgen -W "$(modelctl -q endpoints 2>/dev/null)" -- "$cur")); return ;;
         --host | --timeout | -k | --keep-alive | --idle | --memory | --every | --stretch | --max-loaded) return ;;
         --trace | --catalog) _filedir csv; return ;;
         --batch) _filedir; return ;;
@@ -56,6 +56,8 @@ _modelctl() {
             fi ;;
         store)
             COMPREPLY=($(compgen -W "--repair $global" -- "$cur")) ;;
+        endpoints)
+            COMPREPLY=($(compgen -W "$global" -- "$cur")) ;;
         gc)
             COMPREPLY=($(compgen -W "--idle --memory -n --dry-run $global" -- "$cur")) ;;
         pin | unpin | priority)

@@ -1,14 +1,18 @@
 # fish completion for modelctl. Install: copy to ~/.config/fish/completions/modelctl.fish
 
 function __modelctl_installed
-    modelctl --timeout 2s status --all --json 2>/dev/null | string match -rg '^\s*"name": "(.*)",?$'
+    modelctl --timeout 2s -q status --all 2>/dev/null
+end
+
+function __modelctl_endpoints
+    modelctl -q endpoints 2>/dev/null
 end
 
 function __modelctl_loaded
     modelctl --timeout 2s -q status 2>/dev/null
 end
 
-set -l subcommands status load unload gc pin unpin priority run record stats recommend preload bench health config simulate store
+set -l subcommands status load unload gc pin unpin priority run record stats recommend preload bench health endpoints config simulate store
 complete -c modelctl -f
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a status -d 'Show loaded models, where they sit and until when'
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a load -d 'Load models and wait until they are ready'
@@ -25,11 +29,13 @@ complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a bench 
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a health -d 'Check the server and models for CI'
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a record -d 'Record a use of a model made outside modelctl'
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a stats -d 'Show recorded usage per model'
+complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a endpoints -d 'List the servers modelctl manages, with reachability and budget'
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a config -d 'Show the configuration'
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a simulate -d 'Replay a request trace, eviction rules side by side'
 
 # Global options
-complete -c modelctl -l host -x -d 'Server address (default: $OLLAMA_HOST)'
+complete -c modelctl -l host -x -d 'Address of the default Ollama server (default: $OLLAMA_HOST)'
+complete -c modelctl -l endpoint -x -a '(__modelctl_endpoints)' -d 'The server to use, by name'
 complete -c modelctl -l config -r -F -d 'Config file'
 complete -c modelctl -l timeout -x -d 'Longest wait for one server answer, e.g. 30s'
 complete -c modelctl -l json -d 'Machine-readable output'

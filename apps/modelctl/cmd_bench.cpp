@@ -322,7 +322,7 @@ int run_bench(Context& ctx, const BenchOptions& o) {
     for (const auto& name : models) {
         try {
             Measured m;
-            m.model = core::provider::ollama::normalize_name(name);
+            m.model = ctx.canonical(name);
             Progress progress(ctx.show_progress());
             if (o.cold) {
                 progress.start("unloading " + m.model + " for a cold start");
@@ -357,7 +357,7 @@ int run_bench(Context& ctx, const BenchOptions& o) {
             m.result.settings = settings;
             bench::summarize(m.samples, m.result);
             for (const auto& l : provider->loaded())
-                if (core::provider::ollama::same_model(l.name, m.model)) {
+                if (ctx.same_model(l.name, m.model)) {
                     m.result.size = l.size;
                     m.result.size_vram = l.size_vram;
                     m.result.digest = l.digest;
@@ -388,8 +388,7 @@ int run_bench(Context& ctx, const BenchOptions& o) {
             results.push_back(measured_json(m));
             done.push_back(std::move(m));
         } catch (const core::Error& e) {
-            results.push_back(
-                model_failure(e, core::provider::ollama::normalize_name(name), exit_code));
+            results.push_back(model_failure(e, ctx.canonical(name), exit_code));
         }
     }
     if (regressed && exit_code == 0)

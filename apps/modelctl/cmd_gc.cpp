@@ -30,6 +30,90 @@ void setup_gc(CLI::App& app, Context& ctx) {
     sub->callback([&ctx, opts] { ctx.exit_code = run_gc(ctx, *opts); });
 }
 
+// One endpoint's gc: plans within its budget and unloads (or, with
+// --dry-run, says what it would). Failures to unload a model are reported
+// and set `code`; an endpoint that cannot be read throws.
+json gc_endpoint(Context& ctx, const Endpoint& e, const GcOptions& o,
+                 const core::config::Config& cfg, const std::string& prefix, int& code) {
+    auto provider = ctx.provider(e);
+    auto store = ctx.store(e);
+    registry::Registry reg(*provider, store);
+    auto now = core::util::now();
+    auto loaded = provider->loaded();
+    auto state = reg.observe(loaded, now);
+
+    std::vector<double> timeouts;
+    for (const auto& m : loaded) {
+        auto rec = state.models.find(m.name); // the server's own name: canonical
+        auto eff = registry::effective_settings(m.name, cfg,
+                                                rec == state.models.end() ? nullptr : &rec->second);
+        // --idle beats a model's own idle_timeout in the config file.
+        timeouts.push_back(o.idle.empty() ? eff.idle_timeout.count() : cfg.idle_timeout.count());
+    }
+    std::optional<core::resources::BudgetReport> budget;
+    try {
+        budget = ctx.budget(e, loaded);
+    } catch (const core::Error& err) {
+        if (err.kind() != core::ErrorKind::Usage)
+            throw;
+        ctx.note("no memory budget (" + std::string(err.what()) + "): idle models only");
+    }
+    auto plan = policy::plan_gc(registry::residents(loaded, state, cfg, now), timeouts,
+                                budget ? budget->budget : policy::Budget{UINT64_MAX, 0},
+                                registry::epoch_seconds(now), policy::Params{});
+
+    json actions = json::array();
+    auto act = [&](const policy::Victim& v, const char* why) {
+        json a = victim_json(v);
+        a["why"] = why;
+        a["endpoint"] = e.name;
+        if (o.dry_run) {
+            if (!ctx.global.json && !ctx.global.quiet)
+                std::cout << prefix << "would unload " << v.name << ": " << v.reason << "\n";
+            actions.push_back(a);
+            return;
+        }
+        try {
+            auto r = reg.unload(v.name);
+            a["ok"] = true;
+            a["freed"] = r.freed;
+            if (!ctx.global.json && !ctx.global.quiet)
+                std::cout << prefix << "unloaded " << v.name << " (" << v.reason << ")\n";
+        } catch (const core::Error& err) {
+            json failure = model_failure(err, v.name, code);
+            a["ok"] = false;
+            a["error"] = failure["error"];
+        }
+        actions.push_back(a);
+    };
+    for (const auto& v : plan.idle)
+        act(v, "idle");
+    for (const auto& v : plan.over_budget)
+        act(v, "over_budget");
+    if (plan.still_over && !ctx.global.json)
+        std::cerr << "modelctl: gc: " << prefix << "pinned models alone exceed the budget of "
+                  << core::util::format_size(budget->budget.bytes) << "\n";
+
+    json result = {{"endpoint", e.name},
+                   {"server", provider->address()},
+                   {"budget", budget ? budget_json(*budget) : json(nullptr)},
+                   {"used_before", plan.used_before},
+                   {"used_after", plan.used_after},
+                   {"still_over_budget", plan.still_over},
+                   {"actions", actions},
+                   {"error", nullptr}};
+    if (ctx.global.json) {
+        return result;
+    } else if (o.dry_run && actions.empty() && !ctx.global.quiet) {
+        std::cout << prefix << "nothing to unload: " << loaded.size() << " loaded, none idle"
+                  << (budget ? ", within the budget of " +
+                                   core::util::format_size(budget->budget.bytes)
+                             : std::string())
+                  << "\n";
+    }
+    return result;
+}
+
 int run_gc(Context& ctx, const GcOptions& o) {
     std::map<std::string, core::config::Flag> flags;
     if (!o.idle.empty())
@@ -50,79 +134,47 @@ int run_gc(Context& ctx, const GcOptions& o) {
         return 0;
     }
 
-    auto provider = ctx.provider();
-    registry::Registry reg(*provider, store);
-    auto now = core::util::now();
-    auto loaded = provider->loaded();
-    auto state = reg.observe(loaded, now);
-
-    std::vector<double> timeouts;
-    for (const auto& m : loaded) {
-        auto rec = state.models.find(core::provider::ollama::normalize_name(m.name));
-        auto eff = registry::effective_settings(m.name, cfg,
-                                                rec == state.models.end() ? nullptr : &rec->second);
-        // --idle beats a model's own idle_timeout in the config file.
-        timeouts.push_back(o.idle.empty() ? eff.idle_timeout.count() : cfg.idle_timeout.count());
-    }
-    std::optional<core::resources::BudgetReport> budget;
-    try {
-        budget = ctx.budget(loaded);
-    } catch (const core::Error& e) {
-        if (e.kind() != core::ErrorKind::Usage)
-            throw;
-        ctx.note("no memory budget (" + std::string(e.what()) + "): idle models only");
-    }
-    auto plan = policy::plan_gc(registry::residents(loaded, state, cfg, now), timeouts,
-                                budget ? budget->budget : policy::Budget{UINT64_MAX, 0},
-                                registry::epoch_seconds(now), policy::Params{});
-
+    // Every endpoint (or the one --endpoint names), each with its own budget.
+    auto endpoints = ctx.endpoints_to_visit();
     int code = 0;
-    json actions = json::array();
-    auto act = [&](const policy::Victim& v, const char* why) {
-        json a = victim_json(v);
-        a["why"] = why;
-        if (o.dry_run) {
-            if (!ctx.global.json && !ctx.global.quiet)
-                std::cout << "would unload " << v.name << ": " << v.reason << "\n";
-            actions.push_back(a);
-            return;
-        }
+    json results = json::array();
+    json all_actions = json::array();
+    std::optional<json> primary;
+    for (const auto& e : endpoints) {
+        std::string prefix = endpoints.size() > 1 ? e.name + ": " : "";
+        json r;
         try {
-            auto r = reg.unload(v.name);
-            a["ok"] = true;
-            a["freed"] = r.freed;
-            if (!ctx.global.json && !ctx.global.quiet)
-                std::cout << "unloaded " << v.name << " (" << v.reason << ")\n";
-        } catch (const core::Error& e) {
-            json failure = model_failure(e, v.name, code);
-            a["ok"] = false;
-            a["error"] = failure["error"];
+            r = gc_endpoint(ctx, e, o, cfg, prefix, code);
+        } catch (const core::Error& err) {
+            if (err.kind() == core::ErrorKind::Store || err.kind() == core::ErrorKind::Usage)
+                throw;
+            if (e.optional && err.kind() == core::ErrorKind::Unreachable) {
+                ctx.note("endpoint " + e.name + " left out: " + err.what());
+                continue;
+            }
+            if (endpoints.size() == 1)
+                throw;
+            int c = report(
+                core::Error(err.kind(), "endpoint " + e.name + ": " + err.what(), err.hint()));
+            code = code ? code : c;
+            r = {{"endpoint", e.name}, {"error", error_json(err)}};
         }
-        actions.push_back(a);
-    };
-    for (const auto& v : plan.idle)
-        act(v, "idle");
-    for (const auto& v : plan.over_budget)
-        act(v, "over_budget");
-    if (plan.still_over && !ctx.global.json)
-        std::cerr << "modelctl: gc: pinned models alone exceed the budget of "
-                  << core::util::format_size(budget->budget.bytes) << "\n";
-
+        for (const auto& a : r.value("actions", json::array()))
+            all_actions.push_back(a);
+        if (e.name == ctx.endpoint().name)
+            primary = r;
+        results.push_back(std::move(r));
+    }
     if (ctx.global.json) {
-        print_json({{"schema", "modelctl.gc/v1"},
-                    {"server", provider->address()},
-                    {"dry_run", o.dry_run},
-                    {"budget", budget ? budget_json(*budget) : json(nullptr)},
-                    {"used_before", plan.used_before},
-                    {"used_after", plan.used_after},
-                    {"still_over_budget", plan.still_over},
-                    {"actions", actions}});
-    } else if (o.dry_run && actions.empty() && !ctx.global.quiet) {
-        std::cout << "nothing to unload: " << loaded.size() << " loaded, none idle"
-                  << (budget ? ", within the budget of " +
-                                   core::util::format_size(budget->budget.bytes)
-                             : std::string())
-                  << "\n";
+        // The top level is the endpoint commands use, as before endpoints,
+        // with every endpoint's actions.
+        json out = {{"schema", "modelctl.gc/v1"}, {"dry_run", o.dry_run}};
+        json p = primary.value_or(json::object());
+        for (const char* k : {"server", "budget", "used_before", "used_after", "still_over_budget"})
+            out[k] = p.value(k, json(nullptr));
+        out["actions"] = all_actions;
+        out["endpoints"] = results;
+        print_json(out);
     }
     return code;
 }

@@ -103,10 +103,10 @@ public:
     // installed -> load -> answer; a failed check skips the rest.
     void model(const std::string& name, const std::vector<provider::InstalledModel>& installed,
                bool check_installed) {
-        std::string m = provider::ollama::normalize_name(name);
+        std::string m = ctx_.canonical(name);
         const provider::InstalledModel* found = nullptr;
         for (const auto& i : installed)
-            if (provider::ollama::same_model(i.name, m))
+            if (ctx_.same_model(i.name, m))
                 found = &i;
         if (check_installed && !run("installed", m, [&]() -> std::string {
                 if (!found)
@@ -168,12 +168,13 @@ public:
 
 private:
     static std::string placed(const provider::LoadedModel& l) {
-        return core::util::format_size(l.size) + " " +
-               provider::processor_label(l.size, l.size_vram);
+        return l.size_reported ? core::util::format_size(l.size) + " " +
+                                     provider::processor_label(l.size, l.size_vram)
+                               : "~" + core::util::format_size(l.size) + " (file size)";
     }
     std::string where(const std::string& m) {
         for (const auto& l : server_.loaded())
-            if (provider::ollama::same_model(l.name, m))
+            if (ctx_.same_model(l.name, m))
                 return placed(l);
         return "not listed by the server afterwards";
     }
@@ -209,14 +210,14 @@ int run_health(Context& ctx, const HealthOptions& o) {
             if (o.loaded) {
                 auto loaded = server->loaded();
                 for (const auto& l : loaded)
-                    names.push_back(provider::ollama::normalize_name(l.name));
+                    names.push_back(ctx.canonical(l.name));
                 detail += ", " + std::to_string(loaded.size()) + " loaded";
             }
             return detail;
         });
         if (listed) {
             for (const auto& m : o.models) {
-                auto n = provider::ollama::normalize_name(m);
+                auto n = ctx.canonical(m);
                 if (std::find(names.begin(), names.end(), n) == names.end())
                     names.push_back(n);
             }

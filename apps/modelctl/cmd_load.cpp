@@ -95,9 +95,7 @@ int run_load(Context& ctx, const LoadOptions& o) {
                 continue;
             std::string where;
             if (r.observed)
-                where = core::util::format_size(r.observed->size) + ", " +
-                        core::provider::processor_label(r.observed->size, r.observed->size_vram) +
-                        ", until: " + until_text(r.observed->expires_at, after);
+                where = loaded_text(*r.observed, after);
             if (r.was_loaded)
                 std::cout << r.model << " was already loaded; keep-alive refreshed (" << where
                           << ")\n";

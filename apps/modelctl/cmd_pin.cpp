@@ -38,7 +38,7 @@ void setup_unpin(CLI::App& app, Context& ctx) {
 std::string installed_name(Context& ctx, const std::string& model) {
     auto provider = ctx.provider();
     for (const auto& m : provider->installed())
-        if (core::provider::ollama::same_model(m.name, model))
+        if (ctx.same_model(m.name, model))
             return m.name;
     throw core::Error(core::ErrorKind::NotFound,
                       "model '" + model + "' is not installed on the server at " +

@@ -151,7 +151,7 @@ int run_preload(Context& ctx, const PreloadOptions& o) {
         if (w.loaded) {
             core::provider::LoadedModel live;
             for (const auto& l : loaded)
-                if (core::provider::ollama::same_model(l.name, w.model))
+                if (ctx.same_model(l.name, w.model))
                     live = l;
             auto expiry = core::provider::classify_expiry(live.expires_at, now);
             // Ten minutes short of the hour's end is close enough: a second

@@ -118,7 +118,7 @@ int run_recommend(Context& ctx, const RecommendOptions& o) {
     std::vector<rec::Candidate> cands;
     for (const auto& m : installed) {
         rec::Candidate c;
-        c.name = core::provider::ollama::normalize_name(m.name);
+        c.name = ctx.canonical(m.name);
         auto it = state.models.find(c.name);
         const core::store::ModelRecord* r = it == state.models.end() ? nullptr : &it->second;
         auto info = provider->show(m.name);
@@ -126,7 +126,7 @@ int run_recommend(Context& ctx, const RecommendOptions& o) {
         c.details = info.details.family.empty() ? m.details : info.details;
         const core::provider::LoadedModel* live = nullptr;
         for (const auto& l : loaded)
-            if (core::provider::ollama::same_model(l.name, m.name) &&
+            if (ctx.same_model(l.name, m.name) &&
                 core::provider::classify_expiry(l.expires_at, now) !=
                     core::provider::Expiry::Stopping)
                 live = &l;

@@ -142,6 +142,8 @@ int run_record(Context& ctx, const RecordOptions& o) {
         e.task = check_task(o.task);
         uses.push_back(e);
     }
+    for (auto& e : uses) // as the endpoint's server names it, as a load would record it
+        e.model = ctx.canonical(e.model);
     auto store = ctx.store();
     if (!uses.empty())
         core::registry::record_uses(store, uses);

@@ -41,7 +41,7 @@ int run_stats(Context& ctx, const StatsOptions& o) {
     auto state = store.read();
     auto now = core::util::now();
     double now_s = core::registry::epoch_seconds(now);
-    std::string only = o.model.empty() ? "" : core::provider::ollama::normalize_name(o.model);
+    std::string only = o.model.empty() ? "" : ctx.canonical(o.model);
 
     std::map<std::string, Row> rows;
     std::optional<core::util::Timestamp> log_starts; // set when the window outreaches the log
@@ -69,9 +69,10 @@ int run_stats(Context& ctx, const StatsOptions& o) {
         if (log.rotated && !log.events.empty() && log.events.front().at > from)
             log_starts = log.events.front().at;
         for (const auto& e : log.events) {
-            if (e.at < from)
+            std::string endpoint = e.endpoint.empty() ? core::store::kDefaultEndpoint : e.endpoint;
+            if (e.at < from || endpoint != store.endpoint())
                 continue;
-            auto name = core::provider::ollama::normalize_name(e.model);
+            auto name = e.endpoint.empty() ? ctx.canonical(e.model) : e.model;
             Row& row = rows[name];
             if (e.type == "load") {
                 row.loads += 1;

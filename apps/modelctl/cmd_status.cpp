@@ -22,8 +22,55 @@ namespace util = core::util;
 namespace {
 
 const core::store::ModelRecord* record_of(const core::store::State& st, const std::string& name) {
-    auto it = st.models.find(core::provider::ollama::normalize_name(name));
+    auto it = st.models.find(name); // the server's own name: canonical
     return it == st.models.end() ? nullptr : &it->second;
+}
+
+// One endpoint as status sees it: its server's answer, or why there is none.
+struct Seen {
+    Endpoint endpoint;
+    std::unique_ptr<core::provider::Provider> provider;
+    std::optional<core::store::Store> store;
+    std::optional<core::registry::Status> status;
+    std::string version;
+    std::optional<core::Error> error; // unreachable (or failed)
+};
+
+// Reads every endpoint to visit; an optional one (the default LM Studio) that
+// does not answer is left out, a failing one is kept with its error.
+std::vector<Seen> look(Context& ctx, bool installed) {
+    std::vector<Seen> out;
+    for (const auto& e : ctx.endpoints_to_visit()) {
+        Seen s{e, ctx.provider(e), ctx.store(e), std::nullopt, "", std::nullopt};
+        try {
+            core::registry::Registry registry(*s.provider, *s.store);
+            s.status = registry.status(installed);
+            s.version = installed ? s.status->version : s.provider->version();
+        } catch (const core::Error& err) {
+            if (err.kind() == core::ErrorKind::Store || err.kind() == core::ErrorKind::Usage)
+                throw;
+            if (e.optional && err.kind() == core::ErrorKind::Unreachable) {
+                ctx.note("endpoint " + e.name + " left out: " + err.what());
+                continue;
+            }
+            s.error = err;
+        }
+        out.push_back(std::move(s));
+    }
+    return out;
+}
+
+// Reports each endpoint that failed, naming it; returns the exit code.
+int report_failures(const std::vector<Seen>& seen) {
+    int code = 0;
+    for (const auto& s : seen)
+        if (s.error) {
+            int c = report(core::Error(s.error->kind(),
+                                       "endpoint " + s.endpoint.name + ": " + s.error->what(),
+                                       s.error->hint()));
+            code = code ? code : c;
+        }
+    return code;
 }
 
 json record_json(const core::store::ModelRecord* r) {
@@ -46,24 +93,35 @@ json record_json(const core::store::ModelRecord* r) {
 
 // What the store knows, whether the server answers or not: uses, loads and
 // the newest bench result of each model.
-void store_metrics(core::metrics::Exposition& e, const core::store::State& st) {
+void store_metrics(core::metrics::Exposition& e,
+                   const std::vector<std::pair<std::string, core::store::State>>& states) {
     using core::metrics::Labels;
+    // Each model of each endpoint, labelled {endpoint, model}.
+    auto each = [&](auto&& f) {
+        for (const auto& [endpoint, st] : states)
+            for (const auto& [name, r] : st.models)
+                f(Labels{{"endpoint", endpoint}, {"model", name}}, r);
+    };
     e.family("modelctl_model_uses_total", "counter", "Uses of a model recorded by modelctl.");
-    for (const auto& [name, r] : st.models)
+    each([&](const Labels& l, const core::store::ModelRecord& r) {
         if (r.usage.uses)
-            e.sample({{"model", name}}, static_cast<double>(r.usage.uses));
+            e.sample(l, static_cast<double>(r.usage.uses));
+    });
     e.family("modelctl_model_failures_total", "counter", "Recorded uses of a model that failed.");
-    for (const auto& [name, r] : st.models)
+    each([&](const Labels& l, const core::store::ModelRecord& r) {
         if (r.usage.uses)
-            e.sample({{"model", name}}, static_cast<double>(r.usage.failures));
+            e.sample(l, static_cast<double>(r.usage.failures));
+    });
     e.family("modelctl_model_loads_total", "counter", "Loads of a model modelctl made and timed.");
-    for (const auto& [name, r] : st.models)
+    each([&](const Labels& l, const core::store::ModelRecord& r) {
         if (r.loads)
-            e.sample({{"model", name}}, r.loads);
+            e.sample(l, r.loads);
+    });
     e.family("modelctl_model_last_load_seconds", "gauge", "How long a model's last load took.");
-    for (const auto& [name, r] : st.models)
+    each([&](const Labels& l, const core::store::ModelRecord& r) {
         if (r.last_load)
-            e.sample({{"model", name}}, r.last_load->seconds);
+            e.sample(l, r.last_load->seconds);
+    });
     struct Bench {
         const char* name;
         const char* help;
@@ -83,87 +141,105 @@ void store_metrics(core::metrics::Exposition& e, const core::store::State& st) {
     };
     for (const auto& b : bench) {
         e.family(b.name, "gauge", b.help);
-        for (const auto& [name, r] : st.models)
+        each([&](const Labels& l, const core::store::ModelRecord& r) {
             if (!r.bench.empty())
-                e.sample({{"model", name}}, b.value(r.bench.back()));
+                e.sample(l, b.value(r.bench.back()));
+        });
     }
     e.family("modelctl_bench_load_seconds", "gauge", "Load time measured by the last bench.");
-    for (const auto& [name, r] : st.models)
+    each([&](const Labels& l, const core::store::ModelRecord& r) {
         if (!r.bench.empty() && r.bench.back().load_seconds)
-            e.sample({{"model", name}}, *r.bench.back().load_seconds);
+            e.sample(l, *r.bench.back().load_seconds);
+    });
 }
 
 int status_prometheus(Context& ctx) {
     const auto& cfg = ctx.config();
-    auto provider = ctx.provider();
-    auto store = ctx.store();
-    core::registry::Registry registry(*provider, store);
+    auto seen = look(ctx, false);
+    int code = report_failures(seen);
     core::metrics::Exposition e;
-    std::string server = provider->address();
-    core::metrics::Labels at = {{"server", server}};
-    std::optional<core::registry::Status> s;
-    std::string version;
-    int code = 0;
-    try {
-        s = registry.status(false);
-        version = provider->version();
-    } catch (const core::Error& err) {
-        if (err.kind() != core::ErrorKind::Unreachable)
-            throw;
-        code = report(err); // the metrics still say so, for alerts on modelctl_server_up
-    }
+    auto at = [](const Seen& s) {
+        return core::metrics::Labels{{"endpoint", s.endpoint.name},
+                                     {"server", s.provider->address()}};
+    };
+    auto with = [&](const Seen& s, const core::provider::LoadedModel& m) {
+        auto l = at(s);
+        l.emplace_back("model", m.name);
+        return l;
+    };
     e.family("modelctl_server_up", "gauge", "Whether the model server answered (1) or not (0).");
-    e.sample(at, s ? 1 : 0);
-    if (s) {
-        e.family("modelctl_server_info", "gauge", "The model server's kind and version.");
-        e.sample({{"server", server}, {"kind", provider->kind()}, {"version", version}}, 1);
-        e.family("modelctl_models_loaded", "gauge", "Models in the server's memory.");
-        e.sample(at, static_cast<double>(s->loaded.size()));
-        e.family("modelctl_model_memory_bytes", "gauge",
-                 "Memory a loaded model holds, on the GPU (vram) and in system memory (ram).");
-        for (const auto& m : s->loaded) {
-            e.sample({{"server", server}, {"model", m.name}, {"memory", "vram"}},
-                     static_cast<double>(m.size_vram));
-            e.sample({{"server", server}, {"model", m.name}, {"memory", "ram"}},
-                     static_cast<double>(m.size - std::min(m.size, m.size_vram)));
+    for (const auto& s : seen)
+        e.sample(at(s), s.status ? 1 : 0);
+    e.family("modelctl_server_info", "gauge", "The model server's kind and version.");
+    for (const auto& s : seen)
+        if (s.status) {
+            auto l = at(s);
+            l.emplace_back("kind", s.provider->kind());
+            l.emplace_back("version", s.version);
+            e.sample(l, 1);
         }
-        e.family("modelctl_model_context_length", "gauge",
-                 "Context length a model is loaded with.");
-        for (const auto& m : s->loaded)
-            if (m.context_length)
-                e.sample({{"server", server}, {"model", m.name}}, m.context_length);
-        e.family("modelctl_model_expiry_timestamp_seconds", "gauge",
-                 "When the server will unload a loaded model (Unix time; +Inf: never).");
-        for (const auto& m : s->loaded) {
-            auto kind = core::provider::classify_expiry(m.expires_at, s->now);
-            if (kind == core::provider::Expiry::Never)
-                continue; // the server gave no expiry
-            e.sample({{"server", server}, {"model", m.name}},
-                     kind == core::provider::Expiry::Forever
-                         ? std::numeric_limits<double>::infinity()
-                         : core::registry::epoch_seconds(*m.expires_at));
+    e.family("modelctl_models_loaded", "gauge", "Models in the server's memory.");
+    for (const auto& s : seen)
+        if (s.status)
+            e.sample(at(s), static_cast<double>(s.status->loaded.size()));
+    e.family("modelctl_model_memory_bytes", "gauge",
+             "Memory a loaded model holds, on the GPU (vram) and in system memory (ram); "
+             "left out where the server does not report it (LM Studio).");
+    for (const auto& s : seen)
+        if (s.status)
+            for (const auto& m : s.status->loaded) {
+                if (!m.size_reported)
+                    continue;
+                auto l = with(s, m);
+                l.emplace_back("memory", "vram");
+                e.sample(l, static_cast<double>(m.size_vram));
+                l.back().second = "ram";
+                e.sample(l, static_cast<double>(m.size - std::min(m.size, m.size_vram)));
+            }
+    e.family("modelctl_model_context_length", "gauge", "Context length a model is loaded with.");
+    for (const auto& s : seen)
+        if (s.status)
+            for (const auto& m : s.status->loaded)
+                if (m.context_length)
+                    e.sample(with(s, m), m.context_length);
+    e.family("modelctl_model_expiry_timestamp_seconds", "gauge",
+             "When the server will unload a loaded model (Unix time; +Inf: never).");
+    for (const auto& s : seen)
+        if (s.status)
+            for (const auto& m : s.status->loaded) {
+                auto kind = core::provider::classify_expiry(m.expires_at, s.status->now);
+                if (kind == core::provider::Expiry::Never || !m.expiry_reported)
+                    continue; // the server gave no expiry
+                e.sample(with(s, m), kind == core::provider::Expiry::Forever
+                                         ? std::numeric_limits<double>::infinity()
+                                         : core::registry::epoch_seconds(*m.expires_at));
+            }
+    e.family("modelctl_model_pinned", "gauge", "Whether a loaded model is pinned (1) or not (0).");
+    for (const auto& s : seen)
+        if (s.status)
+            for (const auto& m : s.status->loaded)
+                e.sample(with(s, m), core::registry::effective_settings(
+                                         m.name, cfg, record_of(s.status->state, m.name))
+                                             .pinned
+                                         ? 1
+                                         : 0);
+    e.family("modelctl_memory_budget_bytes", "gauge",
+             "The memory budget modelctl plans loaded models within.");
+    for (const auto& s : seen)
+        if (s.status) {
+            try {
+                auto budget = ctx.budget(s.endpoint, s.status->loaded);
+                auto l = at(s);
+                l.emplace_back("pool", budget.pool);
+                e.sample(l, static_cast<double>(budget.budget.bytes));
+            } catch (const core::Error& err) {
+                ctx.note("endpoint " + s.endpoint.name + ": no budget: " + err.what());
+            }
         }
-        e.family("modelctl_model_pinned", "gauge",
-                 "Whether a loaded model is pinned (1) or not (0).");
-        for (const auto& m : s->loaded)
-            e.sample(
-                {{"server", server}, {"model", m.name}},
-                core::registry::effective_settings(m.name, cfg, record_of(s->state, m.name)).pinned
-                    ? 1
-                    : 0);
-        try {
-            auto budget = ctx.budget(s->loaded);
-            e.family("modelctl_memory_budget_bytes", "gauge",
-                     "The memory budget modelctl plans loaded models within.");
-            e.sample({{"server", server}, {"pool", budget.pool}},
-                     static_cast<double>(budget.budget.bytes));
-        } catch (const core::Error& err) {
-            ctx.note(std::string("no budget: ") + err.what());
-        }
-        store_metrics(e, s->state);
-    } else {
-        store_metrics(e, store.read());
-    }
+    std::vector<std::pair<std::string, core::store::State>> states;
+    for (const auto& s : seen)
+        states.emplace_back(s.endpoint.name, s.status ? s.status->state : s.store->read());
+    store_metrics(e, states);
     std::cout << e.text() << std::flush;
     return code;
 }
@@ -187,99 +263,165 @@ int run_status(Context& ctx, const StatusOptions& o) {
     if (o.format == "json")
         ctx.global.json = true;
     const auto& cfg = ctx.config();
-    auto provider = ctx.provider();
-    auto store = ctx.store();
-    core::registry::Registry registry(*provider, store);
-    auto s = registry.status(o.all);
-    const auto now = s.now;
-    auto settings = [&](const std::string& name) {
-        return core::registry::effective_settings(name, cfg, record_of(s.state, name));
+    auto seen = look(ctx, o.all);
+    auto primary = std::find_if(seen.begin(), seen.end(), [&](const Seen& s) {
+        return s.endpoint.name == ctx.endpoint().name;
+    });
+    // One endpoint alone (the usual case) fails as before: no output, exit 3.
+    if (seen.size() == 1 && seen[0].error)
+        throw *seen[0].error;
+    int code = report_failures(seen);
+    const auto now = core::util::now();
+    auto settings = [&](const Seen& s, const std::string& name) {
+        return core::registry::effective_settings(name, cfg, record_of(s.status->state, name));
+    };
+    auto is_loaded = [](const Seen& s, const std::string& name) {
+        return std::any_of(s.status->loaded.begin(), s.status->loaded.end(),
+                           [&](const auto& l) { return s.provider->same_model(l.name, name); });
     };
 
     if (ctx.global.json) {
-        json loaded = json::array();
-        for (const auto& m : s.loaded) {
-            json j = loaded_json(m, now);
-            const auto* r = record_of(s.state, m.name);
-            j["known"] = record_json(r);
-            auto eff = settings(m.name);
-            j["pinned"] = eff.pinned;
-            j["priority"] = eff.priority;
-            j["idle_seconds"] =
-                r && r->last_used ? json(std::chrono::duration<double>(now - *r->last_used).count())
-                                  : json(nullptr);
-            loaded.push_back(std::move(j));
-        }
-        json out = {{"schema", "modelctl.status/v1"},
-                    {"server",
-                     {{"kind", provider->kind()},
-                      {"address", provider->address()},
-                      {"version", o.all ? json(s.version) : json(nullptr)}}},
-                    {"now", time_json(now)},
-                    {"loaded", loaded}};
-        if (o.all) {
+        auto loaded_of = [&](const Seen& s) {
+            json loaded = json::array();
+            if (!s.status)
+                return loaded;
+            for (const auto& m : s.status->loaded) {
+                json j = loaded_json(m, now);
+                const auto* r = record_of(s.status->state, m.name);
+                j["known"] = record_json(r);
+                auto eff = settings(s, m.name);
+                j["pinned"] = eff.pinned;
+                j["priority"] = eff.priority;
+                j["idle_seconds"] =
+                    r && r->last_used
+                        ? json(std::chrono::duration<double>(now - *r->last_used).count())
+                        : json(nullptr);
+                loaded.push_back(std::move(j));
+            }
+            return loaded;
+        };
+        auto installed_of = [&](const Seen& s) {
             json installed = json::array();
-            for (const auto& m : s.installed) {
-                bool is_loaded = false;
-                for (const auto& l : s.loaded)
-                    is_loaded = is_loaded || core::provider::ollama::same_model(l.name, m.name);
+            if (!s.status)
+                return installed;
+            for (const auto& m : s.status->installed)
                 installed.push_back({{"name", m.name},
                                      {"digest", m.digest},
                                      {"size", m.size},
                                      {"modified_at", time_json(m.modified_at)},
-                                     {"loaded", is_loaded},
+                                     {"loaded", is_loaded(s, m.name)},
                                      {"details", details_json(m.details)},
-                                     {"known", record_json(record_of(s.state, m.name))}});
-            }
-            out["installed"] = installed;
+                                     {"known", record_json(record_of(s.status->state, m.name))}});
+            return installed;
+        };
+        json endpoints = json::array();
+        for (const auto& s : seen) {
+            json j = {{"name", s.endpoint.name},
+                      {"provider", s.endpoint.provider},
+                      {"address", s.provider->address()},
+                      {"reachable", s.status.has_value()},
+                      {"error", s.error ? error_json(*s.error) : json(nullptr)},
+                      {"version", s.status ? json(s.version) : json(nullptr)},
+                      {"loaded", loaded_of(s)}};
+            if (o.all)
+                j["installed"] = installed_of(s);
+            endpoints.push_back(std::move(j));
         }
+        // The top level describes the endpoint commands use, as before endpoints.
+        json out = {{"schema", "modelctl.status/v1"}};
+        if (primary != seen.end()) {
+            out["server"] = {
+                {"kind", primary->provider->kind()},
+                {"address", primary->provider->address()},
+                {"version", o.all && primary->status ? json(primary->version) : json(nullptr)}};
+            out["now"] = time_json(now);
+            out["loaded"] = loaded_of(*primary);
+            if (o.all)
+                out["installed"] = installed_of(*primary);
+        } else {
+            out["server"] = nullptr;
+            out["now"] = time_json(now);
+            out["loaded"] = json::array();
+        }
+        out["endpoints"] = std::move(endpoints);
         print_json(out);
-        return 0;
+        return code;
     }
 
-    if (ctx.global.quiet) { // names only, for scripts
-        for (const auto& m : s.loaded)
-            std::cout << m.name << "\n";
-        return 0;
+    if (ctx.global.quiet) { // names only, for scripts: loaded (with --all, installed) models
+        for (const auto& s : seen)
+            if (s.status) {
+                if (o.all)
+                    for (const auto& m : s.status->installed)
+                        std::cout << m.name << "\n";
+                else
+                    for (const auto& m : s.status->loaded)
+                        std::cout << m.name << "\n";
+            }
+        return code;
     }
 
     bool color = ctx.color();
-    if (s.loaded.empty()) {
-        std::cout << "No models loaded on " << provider->address() << ".\n";
-    } else {
-        Table t({"NAME", "ID", "SIZE", "PROCESSOR", "CONTEXT", "UNTIL", "IDLE", "LOADS",
-                 "LAST LOAD", "PIN"});
-        for (const auto& m : s.loaded) {
-            const auto* r = record_of(s.state, m.name);
-            t.add({m.name, m.digest.substr(0, 12), util::format_size(m.size),
-                   core::provider::processor_label(m.size, m.size_vram),
-                   m.context_length ? std::to_string(m.context_length) : "-",
-                   until_text(m.expires_at, now), r ? ago_text(r->last_used, now) : "-",
-                   std::to_string(r ? r->loads : 0),
-                   r && r->last_load ? elapsed_text(r->last_load->seconds) : "-",
-                   settings(m.name).pinned ? "yes" : "-"});
+    bool several = seen.size() > 1;
+    bool first = true;
+    for (const auto& s : seen) {
+        if (!first)
+            std::cout << "\n";
+        first = false;
+        if (several)
+            std::cout << s.endpoint.name << " (" << s.endpoint.provider << " at "
+                      << s.provider->address() << ")"
+                      << (s.status ? ":" : ": unreachable, see the error above") << "\n";
+        if (!s.status)
+            continue;
+        const auto& st = *s.status;
+        bool unplaced = false, no_expiry = false;
+        if (st.loaded.empty()) {
+            std::cout << "No models loaded on " << s.provider->address() << ".\n";
+        } else {
+            Table t({"NAME", "ID", "SIZE", "PROCESSOR", "CONTEXT", "UNTIL", "IDLE", "LOADS",
+                     "LAST LOAD", "PIN"});
+            for (const auto& m : st.loaded) {
+                const auto* r = record_of(st.state, m.name);
+                unplaced = unplaced || !m.size_reported;
+                no_expiry = no_expiry || !m.expiry_reported;
+                std::string id = !m.digest.empty() ? m.digest.substr(0, 12)
+                                 : !m.instance_id.empty() && m.instance_id != m.name ? m.instance_id
+                                                                                     : "-";
+                t.add({m.name, id, (m.size_reported ? "" : "~") + util::format_size(m.size),
+                       m.size_reported ? core::provider::processor_label(m.size, m.size_vram)
+                                       : "unknown",
+                       m.context_length ? std::to_string(m.context_length) : "-",
+                       m.expiry_reported ? until_text(m.expires_at, now) : "unknown",
+                       r ? ago_text(r->last_used, now) : "-", std::to_string(r ? r->loads : 0),
+                       r && r->last_load ? elapsed_text(r->last_load->seconds) : "-",
+                       settings(s, m.name).pinned ? "yes" : "-"});
+            }
+            t.print(std::cout, color);
         }
-        t.print(std::cout, color);
-    }
-    if (o.all) {
-        std::cout << "\n"
-                  << provider->kind() << " " << s.version << " at " << provider->address() << ", "
-                  << s.installed.size() << " models installed:\n";
-        Table t({"INSTALLED", "ID", "SIZE", "PARAMS", "QUANT", "MODIFIED", "LOADED", "LOADS"});
-        for (const auto& m : s.installed) {
-            bool is_loaded = false;
-            for (const auto& l : s.loaded)
-                is_loaded = is_loaded || core::provider::ollama::same_model(l.name, m.name);
-            const auto* r = record_of(s.state, m.name);
-            t.add({m.name, m.digest.substr(0, 12), util::format_size(m.size),
-                   m.details.parameter_size.empty() ? "-" : m.details.parameter_size,
-                   m.details.quantization_level.empty() ? "-" : m.details.quantization_level,
-                   m.modified_at ? ago_text(m.modified_at, now) + " ago" : "-",
-                   is_loaded ? "yes" : "no", std::to_string(r ? r->loads : 0)});
+        if (unplaced || no_expiry)
+            std::cout << s.provider->kind() << " does not report"
+                      << (unplaced ? " the memory a loaded model holds (~: its file's size)" : "")
+                      << (unplaced && no_expiry ? " or" : "")
+                      << (no_expiry ? " when it will unload one" : "") << ".\n";
+        if (o.all) {
+            std::cout << "\n"
+                      << s.provider->kind() << " " << st.version << " at " << s.provider->address()
+                      << ", " << st.installed.size() << " models installed:\n";
+            Table t({"INSTALLED", "ID", "SIZE", "PARAMS", "QUANT", "MODIFIED", "LOADED", "LOADS"});
+            for (const auto& m : st.installed) {
+                const auto* r = record_of(st.state, m.name);
+                t.add({m.name, m.digest.empty() ? "-" : m.digest.substr(0, 12),
+                       m.size ? util::format_size(m.size) : "-",
+                       m.details.parameter_size.empty() ? "-" : m.details.parameter_size,
+                       m.details.quantization_level.empty() ? "-" : m.details.quantization_level,
+                       m.modified_at ? ago_text(m.modified_at, now) + " ago" : "-",
+                       is_loaded(s, m.name) ? "yes" : "no", std::to_string(r ? r->loads : 0)});
+            }
+            t.print(std::cout, color);
         }
-        t.print(std::cout, color);
     }
-    return 0;
+    return code;
 }
 
 } // namespace modelctl

@@ -2,6 +2,7 @@
 
 #include "cmd_bench.hpp"
 #include "cmd_config.hpp"
+#include "cmd_endpoints.hpp"
 #include "cmd_gc.hpp"
 #include "cmd_health.hpp"
 #include "cmd_load.hpp"
@@ -30,15 +31,25 @@ namespace modelctl {
 namespace {
 
 constexpr Command kCommands[] = {
-    {"status", setup_status},     {"load", setup_load},
-    {"unload", setup_unload},     {"gc", setup_gc},
-    {"pin", setup_pin},           {"unpin", setup_unpin},
-    {"priority", setup_priority}, {"record", setup_record},
-    {"run", setup_run},           {"recommend", setup_recommend},
-    {"preload", setup_preload},   {"stats", setup_stats},
-    {"bench", setup_bench},       {"health", setup_health},
-    {"config", setup_config},     {"simulate", setup_simulate},
-    {"store", setup_store},       {"__spec", setup_spec},
+    {"status", setup_status},
+    {"load", setup_load},
+    {"unload", setup_unload},
+    {"gc", setup_gc},
+    {"pin", setup_pin},
+    {"unpin", setup_unpin},
+    {"priority", setup_priority},
+    {"record", setup_record},
+    {"run", setup_run},
+    {"recommend", setup_recommend},
+    {"preload", setup_preload},
+    {"stats", setup_stats},
+    {"bench", setup_bench},
+    {"health", setup_health},
+    {"endpoints", setup_endpoints},
+    {"config", setup_config},
+    {"simulate", setup_simulate},
+    {"store", setup_store},
+    {"__spec", setup_spec},
 };
 
 } // namespace
@@ -50,7 +61,11 @@ void setup_app(CLI::App& app, Context& ctx) {
     app.fallthrough(); // global options may follow the subcommand
     auto& g = ctx.global;
     app.add_option("--host", g.host,
-                   "Server address (default: $OLLAMA_HOST, else 127.0.0.1:11434)");
+                   "Address of the default Ollama server (default: $OLLAMA_HOST, else "
+                   "127.0.0.1:11434)");
+    app.add_option("--endpoint", g.endpoint,
+                   "The server to use, by name: a configured endpoint, or ollama / lmstudio "
+                   "(default: $MODELCTL_ENDPOINT, else the first)");
     app.add_option("--timeout", g.timeout,
                    "Longest wait for one server answer, e.g. 30s, 10m (default 5m)");
     app.add_option("--config", g.config,

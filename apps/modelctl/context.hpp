@@ -13,16 +13,30 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace modelctl {
 
 struct GlobalOptions {
-    std::string host;    // --host; empty: OLLAMA_HOST, else the config, else the default
-    std::string timeout; // --timeout; empty: MODELCTL_TIMEOUT, else the config, else 5m
-    std::string config;  // --config FILE; empty: $XDG_CONFIG_HOME/modelctl/config.json
-    bool json = false;   // --json
-    bool quiet = false;  // -q
-    int verbose = 0;     // -v (repeatable)
+    std::string host;     // --host; empty: OLLAMA_HOST, else the config, else the default
+    std::string endpoint; // --endpoint; empty: MODELCTL_ENDPOINT, else the config, else the first
+    std::string timeout;  // --timeout; empty: MODELCTL_TIMEOUT, else the config, else 5m
+    std::string config;   // --config FILE; empty: $XDG_CONFIG_HOME/modelctl/config.json
+    bool json = false;    // --json
+    bool quiet = false;   // -q
+    int verbose = 0;      // -v (repeatable)
+};
+
+// A model server modelctl manages: one from the config file, or, with none
+// configured, Ollama at OLLAMA_HOST ("ollama") and LM Studio at its default
+// port ("lmstudio", optional: left out of status and gc when it does not answer).
+struct Endpoint {
+    std::string name;
+    std::string provider; // "ollama" or "lmstudio"
+    core::http::Endpoint address;
+    std::string token_env; // the variable holding its bearer token; "" none
+    std::optional<uint64_t> vram, ram;
+    bool optional = false;
 };
 
 struct Context {
@@ -42,21 +56,44 @@ struct Context {
 
     // Colour on stdout: a terminal, NO_COLOR unset or empty, TERM not "dumb".
     bool color() const;
-    // The server address from --host, else OLLAMA_HOST, as Ollama reads it.
-    core::http::Endpoint endpoint() const;
-    // The server, waiting at most `read_timeout` for an answer (default: the
-    // configured timeout).
+
+    // Every endpoint, in the config file's order (else the defaults).
+    std::vector<Endpoint> endpoints() const;
+    // The endpoint commands use: --endpoint, else MODELCTL_ENDPOINT, else the
+    // config's "endpoint", else the first. Throws Error{Usage} for an unknown name.
+    const Endpoint& endpoint() const;
+    // What status and gc go through: the endpoint named by --endpoint (or its
+    // variable or key), else every one.
+    std::vector<Endpoint> endpoints_to_visit() const {
+        return config().endpoint.empty() ? endpoints() : std::vector<Endpoint>{endpoint()};
+    }
+    // The endpoint's server, waiting at most `read_timeout` for an answer
+    // (default: the configured timeout).
     std::unique_ptr<core::provider::Provider>
     provider(std::optional<core::util::Seconds> read_timeout = std::nullopt) const;
-    core::store::Store store() const;
-    // Whether the server runs on this machine (a loopback address), so that
-    // the local memory probes speak for it.
-    bool server_is_local() const;
+    std::unique_ptr<core::provider::Provider>
+    provider(const Endpoint& e,
+             std::optional<core::util::Seconds> read_timeout = std::nullopt) const;
+    // The store as the endpoint sees it.
+    core::store::Store store() const { return store(endpoint()); }
+    core::store::Store store(const Endpoint& e) const;
+    // A model's name as the endpoint's server knows it ("llama3.2" ->
+    // "llama3.2:latest" on Ollama).
+    std::string canonical(const std::string& model) const;
+    bool same_model(const std::string& a, const std::string& b) const {
+        return canonical(a) == canonical(b);
+    }
     // Probes this machine's memory (under $MODELCTL_SYSROOT, for tests).
     core::resources::Snapshot probe() const;
-    // The memory budget for the server's loaded models (see resources.hpp).
+    // The memory budget for the endpoint's loaded models (see resources.hpp):
+    // the endpoint's configured memory, else the config's, else (a server on
+    // this machine) the probe's.
     core::resources::BudgetReport
-    budget(const std::vector<core::provider::LoadedModel>& loaded) const;
+    budget(const std::vector<core::provider::LoadedModel>& loaded) const {
+        return budget(endpoint(), loaded);
+    }
+    core::resources::BudgetReport
+    budget(const Endpoint& e, const std::vector<core::provider::LoadedModel>& loaded) const;
     // Progress and chatter go to stderr, only on a terminal and without -q.
     bool show_progress() const { return stderr_tty && !global.quiet && !global.json; }
     // Verbose notes to stderr with -v.
@@ -64,6 +101,8 @@ struct Context {
 
 private:
     mutable std::optional<core::config::Config> config_;
+    mutable std::optional<std::vector<Endpoint>> endpoints_;
+    mutable std::optional<Endpoint> endpoint_;
 };
 
 } // namespace modelctl

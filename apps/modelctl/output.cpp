@@ -1,6 +1,7 @@
 #include "output.hpp"
 
 #include "util/duration.hpp"
+#include "util/size.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -87,6 +88,16 @@ json time_json(const std::optional<Timestamp>& t) {
     return t ? json(core::util::format_rfc3339(*t)) : json(nullptr);
 }
 
+std::string loaded_text(const core::provider::LoadedModel& m, Timestamp now) {
+    std::string out = m.size_reported
+                          ? core::util::format_size(m.size) + ", " +
+                                core::provider::processor_label(m.size, m.size_vram)
+                          : "~" + core::util::format_size(m.size) + " (file size), placement";
+    if (m.expiry_reported)
+        return out + ", until: " + until_text(m.expires_at, now);
+    return out + (m.size_reported ? ", expiry" : " and expiry") + " not reported";
+}
+
 json loaded_json(const core::provider::LoadedModel& m, Timestamp now) {
     using core::provider::Expiry;
     auto expiry = core::provider::classify_expiry(m.expires_at, now);
@@ -98,12 +109,16 @@ json loaded_json(const core::provider::LoadedModel& m, Timestamp now) {
             {"digest", m.digest},
             {"size", m.size},
             {"size_vram", m.size_vram},
-            {"processor", core::provider::processor_label(m.size, m.size_vram)},
+            {"processor",
+             m.size_reported ? core::provider::processor_label(m.size, m.size_vram) : "unknown"},
             {"context_length", m.context_length},
             {"expires_at", expiry == Expiry::Never ? json(nullptr) : time_json(m.expires_at)},
-            {"expiry", names[static_cast<int>(expiry)]},
+            {"expiry", m.expiry_reported ? names[static_cast<int>(expiry)] : "unknown"},
             {"expires_in_seconds", expires_in},
-            {"details", details_json(m.details)}};
+            {"details", details_json(m.details)},
+            {"instance_id", m.instance_id.empty() ? json(nullptr) : json(m.instance_id)},
+            {"size_reported", m.size_reported},
+            {"expiry_reported", m.expiry_reported}};
 }
 
 std::string fixed(double v, int digits) {

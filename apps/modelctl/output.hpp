@@ -43,6 +43,9 @@ std::string ago_text(const std::optional<core::util::Timestamp>& t, core::util::
 // Shared JSON pieces of the documented schema (docs/JSON.md).
 nlohmann::ordered_json details_json(const core::provider::ModelDetails& d);
 nlohmann::ordered_json time_json(const std::optional<core::util::Timestamp>& t);
+// "2.5 GB, 100% GPU, until: in 5m", or for a server that does not report
+// them (LM Studio) "~4.9 GB (file size), placement and expiry not reported".
+std::string loaded_text(const core::provider::LoadedModel& m, core::util::Timestamp now);
 nlohmann::ordered_json loaded_json(const core::provider::LoadedModel& m, core::util::Timestamp now);
 
 } // namespace modelctl

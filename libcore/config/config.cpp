@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <fstream>
@@ -109,6 +111,8 @@ const std::vector<Key>& table() {
     static const std::vector<Key> t{
         {"host", "", "server address, as OLLAMA_HOST (env: OLLAMA_HOST)",
          [](Config& c, const std::string& v) { c.host = v; }},
+        {"endpoint", "", "the endpoint commands use, by name (unset: the first configured)",
+         [](Config& c, const std::string& v) { c.endpoint = v; }},
         {"timeout", "5m", "longest wait for one server answer",
          [](Config& c, const std::string& v) { c.timeout = positive_duration(v); }},
         {"lock_timeout", "10s", "longest wait for the store lock held by another modelctl",
@@ -236,6 +240,75 @@ ModelSettings model_settings(const std::string& name, const json& j, const std::
     return m;
 }
 
+bool valid_endpoint_name(const std::string& n) {
+    if (n.empty() || n.size() > 64)
+        return false;
+    return std::all_of(n.begin(), n.end(), [](unsigned char ch) {
+        return std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.';
+    });
+}
+
+std::vector<EndpointConfig> endpoints_from(const json& j, const std::string& origin) {
+    if (!j.is_array())
+        bad(origin, "endpoints", "expected a list of {\"name\", \"provider\", \"url\", ...}");
+    std::vector<EndpointConfig> out;
+    for (size_t i = 0; i < j.size(); ++i) {
+        const json& e = j[i];
+        std::string where = "endpoints[" + std::to_string(i) + "]";
+        if (!e.is_object())
+            bad(origin, where, "expected an object");
+        EndpointConfig c;
+        for (const auto& [k, v] : e.items()) {
+            try {
+                if (k == "memory") {
+                    if (!v.is_object())
+                        throw std::invalid_argument("expected {\"vram\": ..., \"ram\": ...}");
+                    for (const auto& [mk, mv] : v.items()) {
+                        if (mk == "vram")
+                            c.vram = size(text_of(mv));
+                        else if (mk == "ram")
+                            c.ram = size(text_of(mv));
+                        else
+                            throw std::invalid_argument("unknown key '" + mk +
+                                                        "' (memory takes vram and ram)");
+                    }
+                    continue;
+                }
+                std::string text = text_of(v);
+                if (k == "name")
+                    c.name = text;
+                else if (k == "provider")
+                    c.provider = text;
+                else if (k == "url")
+                    c.url = text;
+                else if (k == "token_env")
+                    c.token_env = text;
+                else
+                    throw Error(ErrorKind::Usage,
+                                origin + ": unknown key '" + where + "." + k + "'",
+                                "an endpoint takes name, provider, url, token_env, memory");
+            } catch (const std::invalid_argument& err) {
+                bad(origin, where + "." + k, err.what());
+            }
+        }
+        if (!valid_endpoint_name(c.name))
+            bad(origin, where + ".name",
+                "'" + c.name + "' is not a name (letters, digits, '-', '_', '.')");
+        where = "endpoints." + c.name;
+        if (c.provider != "ollama" && c.provider != "lmstudio")
+            bad(origin, where + ".provider", "'" + c.provider + "' is not ollama or lmstudio");
+        if (c.url.empty())
+            bad(origin, where + ".url", "is required (e.g. http://gpu-box:11434)");
+        for (const auto& o : out)
+            if (o.name == c.name)
+                bad(origin, where, "is named twice");
+        if (c.token_env.empty() && c.provider == "lmstudio")
+            c.token_env = "LM_API_TOKEN";
+        out.push_back(std::move(c));
+    }
+    return out;
+}
+
 } // namespace
 
 std::vector<std::pair<std::string, std::string>> keys() {
@@ -265,9 +338,12 @@ Config load(const Environment& env, const std::optional<fs::path>& file,
             std::map<std::string, std::string> values;
             json rest = j;
             rest.erase("models");
+            rest.erase("endpoints");
             flatten(rest, "", origin, values);
             for (const auto& [k, v] : values)
                 chosen[k] = {k, v, Source::File, origin, chosen[k].help};
+            if (j.contains("endpoints"))
+                c.endpoints = endpoints_from(j["endpoints"], origin);
             if (j.contains("models")) {
                 if (!j["models"].is_object())
                     bad(origin, "models", "expected an object keyed by model name");

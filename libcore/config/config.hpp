@@ -16,6 +16,11 @@
 //                "gpu": {"max_memory_percent": 90, "min_free": "1GB"},
 //                "ram": {"max_memory_percent": 75, "min_free": "4GB"}},
 //     "memory": {"vram": "24GB", "ram": "64GB"},
+//     "endpoint": "gpu-box",
+//     "endpoints": [{"name": "gpu-box", "provider": "ollama", "url": "http://gpu-box:11434",
+//                    "memory": {"vram": "48GB", "ram": "64GB"}},
+//                   {"name": "studio", "provider": "lmstudio", "url": "http://127.0.0.1:1234",
+//                    "token_env": "LM_API_TOKEN"}],
 //     "models": {"llama3.1:8b": {"pin": true, "priority": 7, "keep_alive": "2h",
 //                                "idle_timeout": "4h", "num_ctx": 8192}}
 //   }
@@ -57,8 +62,20 @@ struct ModelSettings {
     std::optional<int> num_ctx;
 };
 
+// A model server modelctl manages, as the config file names it.
+struct EndpointConfig {
+    std::string name;      // letters, digits, '-', '_', '.'
+    std::string provider;  // "ollama" or "lmstudio"
+    std::string url;       // as OLLAMA_HOST takes it; LM Studio's default port is 1234
+    std::string token_env; // the variable holding a bearer token ("" none; LM Studio: LM_API_TOKEN)
+    std::optional<uint64_t> vram; // the server's memory, when it is not this machine's
+    std::optional<uint64_t> ram;
+};
+
 struct Config {
-    std::string host; // empty: the default address
+    std::string host;                      // empty: the default address
+    std::string endpoint;                  // the endpoint to use by name; empty: the first
+    std::vector<EndpointConfig> endpoints; // none: Ollama at `host`, and LM Studio when it answers
     util::Seconds timeout{300};
     util::Seconds lock_timeout{10};
     uint64_t max_log_bytes = 16000000;         // the event log rotates past this

@@ -13,7 +13,8 @@ namespace core::provider {
 using nlohmann::json;
 
 Ollama::Ollama(http::Endpoint endpoint, OllamaOptions options)
-    : client_(std::move(endpoint), options.timeouts), options_(options), rng_(options.seed) {}
+    : client_(std::move(endpoint), options.timeouts, options.token, options.unreachable_hint),
+      options_(options), rng_(options.seed) {}
 
 void Ollama::backoff(int attempt) {
     // "Equal jitter": half the exponential step fixed, half random, so that

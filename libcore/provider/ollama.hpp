@@ -18,6 +18,9 @@ namespace core::provider {
 
 struct OllamaOptions {
     http::Timeouts timeouts;
+    std::string token; // sent as a bearer token when not empty (a server behind a proxy)
+    std::string unreachable_hint =
+        "is the server running? Set the address with --host or OLLAMA_HOST";
     int busy_retries = 4;                         // extra attempts after a 503
     std::chrono::milliseconds backoff_base{250};  // first wait, doubled each time
     std::chrono::milliseconds backoff_cap{4000};  // longest single wait

@@ -29,8 +29,9 @@ std::optional<uint64_t> info_number(const json& info, const std::string& key) {
     return std::nullopt;
 }
 
+// `name` as the server knows it (Provider::canonical).
 const store::ModelRecord* find(const store::State& st, const std::string& name) {
-    auto it = st.models.find(provider::ollama::normalize_name(name));
+    auto it = st.models.find(name);
     return it == st.models.end() ? nullptr : &it->second;
 }
 
@@ -84,6 +85,7 @@ Effective effective_settings(const std::string& model, const config::Config& cfg
     e.keep_alive = cfg.keep_alive;
     e.idle_timeout = cfg.idle_timeout;
     e.num_ctx = cfg.num_ctx;
+    // Config keys are normalized by Ollama's rule whatever the server, so look up the same way.
     auto it = cfg.models.find(provider::ollama::normalize_name(model));
     if (it != cfg.models.end()) {
         const auto& m = it->second;
@@ -121,7 +123,7 @@ std::vector<policy::Resident> residents(const std::vector<provider::LoadedModel>
         const store::ModelRecord* rec = find(state, m.name);
         Effective eff = effective_settings(m.name, cfg, rec);
         policy::Resident r;
-        r.name = provider::ollama::normalize_name(m.name);
+        r.name = m.name; // the server's own name: canonical
         r.bytes = m.size;
         r.reload_seconds = rec && rec->last_load && rec->last_load->seconds > 0
                                ? rec->last_load->seconds
@@ -162,11 +164,11 @@ std::vector<Wanted> describe_wanted(provider::Provider& server,
     std::vector<provider::InstalledModel> installed;
     for (const auto& name : models) {
         Wanted w;
-        w.model = provider::ollama::normalize_name(name);
-        const store::ModelRecord* r = find(state, name);
+        w.model = server.canonical(name);
+        const store::ModelRecord* r = find(state, w.model);
         w.settings = effective_settings(w.model, cfg, r);
         for (const auto& m : loaded)
-            if (provider::ollama::same_model(m.name, name) &&
+            if (server.same_model(m.name, name) &&
                 provider::classify_expiry(m.expires_at, now) != provider::Expiry::Stopping) {
                 w.loaded = true;
                 w.estimate = {m.size, true, "loaded now"};
@@ -174,14 +176,14 @@ std::vector<Wanted> describe_wanted(provider::Provider& server,
         if (!w.loaded) {
             if (installed.empty())
                 installed = server.installed();
-            auto it = std::find_if(installed.begin(), installed.end(), [&](const auto& m) {
-                return provider::ollama::same_model(m.name, name);
-            });
+            auto it = std::find_if(installed.begin(), installed.end(),
+                                   [&](const auto& m) { return server.same_model(m.name, name); });
             if (it == installed.end())
                 throw Error(ErrorKind::NotFound,
                             "model '" + name + "' is not installed on the server at " +
                                 server.address(),
-                            "pull it first: ollama pull " + name);
+                            server.kind() == "lmstudio" ? "download it first: lms get " + name
+                                                        : "pull it first: ollama pull " + name);
             auto info = server.show(name);
             w.estimate = estimate_memory(r, it->size, info.model_info, w.settings.num_ctx);
         }

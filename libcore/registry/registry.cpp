@@ -1,6 +1,6 @@
 #include "registry/registry.hpp"
 
-#include "provider/ollama_api.hpp"
+#include "error.hpp"
 #include "registry/planning.hpp"
 
 #include <algorithm>
@@ -9,9 +9,6 @@
 
 namespace core::registry {
 
-using provider::ollama::normalize_name;
-using provider::ollama::same_model;
-
 namespace {
 
 double since(std::chrono::steady_clock::time_point t0) {
@@ -19,7 +16,7 @@ double since(std::chrono::steady_clock::time_point t0) {
 }
 
 store::ModelRecord& touch(store::State& st, const std::string& name, util::Timestamp now) {
-    auto [it, inserted] = st.models.try_emplace(normalize_name(name));
+    auto [it, inserted] = st.models.try_emplace(name); // canonical (Provider::canonical)
     if (inserted)
         it->second.first_seen = now;
     it->second.last_seen = now;
@@ -64,7 +61,7 @@ store::State Registry::observe(const std::vector<provider::LoadedModel>& loaded,
     auto st = store_.read();
     bool any = false;
     for (const auto& m : loaded) {
-        auto it = st.models.find(normalize_name(m.name));
+        auto it = st.models.find(provider_.canonical(m.name));
         store::ModelRecord r = it != st.models.end() ? it->second : store::ModelRecord{};
         any = observe_expiry(r, m, now) || any;
     }
@@ -72,7 +69,7 @@ store::State Registry::observe(const std::vector<provider::LoadedModel>& loaded,
         return st; // nothing new: no lock, no write
     return store_.update([&](store::State& s) {
         for (const auto& m : loaded)
-            observe_expiry(touch(s, normalize_name(m.name), now), m, now);
+            observe_expiry(touch(s, provider_.canonical(m.name), now), m, now);
     });
 }
 
@@ -86,7 +83,7 @@ UseOutcome Registry::generate(const provider::GenerateRequest& request, const st
     UseOutcome out;
     store::Event e;
     e.type = "use";
-    e.model = normalize_name(request.model);
+    e.model = provider_.canonical(request.model);
     e.server = provider_.address();
     e.task = task;
     auto t0 = std::chrono::steady_clock::now();
@@ -129,7 +126,7 @@ UseOutcome Registry::generate(const provider::GenerateRequest& request, const st
 void Registry::set_pin(const std::string& model, bool pinned) {
     auto now = util::now();
     store_.update([&](store::State& st) {
-        auto& r = touch(st, normalize_name(model), now);
+        auto& r = touch(st, provider_.canonical(model), now);
         if (pinned)
             r.pinned = true;
         else
@@ -140,7 +137,7 @@ void Registry::set_pin(const std::string& model, bool pinned) {
 void Registry::set_priority(const std::string& model, int priority) {
     auto now = util::now();
     store_.update(
-        [&](store::State& st) { touch(st, normalize_name(model), now).priority = priority; });
+        [&](store::State& st) { touch(st, provider_.canonical(model), now).priority = priority; });
 }
 
 BenchRecord Registry::record_bench(const std::string& model, bench::Result result,
@@ -149,7 +146,7 @@ BenchRecord Registry::record_bench(const std::string& model, bench::Result resul
     auto now = util::now();
     store_.update([&](store::State& st) {
         out = {};
-        auto& r = touch(st, normalize_name(model), now);
+        auto& r = touch(st, provider_.canonical(model), now);
         if (const auto* p = bench::previous(r.bench, result.settings)) {
             out.previous = *p;
             out.changes = bench::compare(
@@ -168,7 +165,7 @@ BenchRecord Registry::record_bench(const std::string& model, bench::Result resul
 
 std::optional<provider::LoadedModel> Registry::find_loaded(const std::string& model) {
     for (auto& m : provider_.loaded())
-        if (same_model(m.name, model))
+        if (provider_.same_model(m.name, model))
             return m;
     return std::nullopt;
 }
@@ -176,7 +173,7 @@ std::optional<provider::LoadedModel> Registry::find_loaded(const std::string& mo
 LoadOutcome Registry::load(const std::string& model, const provider::LoadSettings& settings,
                            bool as_use) {
     LoadOutcome out;
-    out.model = normalize_name(model);
+    out.model = provider_.canonical(model);
     // Read the store first: an unusable store refuses the command before the
     // server is touched, so a refused load changes nothing anywhere.
     auto known = store_.read().models;
@@ -250,7 +247,7 @@ LoadOutcome Registry::load(const std::string& model, const provider::LoadSetting
 
 UnloadOutcome Registry::unload(const std::string& model) {
     UnloadOutcome out;
-    out.model = normalize_name(model);
+    out.model = provider_.canonical(model);
     store_.read(); // refuse before touching the server, as load() does
     auto before = find_loaded(model);
     auto t0 = std::chrono::steady_clock::now();

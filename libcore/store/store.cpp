@@ -196,9 +196,11 @@ bench::Result bench_from(const json& j) {
     return b;
 }
 
-json to_json(const State& s) {
+namespace {
+
+json models_json(const std::map<std::string, ModelRecord>& records) {
     json models = json::object();
-    for (const auto& [name, m] : s.models) {
+    for (const auto& [name, m] : records) {
         json r = {{"digest", m.digest},
                   {"size", m.size},
                   {"details", details_json(m.details)},
@@ -260,31 +262,30 @@ json to_json(const State& s) {
         }
         models[name] = std::move(r);
     }
-    json j = {{"schema_version", s.schema_version}, {"models", std::move(models)}};
+    return models;
+}
+
+} // namespace
+
+json to_json(const State& s) {
+    json endpoints = json::object();
+    for (const auto& [name, records] : s.other_endpoints)
+        if (!records.empty())
+            endpoints[name] = {{"models", models_json(records)}};
+    if (!s.models.empty())
+        endpoints[s.endpoint] = {{"models", models_json(s.models)}};
+    json j = {{"schema_version", s.schema_version}, {"endpoints", std::move(endpoints)}};
     if (s.log)
         j["log"] = {{"dev", s.log->dev}, {"ino", s.log->ino}, {"offset", s.log->offset}};
     return j;
 }
 
-State state_from_json(const json& j) {
-    if (!j.is_object() || !j.contains("schema_version") || !j["schema_version"].is_number_integer())
-        throw Error(ErrorKind::Store, "has no schema_version");
-    State s;
-    s.schema_version = j["schema_version"].get<int>();
-    if (s.schema_version > kSchemaVersion)
-        throw Error(ErrorKind::Store,
-                    "was written by a newer modelctl (schema " + std::to_string(s.schema_version) +
-                        "; this one reads up to " + std::to_string(kSchemaVersion) + ")");
-    if (s.schema_version < 1)
-        throw Error(ErrorKind::Store, "has an invalid schema_version");
-    auto models = j.find("models");
-    if (models == j.end() || !models->is_object())
-        throw Error(ErrorKind::Store, "has no models object");
-    if (auto l = j.find("log"); l != j.end() && l->is_object())
-        s.log = LogMark{l->value("dev", uint64_t{0}), l->value("ino", uint64_t{0}),
-                        l->value("offset", uint64_t{0})};
+namespace {
+
+std::map<std::string, ModelRecord> models_from(const json& models) {
+    std::map<std::string, ModelRecord> out;
     try {
-        for (const auto& [name, r] : models->items()) {
+        for (const auto& [name, r] : models.items()) {
             ModelRecord m;
             m.digest = r.value("digest", "");
             m.size = r.value("size", uint64_t{0});
@@ -347,11 +348,52 @@ State state_from_json(const json& j) {
             if (auto b = r.find("bench"); b != r.end() && b->is_array())
                 for (const auto& result : *b)
                     m.bench.push_back(bench_from(result));
-            s.models.emplace(name, std::move(m));
+            out.emplace(name, std::move(m));
         }
     } catch (const std::exception& e) { // json::exception, or a bad context key
         throw Error(ErrorKind::Store, std::string("has a malformed model record: ") + e.what());
     }
+    return out;
+}
+
+} // namespace
+
+State state_from_json(const json& j, const std::string& endpoint) {
+    if (!j.is_object() || !j.contains("schema_version") || !j["schema_version"].is_number_integer())
+        throw Error(ErrorKind::Store, "has no schema_version");
+    State s;
+    s.schema_version = j["schema_version"].get<int>();
+    if (s.schema_version > kSchemaVersion)
+        throw Error(ErrorKind::Store,
+                    "was written by a newer modelctl (schema " + std::to_string(s.schema_version) +
+                        "; this one reads up to " + std::to_string(kSchemaVersion) + ")");
+    if (s.schema_version < 1)
+        throw Error(ErrorKind::Store, "has an invalid schema_version");
+    std::map<std::string, std::map<std::string, ModelRecord>> all;
+    if (s.schema_version < 6) { // one server, Ollama's: the default endpoint's
+        auto models = j.find("models");
+        if (models == j.end() || !models->is_object())
+            throw Error(ErrorKind::Store, "has no models object");
+        all[kDefaultEndpoint] = models_from(*models);
+    } else {
+        auto eps = j.find("endpoints");
+        if (eps == j.end() || !eps->is_object())
+            throw Error(ErrorKind::Store, "has no endpoints object");
+        for (const auto& [name, e] : eps->items()) {
+            if (!e.is_object() || !e.contains("models") || !e["models"].is_object())
+                throw Error(ErrorKind::Store, "has no models object for endpoint '" + name + "'");
+            all[name] = models_from(e["models"]);
+        }
+    }
+    s.endpoint = endpoint;
+    if (auto it = all.find(endpoint); it != all.end()) {
+        s.models = std::move(it->second);
+        all.erase(it);
+    }
+    s.other_endpoints = std::move(all);
+    if (auto l = j.find("log"); l != j.end() && l->is_object())
+        s.log = LogMark{l->value("dev", uint64_t{0}), l->value("ino", uint64_t{0}),
+                        l->value("offset", uint64_t{0})};
     s.schema_version = kSchemaVersion; // older versions are read as this one, and written so
     return s;
 }
@@ -363,6 +405,8 @@ json to_json(const Event& e) {
               {"server", e.server},
               {"at", util::format_rfc3339(e.at)},
               {"seconds", e.seconds}};
+    if (!e.endpoint.empty())
+        j["endpoint"] = e.endpoint;
     if (e.size || e.size_vram) {
         j["size"] = e.size;
         j["size_vram"] = e.size_vram;
@@ -390,6 +434,7 @@ std::optional<Event> event_from_json(const json& j) {
         e.type = j["type"].get<std::string>();
         e.model = j["model"].get<std::string>();
         e.server = j.value("server", "");
+        e.endpoint = j.value("endpoint", "");
         auto at = time_from(j, "at");
         if (!at)
             return std::nullopt;
@@ -431,7 +476,10 @@ void note_use(ModelRecord& r, util::Timestamp at) {
 }
 
 void fold_use(State& state, const Event& e) {
-    auto [it, inserted] = state.models.try_emplace(provider::ollama::normalize_name(e.model));
+    std::string endpoint = e.endpoint.empty() ? kDefaultEndpoint : e.endpoint;
+    auto& models = endpoint == state.endpoint ? state.models : state.other_endpoints[endpoint];
+    auto [it, inserted] = models.try_emplace(
+        e.endpoint.empty() ? provider::ollama::normalize_name(e.model) : e.model);
     ModelRecord& r = it->second;
     if (inserted)
         r.first_seen = r.last_seen = e.at;
@@ -452,8 +500,17 @@ void fold_use(State& state, const Event& e) {
     note_use(r, e.at);
 }
 
-Store::Store(fs::path dir, std::chrono::milliseconds lock_timeout, uint64_t max_log_bytes)
-    : dir_(std::move(dir)), lock_timeout_(lock_timeout), max_log_bytes_(max_log_bytes) {}
+Store::Store(fs::path dir, std::chrono::milliseconds lock_timeout, uint64_t max_log_bytes,
+             std::string endpoint)
+    : dir_(std::move(dir)), lock_timeout_(lock_timeout), max_log_bytes_(max_log_bytes),
+      endpoint_(std::move(endpoint)) {}
+
+std::vector<Event> Store::stamped(std::vector<Event> events) const {
+    for (auto& e : events)
+        if (e.endpoint.empty())
+            e.endpoint = endpoint_;
+    return events;
+}
 
 void Store::ensure_dir() const {
     make_private_dirs(dir_);
@@ -462,8 +519,11 @@ void Store::ensure_dir() const {
 State Store::read_unlocked(json* document) const {
     bool exists = false;
     std::string text = read_file(state_path(), exists);
-    if (!exists)
-        return State{};
+    if (!exists) {
+        State empty;
+        empty.endpoint = endpoint_;
+        return empty;
+    }
     json j = json::parse(text, nullptr, false);
     const std::string hint = "move it aside with `modelctl store --repair` (the file is kept)";
     if (j.is_discarded())
@@ -472,7 +532,7 @@ State Store::read_unlocked(json* document) const {
                         " is corrupt (not valid JSON); it was left untouched",
                     hint);
     try {
-        State s = state_from_json(j);
+        State s = state_from_json(j, endpoint_);
         if (document)
             *document = std::move(j);
         return s;
@@ -548,9 +608,10 @@ void Store::fold_pending(State& s) const {
     ::close(cur);
 }
 
-void Store::append(const std::vector<Event>& uses) {
-    if (uses.empty())
+void Store::append(const std::vector<Event>& given) {
+    if (given.empty())
         return;
+    auto uses = stamped(given);
     std::string lines;
     for (const auto& e : uses)
         lines += to_json(e).dump() + "\n";
@@ -579,7 +640,8 @@ void Store::append(const std::vector<Event>& uses) {
     update_locked([](State&) {}, std::move(lines), uses);
 }
 
-State Store::update(const std::function<void(State&)>& mutate, const std::vector<Event>& events) {
+State Store::update(const std::function<void(State&)>& mutate, const std::vector<Event>& given) {
+    auto events = stamped(given);
     std::string lines;
     for (const auto& e : events)
         lines += to_json(e).dump() + "\n";

@@ -50,7 +50,13 @@ namespace core::store {
 // histograms still read. 4 adds the log mark (uses past it are not folded
 // yet); an older file has none, and its log was folded as it was written.
 // 5 adds bench results (an older modelctl would drop them on its next write).
-inline constexpr int kSchemaVersion = 5;
+// 6 keys models by endpoint: {"endpoints": {name: {"models": {...}}}}; an
+// older file's models are the default endpoint's.
+inline constexpr int kSchemaVersion = 6;
+
+// The endpoint of the default Ollama server, and of everything a store from
+// before endpoints (schema < 6) or an event without one knew.
+inline constexpr const char* kDefaultEndpoint = "ollama";
 
 // Bench results kept per model, newest last.
 inline constexpr size_t kBenchKeep = 20;
@@ -113,17 +119,22 @@ struct LogMark {
     friend bool operator==(const LogMark&, const LogMark&) = default;
 };
 
+// The store as one endpoint sees it: that endpoint's models, and the other
+// endpoints' carried along untouched, so that writing it back keeps them.
 struct State {
     int schema_version = kSchemaVersion;
-    std::optional<LogMark> log;                // absent: nothing in the log waits to be folded
-    std::map<std::string, ModelRecord> models; // keyed by normalized name
+    std::optional<LogMark> log; // absent: nothing in the log waits to be folded
+    std::string endpoint = kDefaultEndpoint;
+    std::map<std::string, ModelRecord> models; // the endpoint's, by the server's name (canonical)
+    std::map<std::string, std::map<std::string, ModelRecord>> other_endpoints;
 };
 
 // A usage event as stored in events.jsonl.
 struct Event {
     std::string type; // "load", "unload", "use"
     std::string model;
-    std::string server; // address of the server ("" for a use recorded by a script)
+    std::string server;   // address of the server ("" for a use recorded by a script)
+    std::string endpoint; // whose model; "" (events before endpoints): kDefaultEndpoint
     util::Timestamp at;
     double seconds = 0; // wall time of the operation
     uint64_t size = 0;
@@ -141,8 +152,11 @@ struct Event {
 // Adds a use at `at` to the record's decayed use count (policy::UseCount)
 // and last use.
 void note_use(ModelRecord& r, util::Timestamp at);
-// Folds a use event into its model's record (created if new): the usage
-// summary, with the hour of the week in local time, and note_use().
+// Folds a use event into its model's record (created if new) under the
+// event's endpoint: the usage summary, with the hour of the week in local
+// time, and note_use(). The event names the model as the server does; one
+// without an endpoint (from before endpoints) is Ollama's, and its name is
+// normalized as Ollama's.
 void fold_use(State& state, const Event& use);
 
 struct EventLog {
@@ -159,11 +173,15 @@ class Store {
 public:
     static constexpr uint64_t kDefaultMaxLogBytes = 16000000;
 
+    // A store seen from `endpoint`: read() and update() hand over its models,
+    // and events written without an endpoint are stamped with it.
     explicit Store(std::filesystem::path dir,
                    std::chrono::milliseconds lock_timeout = std::chrono::seconds(10),
-                   uint64_t max_log_bytes = kDefaultMaxLogBytes);
+                   uint64_t max_log_bytes = kDefaultMaxLogBytes,
+                   std::string endpoint = kDefaultEndpoint);
 
     const std::filesystem::path& dir() const { return dir_; }
+    const std::string& endpoint() const { return endpoint_; }
     std::filesystem::path state_path() const { return dir_ / "state.json"; }
     std::filesystem::path events_path() const { return dir_ / "events.jsonl"; }
     std::filesystem::path rotated_events_path() const { return dir_ / "events.1.jsonl"; }
@@ -207,14 +225,18 @@ private:
     State update_locked(const std::function<void(State&)>& mutate, std::string lines,
                         const std::vector<Event>& events);
 
+    std::vector<Event> stamped(std::vector<Event> events) const;
+
     std::filesystem::path dir_;
     std::chrono::milliseconds lock_timeout_;
     uint64_t max_log_bytes_;
+    std::string endpoint_;
 };
 
 // JSON forms (schema documented in docs/STORE.md).
 nlohmann::json to_json(const State& state);
-State state_from_json(const nlohmann::json& j); // throws Error{Store}
+// The state as `endpoint` sees it. Throws Error{Store}.
+State state_from_json(const nlohmann::json& j, const std::string& endpoint = kDefaultEndpoint);
 nlohmann::json to_json(const Event& event);
 std::optional<Event> event_from_json(const nlohmann::json& j);
 

@@ -12,7 +12,7 @@ export XDG_CONFIG_HOME="$SCRATCH/config" # never the user's own config
 # The memory budget would otherwise come from this machine's probes: tests
 # must not depend on the host. Tests of budgets set their own.
 export MODELCTL_BUDGET_MEMORY=1TB
-unset OLLAMA_HOST NO_COLOR XDG_STATE_HOME MODELCTL_SYSROOT || true
+unset OLLAMA_HOST NO_COLOR XDG_STATE_HOME MODELCTL_SYSROOT LM_API_TOKEN || true
 for v in $(env | sed -n 's/^\(MODELCTL_[A-Z_]*\)=.*/\1/p'); do
     case $v in MODELCTL_HOME | MODELCTL_BUDGET_MEMORY) ;; *) unset "$v" ;; esac
 done

@@ -25,8 +25,8 @@ check "--cold measures the load modelsim simulates" eval 'jq -e --argjson s "$fi
     .results[0].load_seconds as \$l | ((0.2 + \$s / 2e9) / 20) as \$want | \$l >= \$want and \$l < \$want + 0.5" <<<"$doc" >/dev/null'
 check "memory observed after load is what /api/ps shows" eval 'jq -e --argjson v "$vram" --argjson s "$size" ".results[0].memory | .size == \$s and .size_vram == \$v and .processor == \"100% GPU\"" <<<"$doc" >/dev/null'
 check "the first result has nothing to compare with" eval 'jq -e ".results[0].previous == null and .results[0].changes == []" <<<"$doc" >/dev/null'
-check "the result is kept in the store" eval 'jq -e ".models[\"llama3.2:3b\"].bench | length == 1 and .[0].settings.num_predict == 8" "$MODELCTL_HOME/state.json" >/dev/null'
-check "bench runs are not recorded as uses" eval 'jq -e ".models[\"llama3.2:3b\"].usage == null" "$MODELCTL_HOME/state.json" >/dev/null'
+check "the result is kept in the store" eval 'jq -e ".endpoints.ollama.models[\"llama3.2:3b\"].bench | length == 1 and .[0].settings.num_predict == 8" "$MODELCTL_HOME/state.json" >/dev/null'
+check "bench runs are not recorded as uses" eval 'jq -e ".endpoints.ollama.models[\"llama3.2:3b\"].usage == null" "$MODELCTL_HOME/state.json" >/dev/null'
 
 # The gate compares medians that include client-side times (time to first
 # token, total): slow enough simulated answers (~30 ms to the first token) keep
@@ -42,7 +42,7 @@ check "the same speed again: no regression, exit 0, table with the previous" eva
 start_sim --speed 0.5 --startup 0.2 --load-bandwidth 20e9
 run "$MODELCTL" "${gate[@]}"
 check "half the speed: --fail-on-regression exits 1 naming the figure" eval 'rc_is 1 && has "$ERR" "llama3.1:8b regressed: median tokens_per_second" && has "$OUT" "REGRESSED"'
-check "the regressed result is kept, marked" eval 'jq -e ".models[\"llama3.1:8b\"].bench[-1].regressed" "$MODELCTL_HOME/state.json" >/dev/null'
+check "the regressed result is kept, marked" eval 'jq -e ".endpoints.ollama.models[\"llama3.1:8b\"].bench[-1].regressed" "$MODELCTL_HOME/state.json" >/dev/null'
 run "$MODELCTL" "${gate[@]}"
 check "but is no baseline: still slow, still fails" eval 'rc_is 1 && has "$ERR" "regressed"'
 run "$MODELCTL" --json bench llama3.1:8b --runs 3 --num-predict 8

@@ -12,7 +12,7 @@ run "$MODELCTL" health --format prometheus
 check "server down in Prometheus form: modelctl_health_server_up 0, exit 3" eval 'rc_is 3 && has "$OUT" "modelctl_health_server_up{server=\"$SIM_URL\"} 0"'
 run "$MODELCTL" status --format prometheus
 printf '%s\n' "$OUT" >"$SCRATCH/down.prom"
-check "status --format prometheus with the server down: up 0, exit 3, still valid" eval 'rc_is 3 && has "$OUT" "modelctl_server_up{server=\"$SIM_URL\"} 0" && prom_valid "$SCRATCH/down.prom"'
+check "status --format prometheus with the server down: up 0, exit 3, still valid" eval 'rc_is 3 && has "$OUT" "modelctl_server_up{endpoint=\"ollama\",server=\"$SIM_URL\"} 0" && prom_valid "$SCRATCH/down.prom"'
 
 start_sim --speed 20 --startup 0.2 --fault fail=gemma3:12b
 run "$MODELCTL" health
@@ -32,7 +32,7 @@ run "$MODELCTL" load llama3.1:8b --keep-alive forever
 run "$MODELCTL" health --loaded
 check "--loaded checks every loaded model" eval 'rc_is 0 && has "$OUT" "ok    llama3.1:8b answer" && has "$OUT" "ok    llama3.2:3b answer" && has "$OUT" "ok    nomic-embed-text:latest answer"'
 check "the probe keeps a model's keep-alive (forever stays forever)" eval '[ "$(curl -s "$SIM_URL/api/ps" | jq -r ".models[] | select(.name == \"llama3.1:8b\") | .expires_at[0:4]")" -gt 2100 ]'
-check "the probe is not recorded as a use" eval 'jq -e ".models[\"llama3.2:3b\"].usage == null" "$MODELCTL_HOME/state.json" >/dev/null'
+check "the probe is not recorded as a use" eval 'jq -e ".endpoints.ollama.models[\"llama3.2:3b\"].usage == null" "$MODELCTL_HOME/state.json" >/dev/null'
 
 run "$MODELCTL" health --format json llama3.2:3b nosuch:1b
 check "--format json: healthy, exit_code and the checks" eval 'rc_is 1 && jq -e ".schema == \"modelctl.health/v1\" and .healthy == false and .exit_code == 1 and .version == \"0.9.6\" and
@@ -47,10 +47,10 @@ run "$MODELCTL" status --format prometheus
 printf '%s\n' "$OUT" >"$SCRATCH/status.prom"
 check "status --format prometheus follows the format's rules" eval 'rc_is 0 && prom_valid "$SCRATCH/status.prom"'
 vram=$(curl -s "$SIM_URL/api/ps" | jq '.models[] | select(.name == "llama3.2:3b") | .size_vram')
-check "bytes in VRAM and RAM per loaded model, as /api/ps says" eval 'has "$OUT" "modelctl_model_memory_bytes{server=\"$SIM_URL\",model=\"llama3.2:3b\",memory=\"vram\"} $vram" && has "$OUT" "modelctl_model_memory_bytes{server=\"$SIM_URL\",model=\"llama3.2:3b\",memory=\"ram\"} 0"'
-check "a model kept forever expires at +Inf" eval 'has "$OUT" "modelctl_model_expiry_timestamp_seconds{server=\"$SIM_URL\",model=\"llama3.1:8b\"} +Inf"'
+check "bytes in VRAM and RAM per loaded model, as /api/ps says" eval 'has "$OUT" "modelctl_model_memory_bytes{endpoint=\"ollama\",server=\"$SIM_URL\",model=\"llama3.2:3b\",memory=\"vram\"} $vram" && has "$OUT" "modelctl_model_memory_bytes{endpoint=\"ollama\",server=\"$SIM_URL\",model=\"llama3.2:3b\",memory=\"ram\"} 0"'
+check "a model kept forever expires at +Inf" eval 'has "$OUT" "modelctl_model_expiry_timestamp_seconds{endpoint=\"ollama\",server=\"$SIM_URL\",model=\"llama3.1:8b\"} +Inf"'
 n=$(curl -s "$SIM_URL/api/ps" | jq ".models | length")
-check "the loaded count and the last bench figures" eval 'has "$OUT" "modelctl_models_loaded{server=\"$SIM_URL\"} $n" && grep -q "^modelctl_bench_tokens_per_second{model=\"llama3.2:3b\"} [0-9]" <<<"$OUT"'
+check "the loaded count and the last bench figures" eval 'has "$OUT" "modelctl_models_loaded{endpoint=\"ollama\",server=\"$SIM_URL\"} $n" && grep -q "^modelctl_bench_tokens_per_second{endpoint=\"ollama\",model=\"llama3.2:3b\"} [0-9]" <<<"$OUT"'
 printf 'bad{x="1"} 1\nbad{x="1"} 2\n' >"$SCRATCH/dup.prom"
 printf 'm 1\n# TYPE m gauge\n' >"$SCRATCH/late.prom"
 printf 'm{model="a"b"} 1\n' >"$SCRATCH/quote.prom"

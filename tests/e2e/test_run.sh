@@ -10,7 +10,7 @@ run "$MODELCTL" run llama3.2:3b why is the sky blue
 check "run streams the answer to stdout" eval 'rc_is 0 && has "$OUT" "The model is loaded and ready" && [ -z "$ERR" ]'
 check "the model stays loaded afterwards" eval '[ "$(curl -s "$sim_url/api/ps" | jq -r ".models[0].name")" = llama3.2:3b ]'
 check "a cold run counts as one use, not a load plus a use" \
-    eval 'jq -e ".models[\"llama3.2:3b\"] | .uses.count < 1.01 and .loads == 1 and .usage.uses == 1" "$MODELCTL_HOME/state.json" >/dev/null'
+    eval 'jq -e ".endpoints.ollama.models[\"llama3.2:3b\"] | .uses.count < 1.01 and .loads == 1 and .usage.uses == 1" "$MODELCTL_HOME/state.json" >/dev/null'
 
 run "$MODELCTL" --json run --task coding llama3.2:3b "write a haiku"
 check "run --json: final metrics, no streaming" eval 'rc_is 0 && jq -e ".schema == \"modelctl.run/v1\" and .load == null and (.response | length > 0) and .metrics.tokens_out > 0" <<<"$OUT" >/dev/null'
@@ -38,10 +38,10 @@ check "an empty prompt is a usage error" eval 'rc_is 2 && has "$ERR" "prompt is 
 run "$MODELCTL" run llama3.2:3b hi --task knitting
 check "an unknown task is a usage error" eval 'rc_is 2 && has "$ERR" "unknown task"'
 
-uses_before=$(jq '[.models[].usage.uses] | add' "$MODELCTL_HOME/state.json")
+uses_before=$(jq '[.endpoints.ollama.models[].usage.uses] | add' "$MODELCTL_HOME/state.json")
 run "$MODELCTL" run no-such-model hi
 check "a model not installed: exit 1 with a hint, nothing recorded" eval 'rc_is 1 && has "$ERR" "not installed" && has "$ERR" "ollama pull" &&
-    [ "$(jq "[.models[].usage.uses] | add" "$MODELCTL_HOME/state.json")" = "$uses_before" ]'
+    [ "$(jq "[.endpoints.ollama.models[].usage.uses] | add" "$MODELCTL_HOME/state.json")" = "$uses_before" ]'
 
 # keep-alive: a model loaded to stay forever is not cut back to the default.
 "$MODELCTL" -q load -k forever llama3.1:8b
@@ -67,8 +67,8 @@ run "$MODELCTL" --json stats llama3.2:1b
 check "and a failed use is recorded" eval 'jq -e ".models[0] | .uses == 1 and .failures == 1" <<<"$OUT" >/dev/null'
 
 # Unreachable: exit 3, no use recorded.
-uses_before=$(jq '[.models[].usage.uses] | add' "$MODELCTL_HOME/state.json")
+uses_before=$(jq '[.endpoints.ollama.models[].usage.uses] | add' "$MODELCTL_HOME/state.json")
 run "$MODELCTL" --host 127.0.0.1:1 run llama3.2:1b hi
-check "unreachable: exit 3, nothing recorded" eval 'rc_is 3 && [ "$(jq "[.models[].usage.uses] | add" "$MODELCTL_HOME/state.json")" = "$uses_before" ]'
+check "unreachable: exit 3, nothing recorded" eval 'rc_is 3 && [ "$(jq "[.endpoints.ollama.models[].usage.uses] | add" "$MODELCTL_HOME/state.json")" = "$uses_before" ]'
 
 finish

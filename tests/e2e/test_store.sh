@@ -22,7 +22,7 @@ check "16 concurrent workers all succeeded" eval 'rc_is 0'
 RC=0
 OUT=$(cat "$MODELCTL_HOME/state.json")
 check "the state file is valid JSON" eval 'jq -e . <<<"$OUT" >/dev/null'
-check "no load or unload was lost (80 each)" eval 'jq -e "[.models[] | .loads] | add == 80" <<<"$OUT" >/dev/null && jq -e "[.models[] | .unloads] | add == 80" <<<"$OUT" >/dev/null && jq -e "[.models[] | select(.loads == 5 and .unloads == 5)] | length == 16" <<<"$OUT" >/dev/null'
+check "no load or unload was lost (80 each)" eval 'jq -e "[.endpoints.ollama.models[] | .loads] | add == 80" <<<"$OUT" >/dev/null && jq -e "[.endpoints.ollama.models[] | .unloads] | add == 80" <<<"$OUT" >/dev/null && jq -e "[.endpoints.ollama.models[] | select(.loads == 5 and .unloads == 5)] | length == 16" <<<"$OUT" >/dev/null'
 OUT=$(grep -vc '^{"type":"log"' "$MODELCTL_HOME/events.jsonl") # less the header line
 check "the event log holds all 160 events" eval '[ "$OUT" -eq 160 ] && jq -e . "$MODELCTL_HOME/events.jsonl" >/dev/null'
 
@@ -47,7 +47,7 @@ for i in $(seq 1 40); do
     kill -9 "$pid" 2>/dev/null && kills=$((kills + 1))
     wait "$pid" 2>/dev/null || true
     [ -e "$tmp" ] && torn=$((torn + 1)) # killed before its rename
-    jq -e '.models | length == 3000' "$MODELCTL_HOME/state.json" >/dev/null || bad=$((bad + 1))
+    jq -e '.endpoints.ollama.models | length == 3000' "$MODELCTL_HOME/state.json" >/dev/null || bad=$((bad + 1))
 done
 echo "# $kills kills; $torn of them landed mid-write (temp file left, rename not reached)"
 RC=$bad OUT="unreadable after kill: $bad" ERR=
@@ -69,7 +69,7 @@ check "the corrupt file was not overwritten" cmp -s "$MODELCTL_HOME/state.json" 
 run "$MODELCTL" store --repair
 check "store --repair moves it aside, keeping it" eval 'rc_is 0 && has "$OUT" "moved the unreadable state file" && cmp -s "$MODELCTL_HOME"/state.json.corrupt-* "$SCRATCH/before"'
 run "$MODELCTL" load llama3.2:1b
-check "after repair, loads are recorded again" eval 'rc_is 0 && jq -e ".models[\"llama3.2:1b\"].loads == 1" "$MODELCTL_HOME/state.json" >/dev/null'
+check "after repair, loads are recorded again" eval 'rc_is 0 && jq -e ".endpoints.ollama.models[\"llama3.2:1b\"].loads == 1" "$MODELCTL_HOME/state.json" >/dev/null'
 
 printf '{"schema_version": 7, "models": {}}' >"$MODELCTL_HOME/state.json"
 run "$MODELCTL" unload --all

@@ -241,8 +241,8 @@ TEST_CASE("a schema 1 state reads with the later fields empty, and is written as
     store.update([](State& x) { x.models["a:latest"].pinned = true; });
     auto j = nlohmann::json::parse(read_text(s.path / "state.json"));
     CHECK(j["schema_version"] == kSchemaVersion);
-    CHECK(j["models"]["a:latest"]["pinned"] == true);
-    CHECK(j["models"]["a:latest"]["loads"] == 2);
+    CHECK(j["endpoints"]["ollama"]["models"]["a:latest"]["pinned"] == true);
+    CHECK(j["endpoints"]["ollama"]["models"]["a:latest"]["loads"] == 2);
 }
 
 TEST_CASE("the event log rotates past its size limit; summaries stay whole") {
@@ -288,7 +288,7 @@ TEST_CASE("usage histograms round-trip densely, and schema 2's sparse form still
             u.add({1.0, ms, ms / 10, 0, 0, 0, false, 3});
     });
     auto j = nlohmann::json::parse(read_text(s.path / "state.json"));
-    const auto& lat = j["models"]["m"]["usage"]["latency_ms"];
+    const auto& lat = j["endpoints"]["ollama"]["models"]["m"]["usage"]["latency_ms"];
     CHECK(lat["from"] == 94); // 100 ms: floor(log(100) / log(1.05))
     std::string counts = lat["counts"];
     CHECK(counts.substr(0, 4) == "2,0,");
@@ -301,7 +301,7 @@ TEST_CASE("usage histograms round-trip densely, and schema 2's sparse form still
     // A model without uses carries no usage object at all.
     store.update([](State& st) { st.models["idle"].loads = 1; });
     j = nlohmann::json::parse(read_text(s.path / "state.json"));
-    CHECK_FALSE(j["models"]["idle"].contains("usage"));
+    CHECK_FALSE(j["endpoints"]["ollama"]["models"]["idle"].contains("usage"));
 
     write_text(s.path / "state.json",
                R"({"schema_version": 2, "models": {"m": {"usage": {"uses": 3,
@@ -326,8 +326,8 @@ Event use_event(const std::string& model, double latency_ms = 100) {
 
 uint64_t uses_in_file(const fs::path& state, const std::string& model) {
     auto j = nlohmann::json::parse(read_text(state));
-    auto m = j["models"].find(model);
-    if (m == j["models"].end() || !m->contains("usage"))
+    auto m = j["endpoints"]["ollama"]["models"].find(model);
+    if (m == j["endpoints"]["ollama"]["models"].end() || !m->contains("usage"))
         return 0;
     return (*m)["usage"]["uses"].get<uint64_t>();
 }
@@ -337,11 +337,11 @@ uint64_t uses_in_file(const fs::path& state, const std::string& model) {
 TEST_CASE("append writes uses to the log alone; read and update fold them in") {
     Scratch s;
     Store store(s.path);
-    store.append({use_event("m")}); // the first one sets up the log and the mark
+    store.append({use_event("m:latest")}); // the first one sets up the log and the mark
     std::string state_before = read_text(store.state_path());
     CHECK(uses_in_file(store.state_path(), "m:latest") == 1);
     for (int i = 0; i < 20; ++i) // ~150 bytes each: within one 8 KB fold window
-        store.append({use_event("m")});
+        store.append({use_event("m:latest")});
     CHECK(read_text(store.state_path()) == state_before); // not rewritten
     CHECK(store.read().models["m:latest"].usage.uses == 21);
     CHECK(store.read().models["m:latest"].uses > 20); // the decayed count too
@@ -359,7 +359,7 @@ TEST_CASE("append folds into the state each time the log crosses a fold boundary
     Store store(s.path);
     int n = 200; // ~30 KB of log: three boundaries crossed
     for (int i = 0; i < n; ++i)
-        store.append({use_event("m")});
+        store.append({use_event("m:latest")});
     auto on_disk = uses_in_file(store.state_path(), "m:latest");
     CHECK(on_disk > 100);
     CHECK(on_disk <= 200);
@@ -376,7 +376,7 @@ TEST_CASE("uses waiting in the log survive its rotation, and a crash in the midd
     Scratch s;
     Store store(s.path, std::chrono::seconds(10), 4000);
     for (int i = 0; i < 100; ++i)
-        store.append({use_event("m")});
+        store.append({use_event("m:latest")});
     CHECK(fs::exists(store.rotated_events_path()));
     CHECK(store.read().models["m:latest"].usage.uses == 100);
 
@@ -386,7 +386,7 @@ TEST_CASE("uses waiting in the log survive its rotation, and a crash in the midd
     fs::rename(store.events_path(), store.rotated_events_path());
     std::string lines = kLogHeader;
     for (int i = 0; i < 3; ++i)
-        lines += to_json(use_event("m")).dump() + "\n";
+        lines += to_json(use_event("m:latest")).dump() + "\n";
     write_text(store.events_path(), lines);
     CHECK(store.read_as_stored().log == mark);
     CHECK(store.read().models["m:latest"].usage.uses == 103);
@@ -399,11 +399,47 @@ TEST_CASE("a log from before log marks is set aside whole, its summaries kept") 
     write_text(s.path / "state.json",
                R"({"schema_version": 3, "models": {"m:latest": {"usage": {"uses": 5}}}})");
     write_text(s.path / "events.jsonl",
-               to_json(use_event("m")).dump() + "\n"); // folded when it was written
+               to_json(use_event("m:latest")).dump() + "\n"); // folded when it was written
     Store store(s.path);
     CHECK(store.read().models["m:latest"].usage.uses == 5); // no mark: nothing waits
-    store.append({use_event("m")});
+    store.append({use_event("m:latest")});
     CHECK(store.read().models["m:latest"].usage.uses == 6);
     CHECK(fs::exists(store.rotated_events_path()));
     CHECK(read_text(store.events_path()).rfind(kLogHeader, 0) == 0);
+}
+
+TEST_CASE("endpoints: each store sees its own models; the others are kept; old data is Ollama's") {
+    Scratch s;
+    write_text(s.path / "state.json",
+               R"({"schema_version": 5, "models": {"a:latest": {"loads": 2}}})");
+    Store ollama(s.path);
+    Store lms(s.path, std::chrono::seconds(10), Store::kDefaultMaxLogBytes, "gpu-box");
+    CHECK(ollama.read().models.count("a:latest"));
+    CHECK(lms.read().models.empty());
+    CHECK(lms.read().endpoint == "gpu-box");
+
+    // The same name on two servers: two records.
+    lms.update([](State& st) { st.models["a:latest"].loads = 7; });
+    lms.append({use_event("qwen/qwen3-4b")}); // stamped with its endpoint, name as given
+    auto j = nlohmann::json::parse(read_text(s.path / "state.json"));
+    CHECK(j["schema_version"] == kSchemaVersion);
+    CHECK(j["endpoints"]["ollama"]["models"]["a:latest"]["loads"] == 2);
+    CHECK(j["endpoints"]["gpu-box"]["models"]["a:latest"]["loads"] == 7);
+    CHECK(lms.read().models.at("qwen/qwen3-4b").usage.uses == 1);
+    CHECK(ollama.read().models.count("qwen/qwen3-4b") == 0);
+    CHECK(ollama.read().models.at("a:latest").loads == 2);
+
+    // An event from before endpoints is Ollama's, its name normalized.
+    Event old = use_event("b");
+    State st = ollama.read();
+    fold_use(st, old);
+    CHECK(st.models.at("b:latest").usage.uses == 1);
+    Event other = use_event("x");
+    other.endpoint = "gpu-box";
+    fold_use(st, other);
+    CHECK(st.other_endpoints.at("gpu-box").at("x").usage.uses == 1);
+    CHECK(st.models.count("x") == 0);
+    auto events = ollama.read_events().events;
+    REQUIRE_FALSE(events.empty());
+    CHECK(events.back().endpoint == "gpu-box");
 }
