@@ -42,6 +42,10 @@ int run_load(Context& ctx, const LoadOptions& o) {
     const auto& cfg = ctx.config(flags);
     auto provider = ctx.provider();
     auto store = ctx.store();
+    // LM Studio's load API takes no TTL: a model it loads stays until unloaded.
+    if (!o.keep_alive.empty() && provider->kind() == "lmstudio" && !ctx.global.quiet)
+        std::cerr << "modelctl: warning: LM Studio keeps a loaded model until it is unloaded; "
+                     "--keep-alive does not apply (modelctl gc unloads idle models)\n";
     registry::Registry reg(*provider, store);
     auto lp = plan_loads(ctx, *provider, reg, cfg, o.models);
     const auto& plan = lp.plan;
@@ -97,8 +101,10 @@ int run_load(Context& ctx, const LoadOptions& o) {
             if (r.observed)
                 where = loaded_text(*r.observed, after);
             if (r.was_loaded)
-                std::cout << r.model << " was already loaded; keep-alive refreshed (" << where
-                          << ")\n";
+                std::cout << r.model << " was already loaded"
+                          << (r.observed && !r.observed->expiry_reported ? ""
+                                                                         : "; keep-alive refreshed")
+                          << " (" << where << ")\n";
             else
                 std::cout << "loaded " << r.model << " in " << elapsed_text(r.seconds) << " ("
                           << where << ")\n";

@@ -40,6 +40,8 @@ keep
 check "load on LM Studio, saying what it does not report" eval 'rc_is 0 && has "$OUT" "loaded llama3.1-8b" && has "$OUT" "file size"'
 run env MODELCTL_ENDPOINT=studio "$MODELCTL" -q load llama3.2-3b
 check "MODELCTL_ENDPOINT picks the endpoint too" eval 'rc_is 0'
+run "$MODELCTL" --endpoint studio load -k 30m llama3.1-8b
+check "a keep-alive on LM Studio is ignored with a warning; no second instance" eval 'rc_is 0 && has "$ERR" "--keep-alive does not apply" && has "$OUT" "llama3.1-8b was already loaded (" && ! has "$OUT" "keep-alive refreshed"'
 run curl -sf -H "Authorization: Bearer $TOKEN" "$STUDIO_URL/api/v1/models"
 check "LM Studio lists both as loaded instances" eval 'jq -e "[.models[] | select(.loaded_instances | length == 1) | .key] | sort == [\"llama3.1-8b\", \"llama3.2-3b\"]" <<<"$OUT" >/dev/null'
 run "$MODELCTL" --endpoint studio load no-such-model
