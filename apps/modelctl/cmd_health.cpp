@@ -96,7 +96,8 @@ public:
     void server() {
         run("server", "", [&] {
             version = server_.version();
-            return "Ollama " + version + " at " + server_.address();
+            return std::string(server_.kind() == "lmstudio" ? "LM Studio " : "Ollama ") + version +
+                   " at " + server_.address();
         });
     }
 

@@ -80,6 +80,8 @@ check "LM Studio kept the pinned model only" eval 'jq -e "[.models[] | select(.l
 run "$MODELCTL" --endpoint studio unload llama3.1-8b
 check "unload on LM Studio (by instance id)" eval 'rc_is 0 && [ "$(curl -sf -H "Authorization: Bearer $TOKEN" "$STUDIO_URL/api/v1/models" | jq "[.models[].loaded_instances[]] | length")" = 0 ]'
 
+run "$MODELCTL" --endpoint studio health llama3.2-3b
+check "health on LM Studio: the server, the load, a one-token answer through /api/v1/chat" eval 'rc_is 0 && has "$OUT" "server: LM Studio REST API v1" && has "$OUT" "llama3.2-3b answer: answered"'
 run env -u STUDIO_TOKEN "$MODELCTL" --endpoint studio status
 check "without the token: LM Studio refuses, the hint names the variable" eval 'rc_is 1 && has "$ERR" "HTTP 401" && has "$ERR" "STUDIO_TOKEN"'
 run "$MODELCTL" -vv --endpoint studio load llama3.2-3b
