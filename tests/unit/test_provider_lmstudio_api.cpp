@@ -103,11 +103,12 @@ TEST_CASE("POST /api/v1/models/load and unload: bodies and the documented answer
 }
 
 TEST_CASE("POST /api/v1/chat: request and the documented answer's stats") {
-    GenerateRequest req;
-    req.model = "m";
-    req.prompt = "hi";
-    req.num_predict = 1;
-    req.num_ctx = 2048;
+    const GenerateRequest req{.model = "m",
+                              .prompt = "hi",
+                              .keep_alive = {},
+                              .stream = false,
+                              .num_ctx = 2048,
+                              .num_predict = 1};
     auto body = json::parse(chat_body(req));
     CHECK(body["input"] == "hi");
     CHECK(body["stream"] == false);
