@@ -50,11 +50,8 @@ int run_endpoints(Context& ctx, const EndpointsOptions&) {
         }
         bool token_set = !e.token_env.empty() && ctx.env.get_nonempty(e.token_env).has_value();
         std::string state = loaded ? "up" : e.optional ? "absent" : "unreachable";
-        if (error && !e.optional) {
-            int c = report(core::Error(error->kind(), "endpoint " + e.name + ": " + error->what(),
-                                       error->hint()));
-            code = code ? code : c;
-        }
+        if (error && !e.optional)
+            report_endpoint(e.name, *error, code);
         list.push_back({{"name", e.name},
                         {"provider", e.provider},
                         {"url", e.address.url()},

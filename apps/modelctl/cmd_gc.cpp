@@ -148,15 +148,11 @@ int run_gc(Context& ctx, const GcOptions& o) {
         } catch (const core::Error& err) {
             if (err.kind() == core::ErrorKind::Store || err.kind() == core::ErrorKind::Usage)
                 throw;
-            if (e.optional && err.kind() == core::ErrorKind::Unreachable) {
-                ctx.note("endpoint " + e.name + " left out: " + err.what());
+            if (ctx.absent(e, err))
                 continue;
-            }
             if (endpoints.size() == 1)
                 throw;
-            int c = report(
-                core::Error(err.kind(), "endpoint " + e.name + ": " + err.what(), err.hint()));
-            code = code ? code : c;
+            report_endpoint(e.name, err, code);
             r = {{"endpoint", e.name}, {"error", error_json(err)}};
         }
         for (const auto& a : r.value("actions", json::array()))

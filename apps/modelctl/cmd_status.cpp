@@ -36,23 +36,26 @@ struct Seen {
     std::optional<core::Error> error; // unreachable (or failed)
 };
 
-// Reads every endpoint to visit; an optional one (the default LM Studio) that
+// Reads every endpoint to visit, with the installed models (and the
+// server's version) when `installed`, or the version alone when `version`;
+// an optional one (the default LM Studio) that
 // does not answer is left out, a failing one is kept with its error.
-std::vector<Seen> look(Context& ctx, bool installed) {
+std::vector<Seen> look(Context& ctx, bool installed, bool version) {
     std::vector<Seen> out;
     for (const auto& e : ctx.endpoints_to_visit()) {
         Seen s{e, ctx.provider(e), ctx.store(e), std::nullopt, "", std::nullopt};
         try {
             core::registry::Registry registry(*s.provider, *s.store);
             s.status = registry.status(installed);
-            s.version = installed ? s.status->version : s.provider->version();
+            if (installed)
+                s.version = s.status->version;
+            else if (version)
+                s.version = s.provider->version();
         } catch (const core::Error& err) {
             if (err.kind() == core::ErrorKind::Store || err.kind() == core::ErrorKind::Usage)
                 throw;
-            if (e.optional && err.kind() == core::ErrorKind::Unreachable) {
-                ctx.note("endpoint " + e.name + " left out: " + err.what());
+            if (ctx.absent(e, err))
                 continue;
-            }
             s.error = err;
         }
         out.push_back(std::move(s));
@@ -64,12 +67,8 @@ std::vector<Seen> look(Context& ctx, bool installed) {
 int report_failures(const std::vector<Seen>& seen) {
     int code = 0;
     for (const auto& s : seen)
-        if (s.error) {
-            int c = report(core::Error(s.error->kind(),
-                                       "endpoint " + s.endpoint.name + ": " + s.error->what(),
-                                       s.error->hint()));
-            code = code ? code : c;
-        }
+        if (s.error)
+            report_endpoint(s.endpoint.name, *s.error, code);
     return code;
 }
 
@@ -155,7 +154,7 @@ void store_metrics(core::metrics::Exposition& e,
 
 int status_prometheus(Context& ctx) {
     const auto& cfg = ctx.config();
-    auto seen = look(ctx, false);
+    auto seen = look(ctx, false, true);
     int code = report_failures(seen);
     core::metrics::Exposition e;
     auto at = [](const Seen& s) {
@@ -263,7 +262,7 @@ int run_status(Context& ctx, const StatusOptions& o) {
     if (o.format == "json")
         ctx.global.json = true;
     const auto& cfg = ctx.config();
-    auto seen = look(ctx, o.all);
+    auto seen = look(ctx, o.all, false);
     auto primary = std::find_if(seen.begin(), seen.end(), [&](const Seen& s) {
         return s.endpoint.name == ctx.endpoint().name;
     });
@@ -321,7 +320,7 @@ int run_status(Context& ctx, const StatusOptions& o) {
                       {"address", s.provider->address()},
                       {"reachable", s.status.has_value()},
                       {"error", s.error ? error_json(*s.error) : json(nullptr)},
-                      {"version", s.status ? json(s.version) : json(nullptr)},
+                      {"version", o.all && s.status ? json(s.version) : json(nullptr)},
                       {"loaded", loaded_of(s)}};
             if (o.all)
                 j["installed"] = installed_of(s);

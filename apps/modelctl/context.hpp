@@ -4,6 +4,7 @@
 
 #include "config/config.hpp"
 #include "environment.hpp"
+#include "error.hpp"
 #include "http/endpoint.hpp"
 #include "provider/provider.hpp"
 #include "resources/resources.hpp"
@@ -64,6 +65,14 @@ struct Context {
     const Endpoint& endpoint() const;
     // What status and gc go through: the endpoint named by --endpoint (or its
     // variable or key), else every one.
+    // Whether `error` only means that an optional endpoint (the default LM
+    // Studio) is not there, to be left out (noted with -v) rather than reported.
+    bool absent(const Endpoint& e, const core::Error& error) const {
+        if (!e.optional || error.kind() != core::ErrorKind::Unreachable)
+            return false;
+        note("endpoint " + e.name + " left out: " + error.what());
+        return true;
+    }
     std::vector<Endpoint> endpoints_to_visit() const {
         return config().endpoint.empty() ? endpoints() : std::vector<Endpoint>{endpoint()};
     }

@@ -49,6 +49,12 @@ int report(const std::exception& e) {
     return report(e.what(), "", kFailed);
 }
 
+void report_endpoint(const std::string& endpoint, const core::Error& e, int& exit_code) {
+    int code = report("endpoint " + endpoint + ": " + e.what(), e.hint(), exit_code_for(e.kind()));
+    if (exit_code == 0)
+        exit_code = code;
+}
+
 nlohmann::ordered_json model_failure(const core::Error& e, const std::string& model,
                                      int& exit_code) {
     using K = core::ErrorKind;

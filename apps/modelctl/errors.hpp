@@ -30,6 +30,10 @@ int report(const std::string& message, const std::string& hint, int code);
 nlohmann::ordered_json model_failure(const core::Error& e, const std::string& model,
                                      int& exit_code);
 
+// For a command going through several endpoints: reports `e` as "endpoint
+// NAME: ..." and keeps its exit code in `exit_code` if it is the first.
+void report_endpoint(const std::string& endpoint, const core::Error& e, int& exit_code);
+
 // {"kind": "not_found", "message": ..., "hint": ..., "exit_code": 1} for --json output.
 nlohmann::ordered_json error_json(const std::exception& e);
 

@@ -2,6 +2,7 @@
 
 #include "util/duration.hpp"
 
+#include <functional>
 #include <thread>
 
 namespace modelsim {
@@ -288,117 +289,92 @@ void install_lmstudio_routes(httplib::Server& server, Simulator& sim, Faults& fa
         if (!injected(faults, res))
             send_json(res, 200, sim.lms_models(true));
     });
-    server.Post("/api/v1/models/load", [&](const httplib::Request& req, httplib::Response& res) {
-        if (injected(faults, res))
-            return;
-        guarded(
-            res,
-            [&] {
-                json j = parse_body(req);
-                std::string model = j.value("model", "");
-                if (model.empty())
-                    throw ApiError{400, "'model' is required"};
-                check_runner(sim, faults, model);
-                int ctx = j.value("context_length", 0);
-                send_json(res, 200, sim.lms_load(model, ctx));
-            },
-            send_lms_error);
+    // A POST route: faults, the JSON body, and LM Studio's error shape for
+    // whatever `answer` throws; `answer` returns the 200 answer's body.
+    auto post = [&](const char* path, std::function<json(const json&)> answer) {
+        server.Post(path, [&faults, answer](const httplib::Request& req, httplib::Response& res) {
+            if (injected(faults, res))
+                return;
+            guarded(
+                res, [&] { send_json(res, 200, answer(parse_body(req))); }, send_lms_error);
+        });
+    };
+    post("/api/v1/models/load", [&](const json& j) -> json {
+        std::string model = j.value("model", "");
+        if (model.empty())
+            throw ApiError{400, "'model' is required"};
+        check_runner(sim, faults, model);
+        int ctx = j.value("context_length", 0);
+        return sim.lms_load(model, ctx);
     });
-    server.Post("/api/v1/models/unload", [&](const httplib::Request& req, httplib::Response& res) {
-        if (injected(faults, res))
-            return;
-        guarded(
-            res,
-            [&] {
-                json j = parse_body(req);
-                std::string id = j.value("instance_id", "");
-                if (id.empty())
-                    throw ApiError{400, "'instance_id' is required"};
-                send_json(res, 200, sim.lms_unload(id));
-            },
-            send_lms_error);
+    post("/api/v1/models/unload", [&](const json& j) -> json {
+        std::string id = j.value("instance_id", "");
+        if (id.empty())
+            throw ApiError{400, "'instance_id' is required"};
+        return sim.lms_unload(id);
     });
     // One answer, not streamed (stream: true is SSE, which modelsim does not speak).
-    server.Post("/api/v1/chat", [&](const httplib::Request& req, httplib::Response& res) {
-        if (injected(faults, res))
-            return;
-        guarded(
-            res,
-            [&] {
-                json j = parse_body(req);
-                GenerateParams p;
-                p.model = j.value("model", "");
-                if (p.model.empty())
-                    throw ApiError{400, "'model' is required"};
-                if (!j.contains("input") || !j["input"].is_string())
-                    throw ApiError{400, "'input' is required"};
-                if (j.value("stream", false))
-                    throw ApiError{400, "modelsim answers chat requests with stream: false only"};
-                p.prompt = j["input"].get<std::string>();
-                p.num_ctx = j.value("context_length", 0);
-                p.num_predict = j.value("max_output_tokens", -1);
-                if (auto ttl = j.find("ttl"); ttl != j.end() && ttl->is_number())
-                    p.keep_alive =
-                        std::chrono::duration_cast<Ns>(std::chrono::duration<double>(*ttl));
-                if (!sim.can_generate(p.model))
-                    throw ApiError{400, "Model \"" + p.model + "\" is an embedding model"};
-                check_runner(sim, faults, p.model);
-                Session s = sim.begin(p);
-                std::string text;
-                for (const auto& t : s.tokens)
-                    text += t;
-                std::this_thread::sleep_for(s.prompt_eval_duration +
-                                            s.per_token * static_cast<long>(s.tokens.size()));
-                json fin = sim.finish(s, "stop");
-                double eval_s = static_cast<double>(fin["eval_duration"].get<int64_t>()) / 1e9;
-                double count = static_cast<double>(s.tokens.size());
-                send_json(res, 200,
-                          {{"model_instance_id", p.model},
-                           {"output", {{{"type", "message"}, {"content", text}}}},
-                           {"stats",
-                            {{"input_tokens", s.prompt_tokens},
-                             {"total_output_tokens", s.tokens.size()},
-                             {"reasoning_output_tokens", 0},
-                             {"tokens_per_second", eval_s > 0 ? count / eval_s : 0.0},
-                             {"time_to_first_token_seconds",
-                              std::chrono::duration<double>(s.prompt_eval_duration).count()}}}});
-            },
-            send_lms_error);
+    post("/api/v1/chat", [&](const json& j) -> json {
+        GenerateParams p;
+        p.model = j.value("model", "");
+        if (p.model.empty())
+            throw ApiError{400, "'model' is required"};
+        if (!j.contains("input") || !j["input"].is_string())
+            throw ApiError{400, "'input' is required"};
+        if (j.value("stream", false))
+            throw ApiError{400, "modelsim answers chat requests with stream: false only"};
+        p.prompt = j["input"].get<std::string>();
+        p.num_ctx = j.value("context_length", 0);
+        p.num_predict = j.value("max_output_tokens", -1);
+        if (auto ttl = j.find("ttl"); ttl != j.end() && ttl->is_number())
+            p.keep_alive = std::chrono::duration_cast<Ns>(std::chrono::duration<double>(*ttl));
+        if (!sim.can_generate(p.model))
+            throw ApiError{400, "Model \"" + p.model + "\" is an embedding model"};
+        check_runner(sim, faults, p.model);
+        Session s = sim.begin(p);
+        std::string text;
+        for (const auto& t : s.tokens)
+            text += t;
+        std::this_thread::sleep_for(s.prompt_eval_duration +
+                                    s.per_token * static_cast<long>(s.tokens.size()));
+        json fin = sim.finish(s, "stop");
+        double eval_s = static_cast<double>(fin["eval_duration"].get<int64_t>()) / 1e9;
+        double count = static_cast<double>(s.tokens.size());
+        return {{"model_instance_id", p.model},
+                {"output", {{{"type", "message"}, {"content", text}}}},
+                {"stats",
+                 {{"input_tokens", s.prompt_tokens},
+                  {"total_output_tokens", s.tokens.size()},
+                  {"reasoning_output_tokens", 0},
+                  {"tokens_per_second", eval_s > 0 ? count / eval_s : 0.0},
+                  {"time_to_first_token_seconds",
+                   std::chrono::duration<double>(s.prompt_eval_duration).count()}}}};
     });
     // OpenAI-compatible embeddings: {"model", "input": string | [string]}.
-    server.Post("/v1/embeddings", [&](const httplib::Request& req, httplib::Response& res) {
-        if (injected(faults, res))
-            return;
-        guarded(
-            res,
-            [&] {
-                json j = parse_body(req);
-                GenerateParams p;
-                p.model = j.value("model", "");
-                std::vector<std::string> input;
-                if (auto in = j.find("input"); in != j.end() && in->is_string())
-                    input.push_back(in->get<std::string>());
-                else if (in != j.end() && in->is_array())
-                    for (const auto& v : *in)
-                        if (v.is_string())
-                            input.push_back(v.get<std::string>());
-                if (p.model.empty() || input.empty())
-                    throw ApiError{400, "'model' and 'input' are required"};
-                check_runner(sim, faults, p.model);
-                json e = sim.embed(p, input);
-                json data = json::array();
-                for (size_t i = 0; i < e["embeddings"].size(); ++i)
-                    data.push_back(
-                        {{"object", "embedding"}, {"embedding", e["embeddings"][i]}, {"index", i}});
-                send_json(res, 200,
-                          {{"object", "list"},
-                           {"data", data},
-                           {"model", p.model},
-                           {"usage",
-                            {{"prompt_tokens", e.value("prompt_eval_count", 0)},
-                             {"total_tokens", e.value("prompt_eval_count", 0)}}}});
-            },
-            send_lms_error);
+    post("/v1/embeddings", [&](const json& j) -> json {
+        GenerateParams p;
+        p.model = j.value("model", "");
+        std::vector<std::string> input;
+        if (auto in = j.find("input"); in != j.end() && in->is_string())
+            input.push_back(in->get<std::string>());
+        else if (in != j.end() && in->is_array())
+            for (const auto& v : *in)
+                if (v.is_string())
+                    input.push_back(v.get<std::string>());
+        if (p.model.empty() || input.empty())
+            throw ApiError{400, "'model' and 'input' are required"};
+        check_runner(sim, faults, p.model);
+        json e = sim.embed(p, input);
+        json data = json::array();
+        for (size_t i = 0; i < e["embeddings"].size(); ++i)
+            data.push_back(
+                {{"object", "embedding"}, {"embedding", e["embeddings"][i]}, {"index", i}});
+        return {{"object", "list"},
+                {"data", data},
+                {"model", p.model},
+                {"usage",
+                 {{"prompt_tokens", e.value("prompt_eval_count", 0)},
+                  {"total_tokens", e.value("prompt_eval_count", 0)}}}};
     });
 }
 

@@ -34,10 +34,8 @@ std::vector<lmstudio::Model> LmStudio::list() {
     return lmstudio::parse_models_v0(call("GET", "/api/v0/models", "", "").body);
 }
 
-void LmStudio::require_v1(const std::string& what) {
-    if (!v1_)
-        list();
-    if (!*v1_)
+void LmStudio::require_v1(const std::string& what) const {
+    if (!v1_.value_or(false))
         throw Error(ErrorKind::Failed,
                     what + " needs LM Studio 0.4 or newer: the server at " + address() +
                         " has only the v0 REST API, which cannot load or unload models",
@@ -45,7 +43,8 @@ void LmStudio::require_v1(const std::string& what) {
 }
 
 std::string LmStudio::version() {
-    list();
+    if (!v1_) // known from any earlier answer
+        list();
     return *v1_ ? "REST API v1" : "REST API v0";
 }
 
@@ -77,8 +76,9 @@ ModelInfo LmStudio::show(const std::string& model) {
 }
 
 void LmStudio::load(const std::string& model, const LoadSettings& settings) {
+    auto models = list();
     require_v1("loading a model");
-    for (const auto& m : list()) {
+    for (const auto& m : models) {
         if (m.installed.name != model || m.instances.empty())
             continue;
         bool fits = std::any_of(m.instances.begin(), m.instances.end(), [&](const auto& i) {
@@ -104,8 +104,9 @@ EmbedResult LmStudio::embed(const std::string& model, const std::vector<std::str
 }
 
 void LmStudio::unload(const std::string& model) {
+    auto models = list();
     require_v1("unloading a model");
-    for (const auto& m : list())
+    for (const auto& m : models)
         if (m.installed.name == model)
             for (const auto& i : m.instances)
                 call("POST", "/api/v1/models/unload", lmstudio::unload_body(i.instance_id), model);

@@ -56,8 +56,8 @@ public:
 
 private:
     std::vector<lmstudio::Model> list();
-    // Throws unless the server has the v1 API (loads and unloads need it).
-    void require_v1(const std::string& what);
+    // Throws unless list() found the v1 API (loads and unloads need it).
+    void require_v1(const std::string& what) const;
     http::Response call(const char* method, const std::string& path, const std::string& body,
                         const std::string& model);
 

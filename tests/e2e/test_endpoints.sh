@@ -30,7 +30,7 @@ keep
 check "endpoints: each with reachability, provider, version; one down gives exit 3" eval 'rc_is 3 && jq -e "
     (.selected == \"work\") and
     (.endpoints[] | select(.name == \"work\") | .reachable and .provider == \"ollama\" and .version == \"0.9.6\") and
-    (.endpoints[] | select(.name == \"studio\") | .reachable and .provider == \"lmstudio\" and .version == \"REST API v1\" and .token_env == \"STUDIO_TOKEN\" and .token_set and .budget.pool == \"configured\" or .budget.pool == \"gpu\") and
+    (.endpoints[] | select(.name == \"studio\") | .reachable and .provider == \"lmstudio\" and .version == \"REST API v1\" and .token_env == \"STUDIO_TOKEN\" and .token_set and .budget.pool == \"configured\") and
     (.endpoints[] | select(.name == \"down\") | (.reachable | not) and .error.kind == \"unreachable\")" <<<"$OUT" >/dev/null && has "$ERR" "endpoint down:"'
 
 run "$MODELCTL" -q load llama3.2:3b
@@ -93,7 +93,7 @@ check "the token appears in no output, store or log" eval 'rc_is 1'
 cat >"$XDG_CONFIG_HOME/modelctl/config.json" <<JSON
 {"endpoints": [{"name": "old", "provider": "lmstudio", "url": "$OLD_URL"}]}
 JSON
-run "$MODELCTL" --json status
+run "$MODELCTL" --json status --all
 check "an LM Studio before 0.4 is listed through the v0 API" eval 'rc_is 0 && jq -e ".endpoints[0].version == \"REST API v0\" and (.loaded | length == 0)" <<<"$OUT" >/dev/null'
 run "$MODELCTL" load llama3.2-3b
 check "and loading there says a newer LM Studio is needed" eval 'rc_is 1 && has "$ERR" "needs LM Studio 0.4 or newer"'
