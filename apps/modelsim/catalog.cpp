@@ -9,8 +9,6 @@ namespace modelsim {
 
 using nlohmann::json;
 
-namespace {
-
 std::string sha256_hex(const std::string& text) {
     unsigned char md[SHA256_DIGEST_LENGTH];
     SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), md);
@@ -22,6 +20,8 @@ std::string sha256_hex(const std::string& text) {
     }
     return out;
 }
+
+namespace {
 
 CatalogModel make(std::string name, uint64_t size, std::string family, std::string params,
                   std::vector<std::string> caps, int blocks, int heads, int kv_heads, int embd,

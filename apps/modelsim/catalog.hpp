@@ -33,6 +33,9 @@ struct CatalogModel {
     nlohmann::json model_info() const;
 };
 
+// The lowercase hex SHA-256 of `text`, for made-up but well-formed digests.
+std::string sha256_hex(const std::string& text);
+
 // A dozen realistic models: the ten of the shared Azure trace (sizes from
 // Ollama's library) plus a small chat model and an embedding model.
 // A model name as Ollama lists it: "x" -> "x:latest", "ns/x" -> "ns/x:latest".

@@ -63,7 +63,7 @@ int main(int argc, char** argv) {
     std::string host = "127.0.0.1";
     int port = 11434;
     std::string port_file, catalog_file;
-    std::string vram = "24GB", ram = "64GB", keep_alive = "5m";
+    std::string vram = "24GB", ram = "64GB", keep_alive = "5m", disk = "0", repull = "new";
     std::vector<std::string> faults_spec;
     modelsim::SimConfig config;
 
@@ -90,6 +90,17 @@ int main(int argc, char** argv) {
     app.add_option("--ram", ram, "System memory models may use")
         ->capture_default_str()
         ->check(checked(core::util::parse_size, "not a size"));
+    app.add_option("--disk", disk, "Disk space for model files; pulls past it fail; 0 for no limit")
+        ->capture_default_str()
+        ->check(checked(core::util::parse_size, "not a size"));
+    app.add_option("--repull", repull,
+                   "What re-pulling a model at its newest version finds: new (the registry has "
+                   "published a new version) or same")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"new", "same"}));
+    app.add_option("--pull-bandwidth", config.pull_bandwidth, "Bytes per second a pull downloads")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
     app.add_option("--max-loaded", config.max_loaded, "OLLAMA_MAX_LOADED_MODELS")
         ->capture_default_str()
         ->check(CLI::Range(1, 1000));
@@ -120,7 +131,7 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(-1439, 1439));
     app.add_option("--fault", faults_spec,
                    "Inject a fault: refuse, delay=MS, busy[=N], oom, malformed, truncate, "
-                   "midstream-error, fail=MODEL (repeatable)");
+                   "midstream-error, pull-fail, fail=MODEL (repeatable)");
     CLI11_PARSE(app, argc, argv);
 
     modelsim::Faults faults;
@@ -144,6 +155,8 @@ int main(int argc, char** argv) {
                 faults.truncate = true;
             else if (name == "midstream-error")
                 faults.midstream_error = true;
+            else if (name == "pull-fail")
+                faults.pull_fail = true;
             else if (name == "fail" && !arg.empty())
                 faults.fail.insert(modelsim::normalize(arg));
             else
@@ -186,10 +199,14 @@ int main(int argc, char** argv) {
         std::cerr << "modelsim: error: " << e.what() << "\n";
         return 2;
     }
+    std::vector<modelsim::CatalogModel> registry; // what pulls can fetch
     if (config.lmstudio)
         for (auto& m : catalog)
             m.name = modelsim::lmstudio_key(m.name);
-    modelsim::Simulator sim(std::move(catalog), config);
+    else
+        registry = modelsim::default_catalog();
+    modelsim::Library library(catalog, registry, {*core::util::parse_size(disk), repull == "new"});
+    modelsim::Simulator sim(library, config);
     httplib::Server server;
     server.set_tcp_nodelay(true); // as Go's net/http, which Ollama serves with, does
     if (config.lmstudio)

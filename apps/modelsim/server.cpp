@@ -104,6 +104,110 @@ void check_runner(Simulator& sim, const Faults& faults, const std::string& model
         throw ApiError{500, "llama runner process has terminated: exit status 2"};
 }
 
+// One /api/pull as server/images.go PullModel streams it: "pulling
+// manifest", then per layer "pulling <12 hex>" lines with digest, total and
+// (once something arrived) completed, then verifying, writing the manifest
+// and success. The manifest is written last: a pull that fails or whose
+// client hangs up before then changes nothing.
+class PullJob {
+public:
+    PullJob(Simulator& sim, const Faults& faults, std::string name)
+        : sim_(sim), faults_(faults), name_(std::move(name)) {}
+
+    bool done() const { return done_; }
+    // The next line of the stream, after the time it takes.
+    json next() {
+        switch (stage_++) {
+        case 0:
+            return {{"status", "pulling manifest"}};
+        case 1:
+            try {
+                pull_ = sim_.library().start_pull(name_);
+            } catch (const ApiError& e) {
+                return fail(e.message);
+            }
+            [[fallthrough]];
+        case 2:
+            if (layer_ < pull_->layers.size()) {
+                stage_ = 2;
+                return download();
+            }
+            stage_ = 3;
+            return {{"status", "verifying sha256 digest"}};
+        case 3: {
+            std::string before;
+            try {
+                before = sim_.library().find(name_)->digest;
+            } catch (const ApiError&) {
+            }
+            replaced_ = !before.empty() && before != pull_->model.digest;
+            sim_.library().finish_pull(*pull_, sim_.timestamp(core::util::now()));
+            return {{"status", "writing manifest"}};
+        }
+        case 4:
+            if (replaced_) // the old version's weights are no manifest's any more
+                return {{"status", "removing any unused layers"}};
+            [[fallthrough]];
+        default:
+            done_ = true;
+            return {{"status", "success"}};
+        }
+    }
+
+private:
+    json fail(const std::string& message) {
+        done_ = true;
+        return {{"error", message}};
+    }
+
+    json download() {
+        const Layer& l = pull_->layers[layer_];
+        json line = {{"status", "pulling " + l.digest.substr(7, 12)},
+                     {"digest", l.digest},
+                     {"total", l.size}};
+        if (pull_->on_disk[layer_]) { // server/download.go: a blob on disk is a cache hit
+            ++layer_;
+            line["completed"] = l.size;
+            return line;
+        }
+        if (!announced_) { // no "completed" until something arrived (docs/api.md)
+            announced_ = true;
+            return line;
+        }
+        constexpr auto kStep = std::chrono::milliseconds(50);
+        std::this_thread::sleep_for(kStep);
+        auto chunk = static_cast<uint64_t>(sim_.config().pull_bandwidth * sim_.config().speed *
+                                           std::chrono::duration<double>(kStep).count());
+        uint64_t target = std::min(l.size, completed_ + std::max<uint64_t>(chunk, 1));
+        if (faults_.pull_fail && layer_ == 0 && target >= l.size / 2)
+            return fail("max retries exceeded: unexpected EOF");
+        if (downloaded_ + (target - completed_) > pull_->disk_free)
+            return fail("write /usr/share/ollama/.ollama/models/blobs/sha256-" +
+                        l.digest.substr(7) + "-partial: no space left on device");
+        downloaded_ += target - completed_;
+        completed_ = target;
+        line["completed"] = completed_;
+        if (completed_ == l.size) {
+            ++layer_;
+            completed_ = 0;
+            announced_ = false;
+        }
+        return line;
+    }
+
+    Simulator& sim_;
+    const Faults& faults_;
+    std::string name_;
+    std::optional<Library::Pull> pull_;
+    int stage_ = 0;
+    size_t layer_ = 0;
+    uint64_t completed_ = 0;  // of the current layer
+    uint64_t downloaded_ = 0; // in all
+    bool announced_ = false;
+    bool replaced_ = false;
+    bool done_ = false;
+};
+
 } // namespace
 
 void install_routes(httplib::Server& server, Simulator& sim, Faults& faults) {
@@ -131,6 +235,62 @@ void install_routes(httplib::Server& server, Simulator& sim, Faults& faults) {
             if (model.empty())
                 throw ApiError{400, "model is required"};
             send_json(res, 200, sim.show(model));
+        });
+    });
+    // docs/api.md "Pull a Model": a stream of progress lines; an error once
+    // the stream has begun comes as an {"error": ...} line (routes.go
+    // PullHandler); with stream false, one answer.
+    server.Post("/api/pull", [&](const httplib::Request& req, httplib::Response& res) {
+        if (injected(faults, res))
+            return;
+        guarded(res, [&] {
+            json j = parse_body(req);
+            std::string name = j.value("model", j.value("name", ""));
+            if (!Library::valid_name(name))
+                throw ApiError{400, "invalid model name"};
+            auto job = std::make_shared<PullJob>(sim, faults, name);
+            if (!j.value("stream", true)) {
+                json last;
+                while (!job->done())
+                    last = job->next();
+                if (last.contains("error"))
+                    throw ApiError{500, last["error"].get<std::string>()};
+                send_json(res, 200, last);
+                return;
+            }
+            res.status = 200;
+            res.set_chunked_content_provider(
+                "application/x-ndjson", [job](size_t, httplib::DataSink& sink) {
+                    std::string line = job->next().dump() + "\n";
+                    if (!sink.write(line.data(), line.size()))
+                        return false; // the client hung up: the pull stops there
+                    if (job->done())
+                        sink.done();
+                    return true;
+                });
+        });
+    });
+    // docs/api.md "Copy a Model": 200 with no body, 404 for a missing source.
+    server.Post("/api/copy", [&](const httplib::Request& req, httplib::Response& res) {
+        if (injected(faults, res))
+            return;
+        guarded(res, [&] {
+            json j = parse_body(req);
+            sim.library().copy(j.value("source", ""), j.value("destination", ""));
+            res.status = 200;
+        });
+    });
+    // docs/api.md "Delete a Model": 200 with no body, 404 for a missing model.
+    server.Delete("/api/delete", [&](const httplib::Request& req, httplib::Response& res) {
+        if (injected(faults, res))
+            return;
+        guarded(res, [&] {
+            json j = parse_body(req);
+            std::string name = j.value("model", j.value("name", ""));
+            if (!Library::valid_name(name))
+                throw ApiError{400, "invalid model name"};
+            sim.library().remove(name);
+            res.status = 200;
         });
     });
     // docs/api.md "Generate Embeddings": input is a string or a list of

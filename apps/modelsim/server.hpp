@@ -19,6 +19,7 @@ struct Faults {
     bool malformed = false;       // API answers are not valid JSON
     bool truncate = false;        // generate streams stop without their final line
     bool midstream_error = false; // generate streams end with an {"error": ...} line
+    bool pull_fail = false;       // pulls fail half way through the weights (a network error)
     std::set<std::string> fail;   // models whose runner crashes on load (normalized names)
 };
 

@@ -24,7 +24,7 @@
 // simplification: LM Studio would load a second instance ("key:2") of a model
 // loaded again with another context length; modelsim replaces the first.
 
-#include "catalog.hpp"
+#include "library.hpp"
 #include "util/timestamp.hpp"
 
 #include <nlohmann/json.hpp>
@@ -52,18 +52,13 @@ struct SimConfig {
     double unload_seconds = 0.5;       // runner shutdown after an unload
     double gpu_bandwidth = 400e9;      // bytes/s: decode speed is memory-bound
     double cpu_bandwidth = 50e9;
+    double pull_bandwidth = 1e9;                     // bytes/s a pull downloads
     double speed = 1.0;                              // divides every simulated duration
     Ns default_keep_alive = std::chrono::minutes(5); // OLLAMA_KEEP_ALIVE
     int default_num_ctx = 4096;
     unsigned seed = 1;
     int utc_offset_minutes = 0; // timestamps are written with this offset, as Go writes local time
     bool lmstudio = false;      // LM Studio's rules instead of Ollama's (see above)
-};
-
-// Thrown to make the HTTP layer answer with {"error": message}.
-struct ApiError {
-    int status;
-    std::string message;
 };
 
 struct GenerateParams {
@@ -89,7 +84,8 @@ struct Session {
 
 class Simulator {
 public:
-    Simulator(std::vector<CatalogModel> catalog, SimConfig config);
+    // The models on disk are `library`'s, which must outlive the simulator.
+    Simulator(Library& library, SimConfig config);
 
     nlohmann::json version() const;
     nlohmann::json tags() const;
@@ -122,11 +118,12 @@ public:
 
     std::string timestamp(util::Timestamp t) const;
     const SimConfig& config() const { return config_; }
+    Library& library() { return library_; }
     Ns scaled(double seconds) const;
 
 private:
     struct Runner {
-        const CatalogModel* model = nullptr;
+        ModelPtr model; // as it was loaded: a pull or delete meanwhile leaves it be
         uint64_t size = 0;
         uint64_t size_vram = 0;
         int num_ctx = 0;
@@ -139,16 +136,20 @@ private:
         std::string path() const { return "/models/blobs/sha256-" + model->digest; }
     };
 
-    const CatalogModel& find(const std::string& name) const; // throws ApiError 404
-    void reap(util::Timestamp now);                          // expiry and finished unloads
+    void reap(util::Timestamp now); // expiry and finished unloads
     // Loads `m` if needed; `jit`: on behalf of a request (LM Studio's JIT
     // loading) rather than an explicit load.
-    Runner& acquire(const CatalogModel& m, int num_ctx, std::unique_lock<std::mutex>& lock,
+    Runner& acquire(const ModelPtr& model, int num_ctx, std::unique_lock<std::mutex>& lock,
                     Ns& load_duration, bool jit = true);
     void stop(Runner& r, util::Timestamp now);
     void set_expiry(Runner& r, std::optional<Ns> keep_alive, util::Timestamp now);
 
-    std::vector<CatalogModel> catalog_;
+    // A runner's key: the model's name as the server lists it.
+    std::string key(const std::string& name) const {
+        return config_.lmstudio ? name : normalize(name);
+    }
+
+    Library& library_;
     SimConfig config_;
     std::mutex mu_;
     std::condition_variable changed_;
