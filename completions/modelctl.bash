@@ -12,18 +12,18 @@ _modelctl() {
     _init_completion || return
 
     local global="--host --endpoint --timeout --config --json -q --quiet -v --verbose --version --help -h"
-    local subcommands="status load unload gc pin unpin priority run record stats recommend preload bench health endpoints config simulate store"
+    local subcommands="status load unload gc pin unpin priority pull versions rollback run record stats recommend preload bench health endpoints config simulate store"
     local sub="" i
     for ((i = 1; i < cword; i++)); do
         case "${words[i]}" in
-            status | load | unload | gc | pin | unpin | priority | run | record | stats | recommend | preload | bench | health | endpoints | config | simulate | store) sub="${words[i]}"; break ;;
+            status | load | unload | gc | pin | unpin | priority | pull | versions | rollback | run | record | stats | recommend | preload | bench | health | endpoints | config | simulate | store) sub="${words[i]}"; break ;;
         esac
     done
 
     case "$prev" in
         --config) _filedir json; return ;;
         --endpoint) COMPREPLY=($(compgen -W "$(modelctl -q endpoints 2>/dev/null)" -- "$cur")); return ;;
-        --host | --timeout | -k | --keep-alive | --idle | --memory | --every | --stretch | --max-loaded) return ;;
+        --host | --timeout | -k | --keep-alive | --idle | --memory | --every | --stretch | --max-loaded | --to) return ;;
         --trace | --catalog) _filedir csv; return ;;
         --batch) _filedir; return ;;
         --task) COMPREPLY=($(compgen -W "chat coding vision embedding reasoning tools" -- "$cur")); return ;;
@@ -59,7 +59,19 @@ _modelctl() {
         endpoints)
             COMPREPLY=($(compgen -W "$global" -- "$cur")) ;;
         gc)
-            COMPREPLY=($(compgen -W "--idle --memory -n --dry-run $global" -- "$cur")) ;;
+            COMPREPLY=($(compgen -W "--idle --memory --versions -n --dry-run $global" -- "$cur")) ;;
+        pull | versions)
+            if [[ "$cur" == -* ]]; then
+                COMPREPLY=($(compgen -W "$global" -- "$cur"))
+            else
+                COMPREPLY=($(compgen -W "$(_modelctl_models)" -- "$cur"))
+            fi ;;
+        rollback)
+            if [[ "$cur" == -* ]]; then
+                COMPREPLY=($(compgen -W "--to --reload $global" -- "$cur"))
+            else
+                COMPREPLY=($(compgen -W "$(_modelctl_models)" -- "$cur"))
+            fi ;;
         pin | unpin | priority)
             if [[ "$cur" == -* ]]; then
                 COMPREPLY=($(compgen -W "$global" -- "$cur"))

@@ -12,7 +12,7 @@ function __modelctl_loaded
     modelctl --timeout 2s -q status 2>/dev/null
 end
 
-set -l subcommands status load unload gc pin unpin priority run record stats recommend preload bench health endpoints config simulate store
+set -l subcommands status load unload gc pin unpin priority pull versions rollback run record stats recommend preload bench health endpoints config simulate store
 complete -c modelctl -f
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a status -d 'Show loaded models, where they sit and until when'
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a load -d 'Load models and wait until they are ready'
@@ -22,6 +22,9 @@ complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a gc -d 
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a pin -d 'Pin models: load and gc never evict them'
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a unpin -d 'Unpin models'
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a priority -d 'Set a model priority, 0-9'
+complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a pull -d 'Pull the newest version of models, keeping the installed one'
+complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a versions -d 'Show a model'"'"'s versions, which are kept, which is current'
+complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a rollback -d 'Make an earlier version of a model current again'
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a run -d 'Load a model if needed, stream its answer, record the use'
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a recommend -d 'Rank installed models for a task'
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a preload -d 'Load the models likely to be used in the coming hour'
@@ -64,7 +67,11 @@ complete -c modelctl -n "__fish_seen_subcommand_from load" -s n -l dry-run -d 'P
 complete -c modelctl -n "__fish_seen_subcommand_from load" -l no-evict -d 'Refuse rather than evict'
 complete -c modelctl -n "__fish_seen_subcommand_from gc" -l idle -x -d 'Unload models idle longer than this'
 complete -c modelctl -n "__fish_seen_subcommand_from gc" -l memory -x -d 'Memory budget for loaded models'
-complete -c modelctl -n "__fish_seen_subcommand_from gc" -s n -l dry-run -d 'Print what would be unloaded'
+complete -c modelctl -n "__fish_seen_subcommand_from gc" -l versions -d 'Instead delete model versions beyond keep_versions'
+complete -c modelctl -n "__fish_seen_subcommand_from gc" -s n -l dry-run -d 'Print what would be done'
+complete -c modelctl -n "__fish_seen_subcommand_from pull versions rollback" -a '(__modelctl_installed)'
+complete -c modelctl -n "__fish_seen_subcommand_from rollback" -l to -x -d 'The version, by digest or its first digits'
+complete -c modelctl -n "__fish_seen_subcommand_from rollback" -l reload -d 'Reload the model if it is loaded'
 complete -c modelctl -n "__fish_seen_subcommand_from pin unpin priority" -a '(__modelctl_installed)'
 complete -c modelctl -n "__fish_seen_subcommand_from config" -a show -d 'Print every effective setting and its source'
 complete -c modelctl -n "__fish_seen_subcommand_from record" -l latency-ms -x -d 'Wall time of the request, ms'

@@ -18,6 +18,7 @@ enum class ErrorKind {
     Refused,     // refused by policy
     Protocol,    // the server answered something we cannot understand
     Store,       // the local store is unusable (corrupt, newer, locked)
+    Interrupted, // stopped by the user (Ctrl-C) before it was done
 };
 
 class Error : public std::runtime_error {

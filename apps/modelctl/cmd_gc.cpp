@@ -1,5 +1,6 @@
 #include "cmd_gc.hpp"
 
+#include "cmd_versions.hpp"
 #include "errors.hpp"
 #include "output.hpp"
 #include "plan_output.hpp"
@@ -8,9 +9,11 @@
 #include "registry/registry.hpp"
 #include "store/lockfile.hpp"
 #include "util/size.hpp"
+#include "versions/manager.hpp"
 
 #include <iostream>
 #include <memory>
+#include <set>
 
 namespace modelctl {
 
@@ -26,7 +29,10 @@ void setup_gc(CLI::App& app, Context& ctx) {
                     "Unload models idle longer than this, e.g. 30m (default: idle_timeout, 30m)");
     sub->add_option("--memory", opts->memory,
                     "Memory budget for loaded models, e.g. 24GB (default: config and probes)");
-    sub->add_flag("-n,--dry-run", opts->dry_run, "Print what would be unloaded, and why");
+    sub->add_flag("--versions", opts->versions,
+                  "Instead: delete model versions beyond keep_versions (never the current or a "
+                  "pinned one)");
+    sub->add_flag("-n,--dry-run", opts->dry_run, "Print what would be done, and why");
     sub->callback([&ctx, opts] { ctx.exit_code = run_gc(ctx, *opts); });
 }
 
@@ -114,7 +120,72 @@ json gc_endpoint(Context& ctx, const Endpoint& e, const GcOptions& o,
     return result;
 }
 
+// One Ollama endpoint's gc --versions: for each model with versions kept,
+// the version tags beyond its keep_versions go (dry run: are named).
+json gc_versions_endpoint(Context& ctx, const Endpoint& e, const GcOptions& o,
+                          const core::config::Config& cfg, const std::string& prefix, int& code) {
+    namespace versions = core::versions;
+    auto server = model_files_server(ctx, e);
+    auto store = ctx.store(e);
+    versions::Manager manager(*server, store);
+    auto installed = server->installed();
+    auto state = store.read();
+    auto pinned = pinned_names(state, cfg);
+    std::set<std::string> names; // the models that may have versions
+    for (const auto& m : installed)
+        if (!versions::looks_like_version_tag(m.name))
+            names.insert(m.name);
+    for (const auto& [name, r] : state.models)
+        for (const auto& v : r.versions)
+            if (!v.tag.empty())
+                names.insert(name); // its tags may outlive the name itself
+    auto now = core::util::now();
+    json actions = json::array();
+    for (const auto& name : names) {
+        auto rec = state.models.find(name);
+        const auto* record = rec == state.models.end() ? nullptr : &rec->second;
+        int keep = registry::effective_settings(name, cfg, record).keep_versions;
+        for (const auto& v :
+             versions::beyond_retention(versions::history(name, record, installed, pinned), keep)) {
+            std::string why =
+                "version " + v.digest.substr(0, versions::kShortDigest) + " of " + name +
+                (v.pulled_at ? ", pulled " + ago_text(v.pulled_at, now) + " ago" : std::string()) +
+                ", beyond keep_versions " + std::to_string(keep);
+            json a = {{"endpoint", e.name}, {"model", name},  {"tag", v.kept_by},
+                      {"digest", v.digest}, {"size", v.size}, {"why", "versions"}};
+            if (o.dry_run) {
+                if (!ctx.global.json && !ctx.global.quiet)
+                    std::cout << prefix << "would delete " << v.kept_by << ": " << why << "\n";
+                actions.push_back(a);
+                continue;
+            }
+            try {
+                manager.drop(name, v);
+                a["ok"] = true;
+                if (!ctx.global.json && !ctx.global.quiet)
+                    std::cout << prefix << "deleted " << v.kept_by << " (" << why << ")\n";
+            } catch (const core::Error& err) {
+                json failure = model_failure(err, v.kept_by, code);
+                a["ok"] = false;
+                a["error"] = failure["error"];
+            }
+            actions.push_back(a);
+        }
+    }
+    if (o.dry_run && actions.empty() && !ctx.global.json && !ctx.global.quiet)
+        std::cout << prefix << "no versions beyond keep_versions\n";
+    return {{"endpoint", e.name},
+            {"server", server->address()},
+            {"actions", actions},
+            {"error", nullptr}};
+}
+
 int run_gc(Context& ctx, const GcOptions& o) {
+    if (o.versions && (!o.idle.empty() || !o.memory.empty()))
+        throw core::Error(core::ErrorKind::Usage,
+                          "gc --versions deletes model versions; --idle and --memory are for "
+                          "unloading",
+                          "run them as two commands");
     std::map<std::string, core::config::Flag> flags;
     if (!o.idle.empty())
         flags["idle_timeout"] = {"--idle", o.idle};
@@ -144,7 +215,12 @@ int run_gc(Context& ctx, const GcOptions& o) {
         std::string prefix = endpoints.size() > 1 ? e.name + ": " : "";
         json r;
         try {
-            r = gc_endpoint(ctx, e, o, cfg, prefix, code);
+            if (o.versions && e.provider != "ollama" && endpoints.size() > 1) {
+                ctx.note("endpoint " + e.name + " left out: it keeps no model versions");
+                continue;
+            }
+            r = o.versions ? gc_versions_endpoint(ctx, e, o, cfg, prefix, code)
+                           : gc_endpoint(ctx, e, o, cfg, prefix, code);
         } catch (const core::Error& err) {
             if (err.kind() == core::ErrorKind::Store || err.kind() == core::ErrorKind::Usage)
                 throw;
@@ -165,6 +241,13 @@ int run_gc(Context& ctx, const GcOptions& o) {
         // The top level is the endpoint commands use, as before endpoints,
         // with every endpoint's actions.
         json out = {{"schema", "modelctl.gc/v1"}, {"dry_run", o.dry_run}};
+        if (o.versions) {
+            out["versions"] = true;
+            out["actions"] = all_actions;
+            out["endpoints"] = results;
+            print_json(out);
+            return code;
+        }
         json p = primary.value_or(json::object());
         for (const char* k : {"server", "budget", "used_before", "used_after", "still_over_budget"})
             out[k] = p.value(k, json(nullptr));

@@ -112,7 +112,7 @@ public:
         if (check_installed && !run("installed", m, [&]() -> std::string {
                 if (!found)
                     throw core::Error(core::ErrorKind::NotFound,
-                                      "not installed on the server (ollama pull " + m + ")");
+                                      "not installed on the server (modelctl pull " + m + ")");
                 return core::util::format_size(found->size) + " on disk, " +
                        (found->details.parameter_size.empty() ? "size unknown"
                                                               : found->details.parameter_size) +

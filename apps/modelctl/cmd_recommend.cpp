@@ -241,7 +241,7 @@ int run_recommend(Context& ctx, const RecommendOptions& o) {
         return report("no installed model suits " + std::string(rec::task_name(req.task)) +
                           (req.max_memory ? " within " + core::util::format_size(req.max_memory)
                                           : std::string()),
-                      "pull one that does, e.g. ollama pull " + example_model(req.task), kFailed);
+                      "pull one that does, e.g. modelctl pull " + example_model(req.task), kFailed);
     return 0;
 }
 

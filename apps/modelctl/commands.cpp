@@ -9,8 +9,10 @@
 #include "cmd_pin.hpp"
 #include "cmd_preload.hpp"
 #include "cmd_priority.hpp"
+#include "cmd_pull.hpp"
 #include "cmd_recommend.hpp"
 #include "cmd_record.hpp"
+#include "cmd_rollback.hpp"
 #include "cmd_run.hpp"
 #include "cmd_simulate.hpp"
 #include "cmd_spec.hpp"
@@ -18,6 +20,7 @@
 #include "cmd_status.hpp"
 #include "cmd_store.hpp"
 #include "cmd_unload.hpp"
+#include "cmd_versions.hpp"
 #include "errors.hpp"
 
 #include <iostream>
@@ -38,6 +41,9 @@ constexpr Command kCommands[] = {
     {"pin", setup_pin},
     {"unpin", setup_unpin},
     {"priority", setup_priority},
+    {"pull", setup_pull},
+    {"versions", setup_versions},
+    {"rollback", setup_rollback},
     {"record", setup_record},
     {"run", setup_run},
     {"recommend", setup_recommend},

@@ -20,6 +20,8 @@ int exit_code_for(core::ErrorKind kind) {
     case K::Protocol:
     case K::Store:
         return kFailed;
+    case K::Interrupted:
+        return kInterrupted;
     }
     return kFailed;
 }
@@ -33,8 +35,9 @@ int report(const std::string& message, const std::string& hint, int code) {
 }
 
 nlohmann::ordered_json error_json(const std::exception& e) {
-    static const char* names[] = {"failed",        "usage",   "unreachable", "not_found", "busy",
-                                  "out_of_memory", "refused", "protocol",    "store"};
+    static const char* names[] = {"failed", "usage",         "unreachable", "not_found",
+                                  "busy",   "out_of_memory", "refused",     "protocol",
+                                  "store",  "interrupted"};
     if (auto* ce = dynamic_cast<const core::Error*>(&e))
         return {{"kind", names[static_cast<int>(ce->kind())]},
                 {"message", ce->what()},
@@ -58,7 +61,8 @@ void report_endpoint(const std::string& endpoint, const core::Error& e, int& exi
 nlohmann::ordered_json model_failure(const core::Error& e, const std::string& model,
                                      int& exit_code) {
     using K = core::ErrorKind;
-    if (e.kind() == K::Unreachable || e.kind() == K::Usage || e.kind() == K::Store)
+    if (e.kind() == K::Unreachable || e.kind() == K::Usage || e.kind() == K::Store ||
+        e.kind() == K::Interrupted)
         throw; // called from a catch block: rethrows the exception as caught
     int code = report(e);
     if (exit_code == 0)

@@ -3,7 +3,8 @@
 //
 // Exit codes (documented in README.md and man/modelctl.1):
 //   0 ok, 1 operation failed, 2 usage error, 3 server unreachable,
-//   4 refused (by policy, or the server lacks memory).
+//   4 refused (by policy, or the server lacks memory), 130 interrupted
+//   (Ctrl-C), as shells report a process SIGINT ended.
 
 #include "error.hpp"
 
@@ -14,7 +15,14 @@
 
 namespace modelctl {
 
-enum ExitCode { kOk = 0, kFailed = 1, kUsage = 2, kUnreachable = 3, kRefused = 4 };
+enum ExitCode {
+    kOk = 0,
+    kFailed = 1,
+    kUsage = 2,
+    kUnreachable = 3,
+    kRefused = 4,
+    kInterrupted = 130
+};
 
 int exit_code_for(core::ErrorKind kind);
 

@@ -132,6 +132,11 @@ const std::vector<Key>& table() {
          [](Config& c, const std::string& v) {
              c.num_ctx = static_cast<int>(integer(v, 1, 16 * 1024 * 1024));
          }},
+        {"keep_versions", "2",
+         "versions of a model gc --versions keeps installed, the current one included",
+         [](Config& c, const std::string& v) {
+             c.keep_versions = static_cast<int>(integer(v, 1, 1000));
+         }},
         {"budget.memory", "", "memory loaded models may hold, outright (unset: from the probes)",
          [](Config& c, const std::string& v) { c.memory = size(v); }},
         // Ollama's own default (OLLAMA_MAX_LOADED_MODELS = 3): beyond it the
@@ -230,9 +235,12 @@ ModelSettings model_settings(const std::string& name, const json& j, const std::
                 m.idle_timeout = duration(text);
             else if (k == "num_ctx")
                 m.num_ctx = static_cast<int>(integer(text, 1, 16 * 1024 * 1024));
+            else if (k == "keep_versions")
+                m.keep_versions = static_cast<int>(integer(text, 1, 1000));
             else
                 throw Error(ErrorKind::Usage, origin + ": unknown key '" + where + "." + k + "'",
-                            "a model takes pin, priority, keep_alive, idle_timeout, num_ctx");
+                            "a model takes pin, priority, keep_alive, idle_timeout, num_ctx, "
+                            "keep_versions");
         } catch (const std::invalid_argument& e) {
             bad(origin, where + "." + k, e.what());
         }

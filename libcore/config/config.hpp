@@ -22,7 +22,7 @@
 //                   {"name": "studio", "provider": "lmstudio", "url": "http://127.0.0.1:1234",
 //                    "token_env": "LM_API_TOKEN"}],
 //     "models": {"llama3.1:8b": {"pin": true, "priority": 7, "keep_alive": "2h",
-//                                "idle_timeout": "4h", "num_ctx": 8192}}
+//                                "idle_timeout": "4h", "num_ctx": 8192, "keep_versions": 3}}
 //   }
 //
 // Nested objects are the dotted keys of the table in config.cpp; the
@@ -60,6 +60,7 @@ struct ModelSettings {
     std::optional<util::KeepAlive> keep_alive;
     std::optional<util::Seconds> idle_timeout;
     std::optional<int> num_ctx;
+    std::optional<int> keep_versions;
 };
 
 // A model server modelctl manages, as the config file names it.
@@ -82,6 +83,7 @@ struct Config {
     std::optional<util::KeepAlive> keep_alive; // unset: the server's default
     util::Seconds idle_timeout{1800};
     int num_ctx = 4096;
+    int keep_versions = 2; // versions gc --versions keeps, the current one included
 
     size_t max_loaded = 3;          // 0: no limit on the count
     std::optional<uint64_t> memory; // the budget, given outright

@@ -111,6 +111,13 @@ Response Client::post_json(const std::string& path, const std::string& body) {
     return {r.status, std::move(r.body)};
 }
 
+Response Client::delete_json(const std::string& path, const std::string& body) {
+    auto r = transport_->delete_json(endpoint_.base_path + path, body);
+    if (r.failure != Failure::None)
+        throw_transport(endpoint_, r, timeouts_, unreachable_hint_);
+    return {r.status, std::move(r.body)};
+}
+
 Response Client::post_json_stream(const std::string& path, const std::string& body,
                                   const std::function<bool(std::string_view)>& on_chunk) {
     auto r = transport_->post_json_stream(endpoint_.base_path + path, body, on_chunk);

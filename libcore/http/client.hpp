@@ -46,10 +46,12 @@ public:
 
     Response get(const std::string& path);
     Response post_json(const std::string& path, const std::string& body);
+    Response delete_json(const std::string& path, const std::string& body);
 
     // POSTs and hands the body to on_chunk as it arrives when the status is
     // 2xx; returning false from on_chunk stops the transfer. Error statuses
-    // come back with their body collected instead.
+    // come back with their body collected instead. A transfer stopped by
+    // on_chunk returns normally.
     Response post_json_stream(const std::string& path, const std::string& body,
                               const std::function<bool(std::string_view)>& on_chunk);
 

@@ -37,6 +37,8 @@ public:
     virtual ~Transport() = default;
     virtual TransportResult get(const std::string& path) = 0;
     virtual TransportResult post_json(const std::string& path, const std::string& body) = 0;
+    // DELETE with a JSON body (Ollama's /api/delete takes one).
+    virtual TransportResult delete_json(const std::string& path, const std::string& body) = 0;
     // Hands the body of a 2xx answer to on_chunk as it arrives (false stops).
     virtual TransportResult
     post_json_stream(const std::string& path, const std::string& body,
@@ -49,6 +51,6 @@ public:
 // the signature's version, so a stale module is refused rather than misused.
 using TransportFactory = Transport* (*)(const char* base, int64_t connect_ms, int64_t read_ms,
                                         const char* bearer);
-inline constexpr const char* kTransportFactory = "modelctl_http_transport_v2";
+inline constexpr const char* kTransportFactory = "modelctl_http_transport_v3";
 
 } // namespace core::http

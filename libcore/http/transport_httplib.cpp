@@ -79,6 +79,16 @@ public:
         return r;
     }
 
+    TransportResult delete_json(const std::string& path, const std::string& body) override {
+        auto res = client_.Delete(path, body, "application/json");
+        if (!res)
+            return failed(res.error());
+        TransportResult r;
+        r.status = res->status;
+        r.body = std::move(res->body);
+        return r;
+    }
+
     TransportResult
     post_json_stream(const std::string& path, const std::string& body,
                      const std::function<bool(std::string_view)>& on_chunk) override {
@@ -118,7 +128,7 @@ private:
 } // namespace
 
 extern "C" __attribute__((visibility("default"))) core::http::Transport*
-modelctl_http_transport_v2(const char* base, int64_t connect_ms, int64_t read_ms,
+modelctl_http_transport_v3(const char* base, int64_t connect_ms, int64_t read_ms,
                            const char* bearer) {
     auto t = std::make_unique<HttplibTransport>(base, connect_ms, read_ms, bearer);
     return t->valid() ? t.release() : nullptr;

@@ -136,6 +136,70 @@ void Ollama::unload(const std::string& model) {
     }
 }
 
+void Ollama::pull(const std::string& model,
+                  const std::function<bool(const PullProgress&)>& on_progress) {
+    // docs/api.md "Pull a Model": progress lines, the last {"status":
+    // "success"}; an error once streaming has begun is an {"error"} line.
+    std::string body = json{{"model", model}, {"stream", true}}.dump();
+    for (int attempt = 0;; ++attempt) {
+        ollama::LineSplitter lines;
+        bool success = false;
+        bool stopped = false;
+        auto take = [&](std::string_view line) {
+            auto p = ollama::parse_pull_line(line, model, address());
+            success = p.status == "success";
+            if (!on_progress(p))
+                stopped = true;
+        };
+        std::optional<Error> failed;
+        auto r = client_.post_json_stream("/api/pull", body, [&](std::string_view chunk) {
+            try {
+                lines.feed(chunk, take);
+            } catch (const Error& e) {
+                failed = e; // rethrown below, once the transfer is over
+                return false;
+            }
+            return !stopped;
+        });
+        if (failed)
+            throw *failed;
+        if (stopped)
+            throw Error(ErrorKind::Interrupted, "the pull of '" + model + "' was interrupted");
+        if (r.status == 503 && attempt < options_.busy_retries) {
+            backoff(attempt);
+            continue;
+        }
+        if (r.status < 200 || r.status >= 300) {
+            if (r.status == 400)
+                throw Error(ErrorKind::Usage,
+                            "the server at " + address() + " refused the name '" + model +
+                                "': " + ollama::error_message(r.status, r.body),
+                            "names are [namespace/]model[:tag], letters, digits, '_', '-', '.'");
+            throw ollama::map_error(r.status, r.body, model, address());
+        }
+        if (!lines.rest().empty())
+            take(lines.rest());
+        if (!success)
+            throw Error(ErrorKind::Protocol,
+                        "the pull stream from " + address() + " ended before its \"success\" line",
+                        "pull again: the server resumes a pull where it stopped");
+        return;
+    }
+}
+
+void Ollama::copy(const std::string& source, const std::string& destination) {
+    // docs/api.md "Copy a Model": 200 with no body; 404 for a missing source.
+    call("POST", "/api/copy", json{{"source", source}, {"destination", destination}}.dump(),
+         source);
+}
+
+void Ollama::remove(const std::string& model) {
+    // docs/api.md "Delete a Model": DELETE with {"model"}; 404 when not installed.
+    auto r = client_.delete_json("/api/delete", json{{"model", model}}.dump());
+    if (r.status < 200 || r.status >= 300)
+        throw ollama::map_error(r.status, r.body, model, address());
+}
+
 GenerateMetrics Ollama::generate(const GenerateRequest& request,
                                  const std::function<void(std::string_view)>& on_text) {
     std::string body = ollama::generate_body(request);

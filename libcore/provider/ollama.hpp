@@ -2,6 +2,7 @@
 // The Ollama server behind the Provider interface.
 //
 // Endpoints used: GET /api/version, /api/tags, /api/ps; POST /api/show,
+// /api/pull, /api/copy, DELETE /api/delete,
 // /api/generate (an empty prompt loads a model; keep_alive 0 unloads it) and
 // /api/embed (an empty input loads an embedding model, which /api/generate
 // refuses).
@@ -45,6 +46,10 @@ public:
     void unload(const std::string& model) override;
     GenerateMetrics generate(const GenerateRequest& request,
                              const std::function<void(std::string_view)>& on_text) override;
+    void pull(const std::string& model,
+              const std::function<bool(const PullProgress&)>& on_progress) override;
+    void copy(const std::string& source, const std::string& destination) override;
+    void remove(const std::string& model) override;
 
 private:
     // Sends with the 503 retry policy; throws the mapped error on any other

@@ -198,6 +198,41 @@ GenerateChunk parse_generate_line(std::string_view line, std::string_view model)
     return c;
 }
 
+PullProgress parse_pull_line(std::string_view line, std::string_view model,
+                             std::string_view address) {
+    json j = json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.is_object())
+        throw Error(ErrorKind::Protocol,
+                    "malformed line in the pull stream: " + error_message(0, line.substr(0, 80)));
+    if (auto e = j.find("error"); e != j.end())
+        throw pull_error(e->is_string() ? e->get<std::string>() : e->dump(), model, address);
+    PullProgress p;
+    p.status = str(j, "status");
+    p.digest = str(j, "digest");
+    p.total = num<uint64_t>(j, "total");
+    p.completed = num<uint64_t>(j, "completed"); // absent until some of the layer arrived
+    return p;
+}
+
+Error pull_error(const std::string& message, std::string_view model, std::string_view address) {
+    std::string m(model);
+    std::string where = address.empty() ? "" : " at " + std::string(address);
+    std::string l = lower(message);
+    // server/images.go PullModel wraps the registry's 404 for the manifest.
+    if (l.find("pull model manifest") != std::string::npos &&
+        l.find("file does not exist") != std::string::npos)
+        return Error(ErrorKind::NotFound, "no model '" + m + "' in the registry (" + message + ")",
+                     "check the name and tag at https://ollama.com/library");
+    if (l.find("no space left on device") != std::string::npos)
+        return Error(ErrorKind::Failed,
+                     "the server" + where + " ran out of disk space pulling '" + m +
+                         "': " + message,
+                     "free space where the server keeps its models (OLLAMA_MODELS), e.g. "
+                     "modelctl gc --versions; the pull resumes where it stopped");
+    return Error(ErrorKind::Failed, "pulling '" + m + "' failed" + where + ": " + message,
+                 "pull again: the server resumes a pull where it stopped");
+}
+
 std::string error_message(int status, std::string_view body) {
     json j = json::parse(body, nullptr, false);
     if (!j.is_discarded() && j.is_object()) {
@@ -228,7 +263,7 @@ Error map_error(int status, std::string_view body, std::string_view model,
         if (!m.empty())
             return Error(ErrorKind::NotFound,
                          "model '" + m + "' is not installed on the server" + where,
-                         "pull it first: ollama pull " + m);
+                         "pull it first: modelctl pull " + m);
         return Error(ErrorKind::Protocol, "the server" + where + " answered 404 (" + msg + ")",
                      "is this an Ollama server? Check --host or OLLAMA_HOST");
     }

@@ -42,6 +42,15 @@ struct GenerateChunk {
 };
 GenerateChunk parse_generate_line(std::string_view line, std::string_view model);
 
+// One line of a /api/pull stream. An {"error": "..."} line throws the
+// mapped Error: pull_error().
+PullProgress parse_pull_line(std::string_view line, std::string_view model,
+                             std::string_view address = {});
+// What a pull's error message means: "pull model manifest: file does not
+// exist" -> NotFound (no such model in the registry), no space left ->
+// Failed with a hint about the server's disk, else Failed.
+Error pull_error(const std::string& message, std::string_view model, std::string_view address);
+
 // Splits a byte stream into lines; hands each complete, non-empty line on.
 class LineSplitter {
 public:

@@ -1,8 +1,33 @@
 #include "provider/provider.hpp"
 
+#include "error.hpp"
+
 #include <cmath>
 
 namespace core::provider {
+
+namespace {
+
+[[noreturn]] void unsupported(const Provider& p, const char* what) {
+    throw Error(ErrorKind::Usage,
+                std::string(what) + " is not something the " + p.kind() + " server at " +
+                    p.address() + " offers through its API",
+                "model versions are managed on Ollama endpoints (--endpoint)");
+}
+
+} // namespace
+
+void Provider::pull(const std::string&, const std::function<bool(const PullProgress&)>&) {
+    unsupported(*this, "pulling a model");
+}
+
+void Provider::copy(const std::string&, const std::string&) {
+    unsupported(*this, "copying a model");
+}
+
+void Provider::remove(const std::string&) {
+    unsupported(*this, "deleting a model");
+}
 
 std::string processor_label(uint64_t size, uint64_t size_vram) {
     // Same cases, in the same order, as Ollama's cmd ListRunningHandler.

@@ -105,6 +105,14 @@ struct EmbedResult {
     int64_t prompt_eval_count = 0;
 };
 
+// One line of a pull's progress (docs/api.md "Pull a Model").
+struct PullProgress {
+    std::string status;     // "pulling manifest", "pulling 8eeb52dfb3bb", "writing manifest", ...
+    std::string digest;     // the layer being downloaded; "" on other lines
+    uint64_t total = 0;     // its size
+    uint64_t completed = 0; // bytes of it on disk so far
+};
+
 class Provider {
 public:
     virtual ~Provider() = default;
@@ -131,6 +139,20 @@ public:
     // Generates, handing each piece of text to on_text as it arrives.
     virtual GenerateMetrics generate(const GenerateRequest& request,
                                      const std::function<void(std::string_view)>& on_text) = 0;
+
+    // Model files, where the server manages them (Ollama); the others throw
+    // Error{Usage}.
+    // Downloads the model's newest version, handing each progress line to
+    // on_progress; returns once the server has written it. on_progress
+    // returning false hangs up, which stops the pull (Ollama cancels it with
+    // the request), and pull throws Error{Interrupted}. A server error, at
+    // the start or mid-stream, throws its mapped Error.
+    virtual void pull(const std::string& model,
+                      const std::function<bool(const PullProgress&)>& on_progress);
+    // Writes the source's manifest under `destination` (replacing what was there).
+    virtual void copy(const std::string& source, const std::string& destination);
+    // Removes the name; the server drops files no other name uses.
+    virtual void remove(const std::string& model);
 };
 
 // Where a loaded model lives, as `ollama ps` prints it: "100% GPU", "100% CPU",

@@ -85,6 +85,7 @@ Effective effective_settings(const std::string& model, const config::Config& cfg
     e.keep_alive = cfg.keep_alive;
     e.idle_timeout = cfg.idle_timeout;
     e.num_ctx = cfg.num_ctx;
+    e.keep_versions = cfg.keep_versions;
     // Config keys are normalized by Ollama's rule whatever the server, so look up the same way.
     auto it = cfg.models.find(provider::ollama::normalize_name(model));
     if (it != cfg.models.end()) {
@@ -103,6 +104,8 @@ Effective effective_settings(const std::string& model, const config::Config& cfg
             e.idle_timeout = *m.idle_timeout;
         if (m.num_ctx)
             e.num_ctx = *m.num_ctx;
+        if (m.keep_versions)
+            e.keep_versions = *m.keep_versions;
     }
     if (record && record->pinned.value_or(false)) {
         e.pinned = true;
@@ -183,7 +186,7 @@ std::vector<Wanted> describe_wanted(provider::Provider& server,
                             "model '" + name + "' is not installed on the server at " +
                                 server.address(),
                             server.kind() == "lmstudio" ? "download it first: lms get " + name
-                                                        : "pull it first: ollama pull " + name);
+                                                        : "pull it first: modelctl pull " + name);
             auto info = server.show(name);
             w.estimate = estimate_memory(r, it->size, info.model_info, w.settings.num_ctx);
         }

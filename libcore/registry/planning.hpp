@@ -39,6 +39,7 @@ struct Effective {
     std::optional<util::KeepAlive> keep_alive;
     util::Seconds idle_timeout{0};
     int num_ctx = 0;
+    int keep_versions = 2;
     config::Source pin_source = config::Source::Default;
     config::Source priority_source = config::Source::Default;
 };

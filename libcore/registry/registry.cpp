@@ -2,6 +2,7 @@
 
 #include "error.hpp"
 #include "registry/planning.hpp"
+#include "versions/versions.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -13,14 +14,6 @@ namespace {
 
 double since(std::chrono::steady_clock::time_point t0) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-store::ModelRecord& touch(store::State& st, const std::string& name, util::Timestamp now) {
-    auto [it, inserted] = st.models.try_emplace(name); // canonical (Provider::canonical)
-    if (inserted)
-        it->second.first_seen = now;
-    it->second.last_seen = now;
-    return it->second;
 }
 
 store::Event event(const char* type, const std::string& model, const std::string& server,
@@ -69,7 +62,7 @@ store::State Registry::observe(const std::vector<provider::LoadedModel>& loaded,
         return st; // nothing new: no lock, no write
     return store_.update([&](store::State& s) {
         for (const auto& m : loaded)
-            observe_expiry(touch(s, provider_.canonical(m.name), now), m, now);
+            observe_expiry(store::touch(s, provider_.canonical(m.name), now), m, now);
     });
 }
 
@@ -117,7 +110,7 @@ UseOutcome Registry::generate(const provider::GenerateRequest& request, const st
     store_.update(
         [&](store::State& st) { // the store folds the use itself
             if (after)
-                touch(st, e.model, now).seen_expires_at = after->expires_at;
+                store::touch(st, e.model, now).seen_expires_at = after->expires_at;
         },
         {e});
     return out;
@@ -126,7 +119,7 @@ UseOutcome Registry::generate(const provider::GenerateRequest& request, const st
 void Registry::set_pin(const std::string& model, bool pinned) {
     auto now = util::now();
     store_.update([&](store::State& st) {
-        auto& r = touch(st, provider_.canonical(model), now);
+        auto& r = store::touch(st, provider_.canonical(model), now);
         if (pinned)
             r.pinned = true;
         else
@@ -136,8 +129,9 @@ void Registry::set_pin(const std::string& model, bool pinned) {
 
 void Registry::set_priority(const std::string& model, int priority) {
     auto now = util::now();
-    store_.update(
-        [&](store::State& st) { touch(st, provider_.canonical(model), now).priority = priority; });
+    store_.update([&](store::State& st) {
+        store::touch(st, provider_.canonical(model), now).priority = priority;
+    });
 }
 
 BenchRecord Registry::record_bench(const std::string& model, bench::Result result,
@@ -146,7 +140,7 @@ BenchRecord Registry::record_bench(const std::string& model, bench::Result resul
     auto now = util::now();
     store_.update([&](store::State& st) {
         out = {};
-        auto& r = touch(st, provider_.canonical(model), now);
+        auto& r = store::touch(st, provider_.canonical(model), now);
         if (const auto* p = bench::previous(r.bench, result.settings)) {
             out.previous = *p;
             out.changes = bench::compare(
@@ -208,7 +202,7 @@ LoadOutcome Registry::load(const std::string& model, const provider::LoadSetting
                                out.observed ? out.observed->size_vram : 0));
     store_.update(
         [&](store::State& st) {
-            auto& r = touch(st, out.model, now);
+            auto& r = store::touch(st, out.model, now);
             if (as_use)
                 store::note_use(r, now);
             if (settings.keep_alive)
@@ -261,7 +255,7 @@ UnloadOutcome Registry::unload(const std::string& model) {
     auto now = util::now();
     store_.update(
         [&](store::State& st) {
-            auto& r = touch(st, out.model, now);
+            auto& r = store::touch(st, out.model, now);
             r.digest = before->digest;
             r.unloads += 1;
             r.last_unload = now;
@@ -291,14 +285,17 @@ Status Registry::status(bool installed) {
     s.version = provider_.version();
     s.state = store_.update([&](store::State& st) {
         for (const auto& m : s.installed) {
-            auto& r = touch(st, m.name, s.now);
+            auto& r = store::touch(st, m.name, s.now);
+            // A new digest under a name is a new version of it, however it came.
+            if (!m.digest.empty() && !versions::looks_like_version_tag(m.name))
+                versions::note_current(r, m.digest, m.size, m.modified_at.value_or(s.now));
             r.digest = m.digest;
             r.size = m.size;
             if (!m.details.family.empty())
                 r.details = m.details;
         }
         for (const auto& m : s.loaded)
-            observe_expiry(touch(st, m.name, s.now), m, s.now);
+            observe_expiry(store::touch(st, m.name, s.now), m, s.now);
     });
     return s;
 }

@@ -260,12 +260,29 @@ json models_json(const std::map<std::string, ModelRecord>& records) {
                 results.push_back(bench_json(b));
             r["bench"] = std::move(results);
         }
+        if (!m.versions.empty()) {
+            json versions = json::array();
+            for (const auto& v : m.versions)
+                versions.push_back({{"digest", v.digest},
+                                    {"size", v.size},
+                                    {"pulled_at", util::format_rfc3339(v.pulled_at)},
+                                    {"tag", v.tag}});
+            r["versions"] = std::move(versions);
+        }
         models[name] = std::move(r);
     }
     return models;
 }
 
 } // namespace
+
+ModelRecord& touch(State& state, const std::string& name, util::Timestamp now) {
+    auto [it, inserted] = state.models.try_emplace(name);
+    if (inserted)
+        it->second.first_seen = now;
+    it->second.last_seen = now;
+    return it->second;
+}
 
 json to_json(const State& s) {
     json endpoints = json::object();
@@ -348,6 +365,12 @@ std::map<std::string, ModelRecord> models_from(const json& models) {
             if (auto b = r.find("bench"); b != r.end() && b->is_array())
                 for (const auto& result : *b)
                     m.bench.push_back(bench_from(result));
+            if (auto v = r.find("versions"); v != r.end() && v->is_array())
+                for (const auto& e : *v)
+                    m.versions.push_back({e.at("digest").get<std::string>(),
+                                          e.value("size", uint64_t{0}),
+                                          time_from(e, "pulled_at").value_or(util::Timestamp{}),
+                                          e.value("tag", "")});
             out.emplace(name, std::move(m));
         }
     } catch (const std::exception& e) { // json::exception, or a bad context key

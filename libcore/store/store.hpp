@@ -52,7 +52,8 @@ namespace core::store {
 // 5 adds bench results (an older modelctl would drop them on its next write).
 // 6 keys models by endpoint: {"endpoints": {name: {"models": {...}}}}; an
 // older file's models are the default endpoint's.
-inline constexpr int kSchemaVersion = 6;
+// 7 adds each model's versions (an older modelctl would drop them).
+inline constexpr int kSchemaVersion = 7;
 
 // The endpoint of the default Ollama server, and of everything a store from
 // before endpoints (schema < 6) or an event without one knew.
@@ -66,6 +67,18 @@ inline constexpr const char* kLogHeader = "{\"type\":\"log\",\"v\":1}\n";
 // append() folds the log into the state each time it grows across a multiple
 // of this: what read() may have to fold is at most about this much.
 inline constexpr uint64_t kFoldBytes = 8192;
+
+// Versions kept per model name, oldest dropped first.
+inline constexpr size_t kVersionsKeep = 50;
+
+// A version of a model: a digest its name pointed to, as `modelctl pull`
+// and observations of the server saw it.
+struct VersionRecord {
+    std::string digest;
+    uint64_t size = 0;         // on disk
+    util::Timestamp pulled_at; // when the name first pointed to it, as far as modelctl knows
+    std::string tag;           // the name that keeps it installed (versions::version_tag); "" none
+};
 
 // One load as modelctl saw it: wall time and the memory observed afterwards.
 struct LoadRecord {
@@ -106,9 +119,10 @@ struct ModelRecord {
     // means someone used the model since (registry.hpp).
     std::optional<util::Timestamp> seen_expires_at;
     std::optional<double> keep_alive_seconds;
-    std::map<int, Observed> observed; // by context length
-    metrics::Summary usage;           // recorded uses (record, run)
-    std::vector<bench::Result> bench; // `modelctl bench` results, oldest first (kBenchKeep)
+    std::map<int, Observed> observed;    // by context length
+    metrics::Summary usage;              // recorded uses (record, run)
+    std::vector<bench::Result> bench;    // `modelctl bench` results, oldest first (kBenchKeep)
+    std::vector<VersionRecord> versions; // oldest first (kVersionsKeep)
 };
 
 // Which log file, and how far into it, the state's summaries go.
@@ -148,6 +162,10 @@ struct Event {
     bool failed = false;
     std::string task;
 };
+
+// The model's record (name canonical, Provider::canonical), created first
+// seen at `now` if new, and marked seen at `now`.
+ModelRecord& touch(State& state, const std::string& name, util::Timestamp now);
 
 // Adds a use at `at` to the record's decayed use count (policy::UseCount)
 // and last use.

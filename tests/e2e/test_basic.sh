@@ -43,7 +43,7 @@ run "$MODELCTL" unload --all --json
 check "unload --all --json" eval 'rc_is 0 && jq -e ".schema == \"modelctl.unload/v1\" and (.results | length) == 1 and .results[0].was_loaded and .results[0].freed > 0" <<<"$OUT" >/dev/null'
 
 run "$MODELCTL" store --json
-check "the store holds each load and unload as an event" eval 'rc_is 0 && jq -e ".events.count == 4 and .state.schema_version == 6 and .events.unreadable == 0" <<<"$OUT" >/dev/null'
+check "the store holds each load and unload as an event" eval 'rc_is 0 && jq -e ".events.count == 4 and .state.schema_version == 7 and .events.unreadable == 0" <<<"$OUT" >/dev/null'
 check "store files are private" eval '[ "$(stat -c %a "$MODELCTL_HOME")" = 700 ] && [ "$(stat -c %a "$MODELCTL_HOME/state.json")" = 600 ] && [ "$(stat -c %a "$MODELCTL_HOME/events.jsonl")" = 600 ]'
 
 # Addresses: --host wins over OLLAMA_HOST; a bind-all address means loopback.

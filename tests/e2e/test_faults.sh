@@ -24,7 +24,7 @@ start_sim --fault oom
 run "$MODELCTL" load llama3.3:70b
 check "500 out of memory: exit 4 with a hint" eval 'rc_is 4 && has "$ERR" "out of memory loading '"'"'llama3.3:70b'"'"'" && has "$ERR" "requires more system memory" && has "$ERR" "unload other models"'
 run "$MODELCTL" load nope:1b
-check "not installed: exit 1, hint to pull" eval 'rc_is 1 && has "$ERR" "not installed" && has "$ERR" "ollama pull nope:1b"'
+check "not installed: exit 1, hint to pull" eval 'rc_is 1 && has "$ERR" "not installed" && has "$ERR" "modelctl pull nope:1b"'
 
 start_sim --fault malformed
 run "$MODELCTL" status

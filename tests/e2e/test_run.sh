@@ -40,7 +40,7 @@ check "an unknown task is a usage error" eval 'rc_is 2 && has "$ERR" "unknown ta
 
 uses_before=$(jq '[.endpoints.ollama.models[].usage.uses] | add' "$MODELCTL_HOME/state.json")
 run "$MODELCTL" run no-such-model hi
-check "a model not installed: exit 1 with a hint, nothing recorded" eval 'rc_is 1 && has "$ERR" "not installed" && has "$ERR" "ollama pull" &&
+check "a model not installed: exit 1 with a hint, nothing recorded" eval 'rc_is 1 && has "$ERR" "not installed" && has "$ERR" "modelctl pull" &&
     [ "$(jq "[.endpoints.ollama.models[].usage.uses] | add" "$MODELCTL_HOME/state.json")" = "$uses_before" ]'
 
 # keep-alive: a model loaded to stay forever is not cut back to the default.

@@ -71,9 +71,9 @@ check "store --repair moves it aside, keeping it" eval 'rc_is 0 && has "$OUT" "m
 run "$MODELCTL" load llama3.2:1b
 check "after repair, loads are recorded again" eval 'rc_is 0 && jq -e ".endpoints.ollama.models[\"llama3.2:1b\"].loads == 1" "$MODELCTL_HOME/state.json" >/dev/null'
 
-printf '{"schema_version": 7, "models": {}}' >"$MODELCTL_HOME/state.json"
+printf '{"schema_version": 8, "models": {}}' >"$MODELCTL_HOME/state.json"
 run "$MODELCTL" unload --all
-check "a store from a newer modelctl is refused, not rewritten" eval 'rc_is 1 && has "$ERR" "newer modelctl" && [ "$(cat "$MODELCTL_HOME/state.json")" = "{\"schema_version\": 7, \"models\": {}}" ]'
+check "a store from a newer modelctl is refused, not rewritten" eval 'rc_is 1 && has "$ERR" "newer modelctl" && [ "$(cat "$MODELCTL_HOME/state.json")" = "{\"schema_version\": 8, \"models\": {}}" ]'
 
 # XDG: without MODELCTL_HOME the store goes to $XDG_STATE_HOME/modelctl.
 run env -u MODELCTL_HOME XDG_STATE_HOME="$SCRATCH/xdg" "$MODELCTL" load llama3.2:1b

@@ -128,7 +128,7 @@ TEST_CASE("error statuses map to kinds, messages and hints") {
     auto nf = map_error(404, R"({"error":"model 'nope' not found"})", "nope", "http://h:1");
     CHECK(nf.kind() == ErrorKind::NotFound);
     CHECK(std::string(nf.what()).find("'nope' is not installed") != std::string::npos);
-    CHECK(nf.hint() == "pull it first: ollama pull nope");
+    CHECK(nf.hint() == "pull it first: modelctl pull nope");
     CHECK(map_error(404, "404 page not found", "", "x").kind() == ErrorKind::Protocol);
     CHECK(map_error(
               503,

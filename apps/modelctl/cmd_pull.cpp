@@ -1,0 +1,96 @@
+#include "cmd_pull.hpp"
+
+#include "cmd_versions.hpp"
+#include "errors.hpp"
+#include "interrupt.hpp"
+#include "output.hpp"
+#include "progress_bar.hpp"
+#include "registry/planning.hpp"
+#include "util/size.hpp"
+#include "versions/manager.hpp"
+
+#include <iostream>
+#include <memory>
+
+namespace modelctl {
+
+using json = nlohmann::ordered_json;
+namespace versions = core::versions;
+
+void setup_pull(CLI::App& app, Context& ctx) {
+    auto opts = std::make_shared<PullOptions>();
+    auto* sub = app.add_subcommand(
+        "pull", "Pull the newest version of models, keeping the installed one for rollback");
+    sub->add_option("models", opts->models, "Models to pull, e.g. llama3.2 qwen2.5-coder:7b")
+        ->required();
+    sub->callback([&ctx, opts] { ctx.exit_code = run_pull(ctx, *opts); });
+}
+
+int run_pull(Context& ctx, const PullOptions& o) {
+    const auto& cfg = ctx.config();
+    const auto& e = ctx.endpoint();
+    auto server = model_files_server(ctx, e);
+    auto store = ctx.store(e);
+    versions::Manager manager(*server, store);
+    Interrupt interrupt;
+    int code = 0;
+    json results = json::array();
+    for (const auto& model : o.models) {
+        ProgressBar bar(ctx.show_progress());
+        try {
+            auto r = manager.pull(model, [&](const core::provider::PullProgress& p) {
+                bar.update(p.status, p.completed, p.total);
+                return !interrupt.requested();
+            });
+            bar.clear();
+            results.push_back({{"model", r.model},
+                               {"ok", true},
+                               {"changed", r.changed},
+                               {"before", r.before.empty() ? json(nullptr) : json(r.before)},
+                               {"after", r.after},
+                               {"size", r.size},
+                               {"kept_by", r.kept_by.empty() ? json(nullptr) : json(r.kept_by)},
+                               {"seconds", r.seconds}});
+            if (ctx.global.json || ctx.global.quiet)
+                continue;
+            auto short_of = [](const std::string& d) {
+                return d.substr(0, versions::kShortDigest);
+            };
+            if (!r.changed) {
+                std::cout << r.model << " is up to date (" << short_of(r.after) << ")\n";
+                continue;
+            }
+            std::cout << "pulled " << r.model << " " << short_of(r.after) << " ("
+                      << core::util::format_size(r.size) << ", " << elapsed_text(r.seconds) << ")";
+            if (!r.before.empty())
+                std::cout << "; the previous version " << short_of(r.before) << " is kept as "
+                          << r.kept_by;
+            std::cout << "\n";
+            auto state = store.read();
+            auto rec = state.models.find(r.model);
+            int keep = core::registry::effective_settings(
+                           r.model, cfg, rec == state.models.end() ? nullptr : &rec->second)
+                           .keep_versions;
+            auto list = manager.list(r.model, pinned_names(state, cfg));
+            auto extra = versions::beyond_retention(list, keep);
+            if (!extra.empty())
+                std::cout << extra.size() << " more version" << (extra.size() > 1 ? "s" : "")
+                          << " of " << r.model << " than keep_versions (" << keep
+                          << ") installed: modelctl gc --versions deletes "
+                          << (extra.size() > 1 ? "them" : "it") << "\n";
+        } catch (const core::Error& err) {
+            bar.clear();
+            if (err.kind() == core::ErrorKind::Interrupted)
+                throw core::Error(core::ErrorKind::Interrupted,
+                                  std::string(err.what()) +
+                                      "; the installed versions and the store are as they were",
+                                  "pull again: the server resumes where it stopped");
+            results.push_back(model_failure(err, model, code));
+        }
+    }
+    if (ctx.global.json)
+        print_json({{"schema", "modelctl.pull/v1"}, {"endpoint", e.name}, {"results", results}});
+    return code;
+}
+
+} // namespace modelctl
