@@ -63,7 +63,8 @@ int main(int argc, char** argv) {
     std::string host = "127.0.0.1";
     int port = 11434;
     std::string port_file, catalog_file;
-    std::string vram = "24GB", ram = "64GB", keep_alive = "5m", disk = "0", repull = "new";
+    std::string vram = "24GB", ram = "64GB", keep_alive = "5m", disk = "0", repull = "new",
+                pull_bandwidth = "1GB";
     std::vector<std::string> faults_spec;
     modelsim::SimConfig config;
 
@@ -98,9 +99,11 @@ int main(int argc, char** argv) {
                    "published a new version) or same")
         ->capture_default_str()
         ->check(CLI::IsMember({"new", "same"}));
-    app.add_option("--pull-bandwidth", config.pull_bandwidth, "Bytes per second a pull downloads")
+    app.add_option("--pull-bandwidth", pull_bandwidth, "What a pull downloads a second, e.g. 200MB")
         ->capture_default_str()
-        ->check(CLI::PositiveNumber);
+        ->check(
+            checked([](const std::string& v) { return core::util::parse_size(v).value_or(0) > 0; },
+                    "not a size above 0"));
     app.add_option("--max-loaded", config.max_loaded, "OLLAMA_MAX_LOADED_MODELS")
         ->capture_default_str()
         ->check(CLI::Range(1, 1000));
@@ -176,6 +179,7 @@ int main(int argc, char** argv) {
     }
     config.vram = *core::util::parse_size(vram);
     config.ram = *core::util::parse_size(ram);
+    config.pull_bandwidth = static_cast<double>(*core::util::parse_size(pull_bandwidth));
     auto ka = *core::util::parse_keep_alive(keep_alive);
     config.default_keep_alive =
         ka.forever ? modelsim::Ns::max() : std::chrono::duration_cast<modelsim::Ns>(ka.value);

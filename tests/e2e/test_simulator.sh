@@ -48,4 +48,25 @@ check "modelctl unload returns once the model is gone" eval 'rc_is 0 && [ "$elap
 
 run curl -s "$SIM_URL/api/generate" -d '{"model":"llama3.2:1b","keep_alive":"300"}'
 check "a unitless keep_alive string is refused as Ollama does" eval 'has "$OUT" "missing unit in duration"'
+
+start_sim --speed 20
+curl -s "$SIM_URL/api/pull" -d '{"model":"llama3.2:1b"}' >"$SCRATCH/pull.ndjson"
+run jq -sc '[.[0].status, (.[1] | has("completed")), (.[2].completed > 0), .[-1].status, ([.[] | select(.digest) | .digest | startswith("sha256:")] | all)]' "$SCRATCH/pull.ndjson"
+check "pull streams as docs/api.md: manifest, layers (completed once some arrived), success" eval '[ "$OUT" = "[\"pulling manifest\",false,true,\"success\",true]" ]'
+run curl -s "$SIM_URL/api/pull" -d '{"model":"nosuch:1b"}'
+check "pull of a model the registry lacks: an error line after the manifest line" eval 'has "$OUT" "{\"status\":\"pulling manifest\"}" && has "$OUT" "pull model manifest: file does not exist"'
+run curl -s -o /dev/null -w "%{http_code}" "$SIM_URL/api/copy" -d '{"source":"llama3.2:1b","destination":"backup:one"}'
+check "copy answers 200 and the copy is listed with the source's digest" eval '[ "$OUT" = 200 ] && [ "$(curl -s "$SIM_URL/api/tags" | jq -r ".models[] | select(.name == \"backup:one\") | .digest")" = "$(curl -s "$SIM_URL/api/tags" | jq -r ".models[] | select(.name == \"llama3.2:1b\") | .digest")" ]'
+run curl -s -o /dev/null -w "%{http_code}" -X DELETE "$SIM_URL/api/delete" -d '{"model":"backup:one"}'
+code1=$OUT
+run curl -s -o /dev/null -w "%{http_code}" -X DELETE "$SIM_URL/api/delete" -d '{"model":"backup:one"}'
+check "delete answers 200, then 404 once it is gone" eval '[ "$code1" = 200 ] && [ "$OUT" = 404 ]'
+curl -s "$SIM_URL/api/generate" -d '{"model":"llama3.2:1b","keep_alive":"10m"}' >/dev/null
+old=$(curl -s "$SIM_URL/api/ps" | jq -r '.models[0].digest')
+curl -s "$SIM_URL/api/pull" -d '{"model":"llama3.2:1b"}' >/dev/null
+run curl -s "$SIM_URL/api/ps"
+check "a loaded model keeps its weights after a pull" eval '[ "$(jq -r ".models[0].digest" <<<"$OUT")" = "$old" ]'
+curl -s "$SIM_URL/api/generate" -d '{"model":"llama3.2:1b","prompt":"hi","stream":false}' >/dev/null
+run curl -s "$SIM_URL/api/ps"
+check "the next request reloads it with the new ones" eval '[ "$(jq -r ".models[0].digest" <<<"$OUT")" = "$(curl -s "$SIM_URL/api/tags" | jq -r ".models[] | select(.name == \"llama3.2:1b\") | .digest")" ]'
 finish

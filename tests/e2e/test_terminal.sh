@@ -21,6 +21,10 @@ run on_tty "$MODELCTL" load llama3.1:8b
 check "a load on a terminal shows progress" eval 'has "$OUT" "loading llama3.1:8b (" && has "$OUT" "loaded llama3.1:8b"'
 run "$MODELCTL" load qwen2.5-coder:1.5b
 check "in a pipe (cron) there is no progress, only the result" eval '! has "$OUT$ERR" "loading qwen" && ! has "$OUT$ERR" "$esc" && has "$OUT" "loaded qwen2.5-coder:1.5b"'
+run on_tty "$MODELCTL" pull llama3.2:3b
+check "a pull on a terminal shows a progress bar" eval 'rc_is 0 && has "$OUT" "pulling manifest" && has "$OUT" "% [" && has "$OUT" "pulled llama3.2:3b"'
+run "$MODELCTL" pull llama3.2:3b
+check "in a pipe a pull shows only the outcome" eval 'rc_is 0 && [ -z "$ERR" ] && ! has "$OUT" "$esc" && has "$OUT" "pulled llama3.2:3b"'
 run "$MODELCTL" -q unload --all
 check "-q prints nothing on success" eval 'rc_is 0 && [ -z "$OUT$ERR" ]'
 finish

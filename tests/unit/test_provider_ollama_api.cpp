@@ -177,3 +177,40 @@ TEST_CASE("expiry classes") {
     CHECK(classify_expiry(now - seconds(1), now) == Expiry::Stopping);
     CHECK(classify_expiry(now + duration_cast<microseconds>(years(21)), now) == Expiry::Forever);
 }
+
+TEST_CASE("/api/pull lines: docs/api.md's examples, and errors mid-stream") {
+    auto manifest = parse_pull_line(R"({"status": "pulling manifest"})", "llama3.2");
+    CHECK(manifest.status == "pulling manifest");
+    CHECK(manifest.total == 0);
+    // "Until any of the download is completed, the completed key may not be included."
+    auto first = parse_pull_line(
+        R"({"status": "downloading digestname", "digest": "digestname", "total": 2142590208})",
+        "llama3.2");
+    CHECK(first.digest == "digestname");
+    CHECK(first.total == 2142590208ULL);
+    CHECK(first.completed == 0);
+    auto later = parse_pull_line(R"({"status": "downloading digestname", "digest": "digestname",
+                                     "total": 2142590208, "completed": 241970})",
+                                 "llama3.2");
+    CHECK(later.completed == 241970);
+    CHECK(parse_pull_line(R"({"status": "success"})", "llama3.2").status == "success");
+    CHECK_THROWS_AS(parse_pull_line("{\"status\": \"pull", "llama3.2"), Error);
+
+    auto kind_of = [](const char* line) {
+        try {
+            parse_pull_line(line, "nosuch:1b", "http://127.0.0.1:11434");
+        } catch (const Error& e) {
+            return e.kind();
+        }
+        return ErrorKind::Protocol;
+    };
+    // server/images.go PullModel: the registry's 404 for the manifest.
+    CHECK(kind_of(R"({"error":"pull model manifest: file does not exist"})") ==
+          ErrorKind::NotFound);
+    CHECK(kind_of(R"({"error":"max retries exceeded: unexpected EOF"})") == ErrorKind::Failed);
+    Error disk = pull_error("write /x/blobs/sha256-1-partial: no space left on device", "m:1b",
+                            "http://h:1");
+    CHECK(disk.kind() == ErrorKind::Failed);
+    CHECK(std::string(disk.what()).find("ran out of disk space") != std::string::npos);
+    CHECK(disk.hint().find("gc --versions") != std::string::npos);
+}

@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# Model versions on Ollama: pull keeps the installed version under a version
+# tag, re-pull brings a new digest, versions lists them, rollback restores an
+# old digest under the name, gc --versions keeps exactly keep_versions; a
+# pull that fails or is interrupted changes nothing, on the server or in the store.
+source "$(dirname "$0")/lib.sh"
+
+# name digest, sorted: what the server has installed.
+tags() { curl -sf "$SIM_URL/api/tags" | jq -r '.models[] | .name + " " + .digest' | sort; }
+digest_of() { curl -sf "$SIM_URL/api/tags" | jq -r --arg n "$1" '.models[] | select(.name == $n) | .digest'; }
+state() { cat "$MODELCTL_HOME/state.json" 2>/dev/null || echo "(no store)"; }
+
+start_sim --speed 20
+D0=$(digest_of llama3.2:3b)
+TAG0="llama3.2:3b-v${D0:0:12}"
+
+run "$MODELCTL" pull llama3.2:3b --json
+check "pull: a new digest, the installed version kept under its version tag" eval 'rc_is 0 &&
+    jq -e --arg d0 "$D0" --arg t "$TAG0" ".schema == \"modelctl.pull/v1\" and .results[0].changed and
+        .results[0].before == \$d0 and .results[0].after != \$d0 and .results[0].kept_by == \$t" <<<"$OUT" >/dev/null &&
+    [ "$(digest_of "$TAG0")" = "$D0" ]'
+D1=$(digest_of llama3.2:3b)
+check "in a pipe a pull shows no progress" eval '[ -z "$ERR" ]'
+
+run "$MODELCTL" pull llama3.2:3b
+D2=$(digest_of llama3.2:3b)
+check "re-pull: another new digest, the one before kept" eval 'rc_is 0 && [ "$D2" != "$D1" ] &&
+    has "$OUT" "pulled llama3.2:3b ${D2:0:12}" && has "$OUT" "kept as llama3.2:3b-v${D1:0:12}" &&
+    [ "$(digest_of "llama3.2:3b-v${D1:0:12}")" = "$D1" ]'
+
+run "$MODELCTL" versions llama3.2:3b --json
+check "versions lists the three, newest first, the current one marked" eval 'rc_is 0 &&
+    jq -e --arg d0 "$D0" --arg d1 "$D1" --arg d2 "$D2" "[.versions[].digest] == [\$d2, \$d1, \$d0] and
+        .versions[0].current and ([.versions[] | select(.current)] | length) == 1 and
+        all(.versions[]; .installed and .size > 0 and .pulled_at != null) and .keep_versions == 2" <<<"$OUT" >/dev/null'
+run "$MODELCTL" versions llama3.2:3b
+check "versions as a table" eval 'rc_is 0 && has "$OUT" "${D2:0:12}   current" && has "$OUT" "llama3.2:3b-v${D1:0:12}" &&
+    has "$OUT" "3 installed; keep_versions 2: modelctl gc --versions deletes the oldest"'
+check "the store records the versions (schema 7)" eval 'jq -e --arg d0 "$D0" --arg d2 "$D2" ".schema_version == 7 and
+    ([.endpoints.ollama.models[\"llama3.2:3b\"].versions[].digest] | index(\$d0) != null and index(\$d2) != null) and
+    .endpoints.ollama.models[\"llama3.2:3b\"].digest == \$d2" "$MODELCTL_HOME/state.json" >/dev/null'
+
+run "$MODELCTL" rollback llama3.2:3b
+check "rollback: the newest earlier version is current again, the one it replaced kept" eval 'rc_is 0 &&
+    [ "$(digest_of llama3.2:3b)" = "$D1" ] && [ "$(digest_of "llama3.2:3b-v${D2:0:12}")" = "$D2" ] &&
+    has "$OUT" "rolled back llama3.2:3b to ${D1:0:12}"'
+run "$MODELCTL" rollback llama3.2:3b --to "${D0:0:6}" --json
+check "rollback --to a digest prefix restores that digest under the name" eval 'rc_is 0 &&
+    [ "$(digest_of llama3.2:3b)" = "$D0" ] &&
+    jq -e --arg d0 "$D0" --arg d1 "$D1" ".changed and .from == \$d1 and .to == \$d0 and .reloaded == null" <<<"$OUT" >/dev/null'
+run "$MODELCTL" rollback llama3.2:3b --to "${D0:0:6}"
+check "rolling back to the current version changes nothing" eval 'rc_is 0 && has "$OUT" "already at ${D0:0:12}"'
+run "$MODELCTL" rollback llama3.2:3b --to ffffffff
+check "an unknown digest is refused" eval 'rc_is 1 && has "$ERR" "no version of llama3.2:3b has a digest starting with" && [ "$(digest_of llama3.2:3b)" = "$D0" ]'
+run "$MODELCTL" rollback llama3.2:3b --to zz
+check "a digest that is not hex is a usage error" eval 'rc_is 2'
+
+before=$(tags)
+run "$MODELCTL" gc --versions --dry-run
+check "gc --versions --dry-run names what it would delete and deletes nothing" eval 'rc_is 0 &&
+    has "$OUT" "would delete llama3.2:3b-v" && [ "$(tags)" = "$before" ]'
+run "$MODELCTL" gc --versions --json
+check "gc --versions keeps exactly keep_versions (2): the current and the newest other" eval 'rc_is 0 &&
+    [ "$("$MODELCTL" versions llama3.2:3b --json | jq "[.versions[] | select(.installed)] | length")" = 2 ] &&
+    [ "$(digest_of llama3.2:3b)" = "$D0" ] && [ -n "$(digest_of "llama3.2:3b-v${D2:0:12}")" ] &&
+    [ -z "$(digest_of "llama3.2:3b-v${D1:0:12}")" ] &&
+    jq -e ".versions and (.actions | length) == 1 and .actions[0].ok and .actions[0].why == \"versions\"" <<<"$OUT" >/dev/null'
+run "$MODELCTL" versions llama3.2:3b --json
+check "a deleted version stays in the history, not installed" eval 'jq -e --arg d1 "$D1" "[.versions[] | select(.digest == \$d1)][0] | .installed == false and .kept_by == null" <<<"$OUT" >/dev/null'
+
+# Per model keep_versions; a pinned version is never deleted.
+"$MODELCTL" -q pull llama3.2:1b
+"$MODELCTL" -q pull llama3.2:1b
+P1=$("$MODELCTL" versions llama3.2:1b --json | jq -r '.versions[1].kept_by')
+P2=$("$MODELCTL" versions llama3.2:1b --json | jq -r '.versions[2].kept_by')
+"$MODELCTL" -q pin "$P2"
+mkdir -p "$XDG_CONFIG_HOME/modelctl"
+echo '{"models": {"llama3.2:1b": {"keep_versions": 1}}}' >"$XDG_CONFIG_HOME/modelctl/config.json"
+run "$MODELCTL" gc --versions
+check "keep_versions per model (1), and the pinned version stays" eval 'rc_is 0 && has "$OUT" "deleted $P1" &&
+    [ -z "$(digest_of "$P1")" ] && [ -n "$(digest_of "$P2")" ] && ! has "$OUT" "llama3.2:3b"'
+rm "$XDG_CONFIG_HOME/modelctl/config.json"
+
+# --reload: a loaded model serves its old weights until reloaded.
+"$MODELCTL" -q load qwen2.5-coder:1.5b # the first version
+"$MODELCTL" -q pull qwen2.5-coder:1.5b
+Q1=$(digest_of qwen2.5-coder:1.5b)
+"$MODELCTL" -q pull qwen2.5-coder:1.5b
+Q2=$(digest_of qwen2.5-coder:1.5b)
+run "$MODELCTL" rollback qwen2.5-coder:1.5b
+check "rollback of a loaded model says it runs the weights it was loaded with" eval 'rc_is 0 &&
+    [ "$(digest_of qwen2.5-coder:1.5b)" = "$Q1" ] && has "$OUT" "until it is reloaded (--reload"'
+run "$MODELCTL" rollback qwen2.5-coder:1.5b --to "${Q2:0:12}" --reload --json
+check "rollback --reload reloads it with the rolled-back weights" eval 'rc_is 0 &&
+    jq -e --arg q "$Q2" ".loaded and .reloaded.digest == \$q" <<<"$OUT" >/dev/null &&
+    [ "$(curl -sf "$SIM_URL/api/ps" | jq -r ".models[] | select(.name == \"qwen2.5-coder:1.5b\") | .digest")" = "$Q2" ]'
+
+# Failures change nothing: an unknown model, a pull failing mid-stream, a full disk.
+before=$(tags)
+store_before=$(state)
+run "$MODELCTL" pull nosuch:1b
+check "pull of a model the registry lacks: exit 1, nothing changed" eval 'rc_is 1 &&
+    has "$ERR" "no model '"'"'nosuch:1b'"'"' in the registry" && [ "$(tags)" = "$before" ] && [ "$(state)" = "$store_before" ]'
+run "$MODELCTL" pull "bad name"
+check "a name Ollama refuses is a usage error" eval 'rc_is 2 && has "$ERR" "invalid model name"'
+
+start_sim --speed 20 --fault pull-fail
+before=$(tags)
+store_before=$(state)
+run "$MODELCTL" pull llama3.1:8b
+check "a pull failing mid-stream: exit 1, no version tag left, store unchanged" eval 'rc_is 1 &&
+    has "$ERR" "max retries exceeded" && [ "$(tags)" = "$before" ] && [ "$(state)" = "$store_before" ]'
+
+start_sim --speed 20 --disk 120GB
+before=$(tags)
+run "$MODELCTL" pull llama3.1:8b
+check "a full disk: exit 1 with a hint, nothing changed" eval 'rc_is 1 && has "$ERR" "no space left on device" &&
+    has "$ERR" "free space" && [ "$(tags)" = "$before" ] && [ "$(state)" = "$store_before" ]'
+
+# Ctrl-C mid-pull: exit 130, the server's names and the store as they were.
+start_sim --pull-bandwidth 200MB
+before=$(tags)
+"$MODELCTL" pull llama3.1:8b >"$SCRATCH/int.out" 2>"$SCRATCH/int.err" &
+pid=$!
+for _ in $(seq 1 100); do # until the download is under way
+    [ -n "$(digest_of llama3.1:8b-v"$(digest_of llama3.1:8b | cut -c1-12)")" ] && break
+    sleep 0.02
+done
+sleep 0.3
+kill -INT "$pid"
+set +e
+wait "$pid"
+RC=$?
+set -e
+OUT=$(cat "$SCRATCH/int.out")
+ERR=$(cat "$SCRATCH/int.err")
+check "an interrupted pull exits 130 and leaves versions and store as they were" eval 'rc_is 130 &&
+    has "$ERR" "interrupted" && [ "$(tags)" = "$before" ] && [ "$(state)" = "$store_before" ]'
+
+start_sim --speed 20 --repull same
+before=$(tags)
+run "$MODELCTL" pull llama3.2:1b
+check "a model already at its newest version is up to date, no tag left behind" eval 'rc_is 0 &&
+    has "$OUT" "llama3.2:1b is up to date" && [ "$(tags)" = "$before" ]'
+
+run "$MODELCTL" --endpoint lmstudio pull llama3.2:1b
+check "LM Studio keeps no versions: a usage error naming it" eval 'rc_is 2 && has "$ERR" "LM Studio"'
+finish
