@@ -9,6 +9,7 @@
 #include "registry/planning.hpp"
 #include "registry/registry.hpp"
 #include "util/size.hpp"
+#include "versions/versions.hpp"
 
 #include <cstdio>
 #include <iostream>
@@ -101,6 +102,11 @@ int run_recommend(Context& ctx, const RecommendOptions& o) {
     auto loaded = provider->loaded();
     auto state = reg.observe(loaded, now);
     auto installed = provider->installed();
+    // A version tag keeps an earlier version of a model for rollback: not a
+    // model of its own to recommend.
+    std::erase_if(installed, [](const core::provider::InstalledModel& m) {
+        return core::versions::looks_like_version_tag(m.name);
+    });
 
     std::optional<core::resources::BudgetReport> budget;
     try {

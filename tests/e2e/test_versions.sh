@@ -81,6 +81,10 @@ check "keep_versions per model (1), and the pinned version stays" eval 'rc_is 0 
     [ -z "$(digest_of "$P1")" ] && [ -n "$(digest_of "$P2")" ] && ! has "$OUT" "llama3.2:3b"'
 rm "$XDG_CONFIG_HOME/modelctl/config.json"
 
+run "$MODELCTL" recommend --json -n 50
+check "recommend leaves version tags out: they are old weights, not models" eval 'rc_is 0 &&
+    jq -e "([.recommendations[].model] | length) > 0 and ([.recommendations[].model, .excluded[]?.model] | map(select(test(\"-v[0-9a-f]{12}$\"))) | length) == 0" <<<"$OUT" >/dev/null'
+
 # --reload: a loaded model serves its old weights until reloaded.
 "$MODELCTL" -q load qwen2.5-coder:1.5b # the first version
 "$MODELCTL" -q pull qwen2.5-coder:1.5b
