@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # modelctl's one entry point for people and CI.
-#   ./dev.sh demo    build, start modelsim on a free port, run status/load/health/bench/unload against it
+#   ./dev.sh demo    build, start modelsim on a free port, run status/load/health/bench/pull/unload against it
 #   ./dev.sh test    build with -Werror, run every test; then again under ASan+UBSan; format check
 #   ./dev.sh build   build (Release) into build/release
 #   ./dev.sh bench   run the benchmarks in tests/bench/
@@ -83,6 +83,11 @@ demo() {
     echo "# A CI gate: exit 0 healthy, 1 unhealthy, 3 unreachable."
     step health llama3.1:8b
     step bench llama3.1:8b --runs 3 --num-predict 32
+    echo
+    echo "# Re-pulling a tag can bring new weights: the installed ones are kept for rollback."
+    step pull llama3.1:8b
+    step versions llama3.1:8b
+    step rollback llama3.1:8b
     step unload --all
     step status
     step store
