@@ -211,6 +211,16 @@ private:
 } // namespace
 
 void install_routes(httplib::Server& server, Simulator& sim, Faults& faults) {
+    // A route taking a JSON body: the faults first, then `answer`, whose
+    // ApiError becomes Ollama's {"error": ...} answer.
+    using Answer = std::function<void(const json&, httplib::Response&)>;
+    auto api = [&faults](Answer answer) {
+        return [&faults, answer](const httplib::Request& req, httplib::Response& res) {
+            if (!injected(faults, res))
+                guarded(res, [&] { answer(parse_body(req), res); });
+        };
+    };
+    auto post = [&](const char* path, Answer answer) { server.Post(path, api(std::move(answer))); };
     server.Get("/", [](const httplib::Request&, httplib::Response& res) {
         res.set_content("Ollama is running", "text/plain; charset=utf-8");
     });
@@ -226,105 +236,78 @@ void install_routes(httplib::Server& server, Simulator& sim, Faults& faults) {
         if (!injected(faults, res))
             send_json(res, 200, sim.ps());
     });
-    server.Post("/api/show", [&](const httplib::Request& req, httplib::Response& res) {
-        if (injected(faults, res))
-            return;
-        guarded(res, [&] {
-            json j = parse_body(req);
-            std::string model = j.value("model", j.value("name", ""));
-            if (model.empty())
-                throw ApiError{400, "model is required"};
-            send_json(res, 200, sim.show(model));
-        });
+    post("/api/show", [&](const json& j, httplib::Response& res) {
+        std::string model = j.value("model", j.value("name", ""));
+        if (model.empty())
+            throw ApiError{400, "model is required"};
+        send_json(res, 200, sim.show(model));
     });
     // docs/api.md "Pull a Model": a stream of progress lines; an error once
     // the stream has begun comes as an {"error": ...} line (routes.go
     // PullHandler); with stream false, one answer.
-    server.Post("/api/pull", [&](const httplib::Request& req, httplib::Response& res) {
-        if (injected(faults, res))
+    post("/api/pull", [&](const json& j, httplib::Response& res) {
+        std::string name = j.value("model", j.value("name", ""));
+        if (!Library::valid_name(name))
+            throw ApiError{400, "invalid model name"};
+        auto job = std::make_shared<PullJob>(sim, faults, name);
+        if (!j.value("stream", true)) {
+            json last;
+            while (!job->done())
+                last = job->next();
+            if (last.contains("error"))
+                throw ApiError{500, last["error"].get<std::string>()};
+            send_json(res, 200, last);
             return;
-        guarded(res, [&] {
-            json j = parse_body(req);
-            std::string name = j.value("model", j.value("name", ""));
-            if (!Library::valid_name(name))
-                throw ApiError{400, "invalid model name"};
-            auto job = std::make_shared<PullJob>(sim, faults, name);
-            if (!j.value("stream", true)) {
-                json last;
-                while (!job->done())
-                    last = job->next();
-                if (last.contains("error"))
-                    throw ApiError{500, last["error"].get<std::string>()};
-                send_json(res, 200, last);
-                return;
-            }
-            res.status = 200;
-            res.set_chunked_content_provider(
-                "application/x-ndjson", [job](size_t, httplib::DataSink& sink) {
-                    std::string line = job->next().dump() + "\n";
-                    if (!sink.write(line.data(), line.size()))
-                        return false; // the client hung up: the pull stops there
-                    if (job->done())
-                        sink.done();
-                    return true;
-                });
-        });
+        }
+        res.status = 200;
+        res.set_chunked_content_provider(
+            "application/x-ndjson", [job](size_t, httplib::DataSink& sink) {
+                std::string line = job->next().dump() + "\n";
+                if (!sink.write(line.data(), line.size()))
+                    return false; // the client hung up: the pull stops there
+                if (job->done())
+                    sink.done();
+                return true;
+            });
     });
     // docs/api.md "Copy a Model": 200 with no body, 404 for a missing source.
-    server.Post("/api/copy", [&](const httplib::Request& req, httplib::Response& res) {
-        if (injected(faults, res))
-            return;
-        guarded(res, [&] {
-            json j = parse_body(req);
-            sim.library().copy(j.value("source", ""), j.value("destination", ""));
-            res.status = 200;
-        });
+    post("/api/copy", [&](const json& j, httplib::Response& res) {
+        sim.library().copy(j.value("source", ""), j.value("destination", ""));
+        res.status = 200;
     });
     // docs/api.md "Delete a Model": 200 with no body, 404 for a missing model.
-    server.Delete("/api/delete", [&](const httplib::Request& req, httplib::Response& res) {
-        if (injected(faults, res))
-            return;
-        guarded(res, [&] {
-            json j = parse_body(req);
-            std::string name = j.value("model", j.value("name", ""));
-            if (!Library::valid_name(name))
-                throw ApiError{400, "invalid model name"};
-            sim.library().remove(name);
-            res.status = 200;
-        });
-    });
+    Answer remove = [&](const json& j, httplib::Response& res) {
+        std::string name = j.value("model", j.value("name", ""));
+        if (!Library::valid_name(name))
+            throw ApiError{400, "invalid model name"};
+        sim.library().remove(name);
+        res.status = 200;
+    };
+    server.Delete("/api/delete", api(remove));
     // docs/api.md "Generate Embeddings": input is a string or a list of
     // strings; an empty input only loads the model (routes.go EmbedHandler).
-    server.Post("/api/embed", [&](const httplib::Request& req, httplib::Response& res) {
-        if (injected(faults, res))
-            return;
-        guarded(res, [&] {
-            json j = parse_body(req);
-            std::vector<std::string> input;
-            if (auto in = j.find("input"); in != j.end() && !in->is_null()) {
-                if (in->is_string()) {
-                    if (!in->get<std::string>().empty())
-                        input.push_back(in->get<std::string>());
-                } else if (in->is_array()) {
-                    for (const auto& v : *in) {
-                        if (!v.is_string())
-                            throw ApiError{400, "invalid input type"};
-                        input.push_back(v.get<std::string>());
-                    }
-                } else {
-                    throw ApiError{400, "invalid input type"};
+    post("/api/embed", [&](const json& j, httplib::Response& res) {
+        std::vector<std::string> input;
+        if (auto in = j.find("input"); in != j.end() && !in->is_null()) {
+            if (in->is_string()) {
+                if (!in->get<std::string>().empty())
+                    input.push_back(in->get<std::string>());
+            } else if (in->is_array()) {
+                for (const auto& v : *in) {
+                    if (!v.is_string())
+                        throw ApiError{400, "invalid input type"};
+                    input.push_back(v.get<std::string>());
                 }
+            } else {
+                throw ApiError{400, "invalid input type"};
             }
-            GenerateParams p = generate_params(j);
-            check_runner(sim, faults, p.model);
-            send_json(res, 200, sim.embed(p, input));
-        });
+        }
+        GenerateParams p = generate_params(j);
+        check_runner(sim, faults, p.model);
+        send_json(res, 200, sim.embed(p, input));
     });
-    server.Post("/api/generate", [&](const httplib::Request& req, httplib::Response& res) {
-        if (injected(faults, res))
-            return;
-        guarded(res, [&] {
-            json j = parse_body(req);
+    server.Post(
+        "/api/generate", api([&](const json& j, httplib::Response& res) {
             GenerateParams p = generate_params(j);
             // server/routes.go GenerateHandler: an unload (empty prompt,
             // keep_alive 0) is answered before the model's capabilities or
@@ -405,8 +388,7 @@ void install_routes(httplib::Server& server, Simulator& sim, Faults& faults) {
                 // Runs however the stream ends, so a client that hangs up
                 // still releases the model and starts its keep_alive clock.
                 [st, finish](bool) { finish(*st); });
-        });
-    });
+        }));
 }
 
 namespace {

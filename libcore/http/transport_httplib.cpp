@@ -42,6 +42,16 @@ TransportResult failed(httplib::Error e) {
     return r;
 }
 
+// A whole answer, or the failure that stopped it.
+TransportResult answer(httplib::Result res) {
+    if (!res)
+        return failed(res.error());
+    TransportResult r;
+    r.status = res->status;
+    r.body = std::move(res->body);
+    return r;
+}
+
 class HttplibTransport final : public core::http::Transport {
 public:
     HttplibTransport(const std::string& base, int64_t connect_ms, int64_t read_ms,
@@ -59,34 +69,14 @@ public:
     }
     bool valid() const { return client_.is_valid(); }
 
-    TransportResult get(const std::string& path) override {
-        auto res = client_.Get(path);
-        if (!res)
-            return failed(res.error());
-        TransportResult r;
-        r.status = res->status;
-        r.body = std::move(res->body);
-        return r;
-    }
+    TransportResult get(const std::string& path) override { return answer(client_.Get(path)); }
 
     TransportResult post_json(const std::string& path, const std::string& body) override {
-        auto res = client_.Post(path, body, "application/json");
-        if (!res)
-            return failed(res.error());
-        TransportResult r;
-        r.status = res->status;
-        r.body = std::move(res->body);
-        return r;
+        return answer(client_.Post(path, body, "application/json"));
     }
 
     TransportResult delete_json(const std::string& path, const std::string& body) override {
-        auto res = client_.Delete(path, body, "application/json");
-        if (!res)
-            return failed(res.error());
-        TransportResult r;
-        r.status = res->status;
-        r.body = std::move(res->body);
-        return r;
+        return answer(client_.Delete(path, body, "application/json"));
     }
 
     TransportResult
