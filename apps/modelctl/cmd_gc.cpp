@@ -144,11 +144,11 @@ json gc_versions_endpoint(Context& ctx, const Endpoint& e, const GcOptions& o,
     for (const auto& name : names) {
         auto rec = state.models.find(name);
         const auto* record = rec == state.models.end() ? nullptr : &rec->second;
-        int keep = registry::effective_settings(name, cfg, record).keep_versions;
+        int keep = keep_versions(name, state, cfg);
         for (const auto& v :
              versions::beyond_retention(versions::history(name, record, installed, pinned), keep)) {
             std::string why =
-                "version " + v.digest.substr(0, versions::kShortDigest) + " of " + name +
+                "version " + versions::short_digest(v.digest) + " of " + name +
                 (v.pulled_at ? ", pulled " + ago_text(v.pulled_at, now) + " ago" : std::string()) +
                 ", beyond keep_versions " + std::to_string(keep);
             json a = {{"endpoint", e.name}, {"model", name},  {"tag", v.kept_by},

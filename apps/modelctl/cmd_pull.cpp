@@ -5,7 +5,6 @@
 #include "interrupt.hpp"
 #include "output.hpp"
 #include "progress_bar.hpp"
-#include "registry/planning.hpp"
 #include "util/size.hpp"
 #include "versions/manager.hpp"
 
@@ -53,24 +52,19 @@ int run_pull(Context& ctx, const PullOptions& o) {
                                {"seconds", r.seconds}});
             if (ctx.global.json || ctx.global.quiet)
                 continue;
-            auto short_of = [](const std::string& d) {
-                return d.substr(0, versions::kShortDigest);
-            };
             if (!r.changed) {
-                std::cout << r.model << " is up to date (" << short_of(r.after) << ")\n";
+                std::cout << r.model << " is up to date (" << versions::short_digest(r.after)
+                          << ")\n";
                 continue;
             }
-            std::cout << "pulled " << r.model << " " << short_of(r.after) << " ("
+            std::cout << "pulled " << r.model << " " << versions::short_digest(r.after) << " ("
                       << core::util::format_size(r.size) << ", " << elapsed_text(r.seconds) << ")";
             if (!r.before.empty())
-                std::cout << "; the previous version " << short_of(r.before) << " is kept as "
-                          << r.kept_by;
+                std::cout << "; the previous version " << versions::short_digest(r.before)
+                          << " is kept as " << r.kept_by;
             std::cout << "\n";
             auto state = store.read();
-            auto rec = state.models.find(r.model);
-            int keep = core::registry::effective_settings(
-                           r.model, cfg, rec == state.models.end() ? nullptr : &rec->second)
-                           .keep_versions;
+            int keep = keep_versions(r.model, state, cfg);
             auto list = manager.list(r.model, pinned_names(state, cfg));
             auto extra = versions::beyond_retention(list, keep);
             if (!extra.empty())

@@ -35,7 +35,6 @@ int run_rollback(Context& ctx, const RollbackOptions& o) {
     auto store = ctx.store(e);
     versions::Manager manager(*server, store);
     auto r = manager.rollback(o.model, o.to);
-    auto short_of = [](const std::string& d) { return d.substr(0, versions::kShortDigest); };
 
     std::optional<core::provider::LoadedModel> loaded;
     for (const auto& m : server->loaded())
@@ -72,17 +71,18 @@ int run_rollback(Context& ctx, const RollbackOptions& o) {
     if (ctx.global.quiet)
         return 0;
     if (!r.changed) {
-        std::cout << r.model << " is already at " << short_of(r.to) << "\n";
+        std::cout << r.model << " is already at " << versions::short_digest(r.to) << "\n";
         return 0;
     }
-    std::cout << "rolled back " << r.model << " to " << short_of(r.to);
+    std::cout << "rolled back " << r.model << " to " << versions::short_digest(r.to);
     if (!r.from.empty())
-        std::cout << "; " << short_of(r.from) << " is kept as " << r.kept_by;
+        std::cout << "; " << versions::short_digest(r.from) << " is kept as " << r.kept_by;
     std::cout << "\n";
     if (!reloaded.is_null())
         std::cout << "reloaded " << r.model << " in " << elapsed_text(reloaded["seconds"]) << "\n";
     else if (stale)
-        std::cout << r.model << " is loaded with the weights of " << short_of(loaded->digest)
+        std::cout << r.model << " is loaded with the weights of "
+                  << versions::short_digest(loaded->digest)
                   << " until it is reloaded (--reload reloads it now)\n";
     return 0;
 }

@@ -36,6 +36,14 @@ std::set<std::string> pinned_names(const core::store::State& state,
     return out;
 }
 
+int keep_versions(const std::string& name, const core::store::State& state,
+                  const core::config::Config& cfg) {
+    auto rec = state.models.find(name);
+    return core::registry::effective_settings(name, cfg,
+                                              rec == state.models.end() ? nullptr : &rec->second)
+        .keep_versions;
+}
+
 void setup_versions(CLI::App& app, Context& ctx) {
     auto opts = std::make_shared<VersionsOptions>();
     auto* sub = app.add_subcommand(
@@ -74,17 +82,14 @@ int run_versions(Context& ctx, const VersionsOptions& o) {
     auto store = ctx.store(e);
     std::string name = server->canonical(o.model);
     versions::Manager manager(*server, store);
-    auto list = manager.list(name, pinned_names(store.read(), cfg));
+    auto state = store.read();
+    auto list = manager.list(name, pinned_names(state, cfg));
     if (list.empty())
         throw core::Error(core::ErrorKind::NotFound,
                           "'" + name + "' is not installed on the server at " + server->address() +
                               ", and modelctl has no history of it",
                           "modelctl pull " + o.model + " installs it");
-    auto state = store.read();
-    auto rec = state.models.find(name);
-    int keep = core::registry::effective_settings(
-                   name, cfg, rec == state.models.end() ? nullptr : &rec->second)
-                   .keep_versions;
+    int keep = keep_versions(name, state, cfg);
     auto now = core::util::now();
 
     if (ctx.global.json) {
@@ -119,7 +124,7 @@ int run_versions(Context& ctx, const VersionsOptions& o) {
         if (v.bench)
             bench = fixed(v.bench->tokens_per_second.median, 1) + " tok/s, ttft " +
                     fixed(v.bench->ttft_ms.median, 1) + " ms";
-        t.add({v.digest.substr(0, versions::kShortDigest), state_text(v),
+        t.add({versions::short_digest(v.digest), state_text(v),
                v.pulled_at ? ago_text(v.pulled_at, now) + " ago" : "-",
                v.size ? core::util::format_size(v.size) : "-",
                v.current ? name : (v.kept_by.empty() ? "-" : v.kept_by), bench});

@@ -46,48 +46,34 @@ PullOutcome Manager::pull(const std::string& model,
         out.before = before->digest;
         out.kept_by = keep(provider_, before_list, *before, made);
     }
-    auto record = [&](const provider::InstalledModel& now_model) {
-        auto now = util::now();
-        store_.update([&](store::State& st) {
-            auto& r = store::touch(st, out.model, now);
-            if (before)
-                note_kept(r, before->digest, before->size, before->modified_at.value_or(now),
-                          out.kept_by);
-            note_current(r, now_model.digest, now_model.size, now);
-            if (!now_model.details.family.empty())
-                r.details = now_model.details;
-        });
-    };
     std::exception_ptr failure;
     try {
         provider_.pull(out.model, on_progress);
     } catch (const Error&) {
         failure = std::current_exception();
     }
-    if (failure) {
-        // The server writes the new version last: unless it got that far,
-        // the name is as it was, and the tag made for it goes again.
-        std::vector<provider::InstalledModel> list;
-        try {
-            list = provider_.installed();
-        } catch (const Error&) {
-            std::rethrow_exception(failure); // the server is gone: its error says what matters
-        }
-        const auto* now_model = find(list, out.model);
-        if (!now_model || now_model->digest == out.before) {
-            if (made) {
-                try {
-                    provider_.remove(out.kept_by);
-                } catch (const Error&) {
-                    // Left behind, it only keeps a version: gc --versions deletes it.
-                }
-            }
-            std::rethrow_exception(failure);
-        }
-        // It got that far before the stream ended: the new version is pulled.
+    std::vector<provider::InstalledModel> after_list;
+    try {
+        after_list = provider_.installed();
+    } catch (const Error&) {
+        if (failure)
+            std::rethrow_exception(failure); // the server is gone: the pull's error says more
+        throw;
     }
-    auto after_list = provider_.installed();
     const auto* after = find(after_list, out.model);
+    if (failure && (!after || after->digest == out.before)) {
+        // The server writes the new version last: it did not get that far,
+        // so the name is as it was, and the tag made for it goes again.
+        if (made) {
+            try {
+                provider_.remove(out.kept_by);
+            } catch (const Error&) {
+                // Left behind, it only keeps a version: gc --versions deletes it.
+            }
+        }
+        std::rethrow_exception(failure);
+    }
+    // (A failure that came after the server wrote the new version: it is pulled.)
     if (!after)
         throw Error(ErrorKind::Protocol, "the server at " + provider_.address() +
                                              " reported the pull of '" + out.model +
@@ -95,18 +81,23 @@ PullOutcome Manager::pull(const std::string& model,
     out.after = after->digest;
     out.size = after->size;
     out.changed = out.after != out.before;
-    if (out.changed) {
-        record(*after);
-    } else {
+    if (!out.changed) {
         if (made) // the name still holds this version: the tag adds nothing
             provider_.remove(out.kept_by);
         out.kept_by.clear();
-        auto now = util::now();
-        store_.update([&](store::State& st) {
-            note_current(store::touch(st, out.model, now), after->digest, after->size,
-                         after->modified_at.value_or(now));
-        });
     }
+    auto now = util::now();
+    store_.update([&](store::State& st) {
+        auto& r = store::touch(st, out.model, now);
+        if (out.changed && before)
+            note_kept(r, before->digest, before->size, before->modified_at.value_or(now),
+                      out.kept_by);
+        // A new version was pulled now; one already there, when the server wrote it.
+        note_current(r, after->digest, after->size,
+                     out.changed ? now : after->modified_at.value_or(now));
+        if (!after->details.family.empty())
+            r.details = after->details;
+    });
     out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     return out;
 }

@@ -38,11 +38,11 @@ std::string_view without_algorithm(std::string_view digest) {
     return digest;
 }
 
+} // namespace
+
 std::string short_digest(std::string_view digest) {
     return std::string(without_algorithm(digest).substr(0, kShortDigest));
 }
-
-} // namespace
 
 std::string version_tag(std::string_view name, std::string_view digest) {
     std::string suffix = "-v" + lower(short_digest(digest));

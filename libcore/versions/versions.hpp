@@ -36,6 +36,9 @@ std::string version_tag(std::string_view name, std::string_view digest);
 // the 12 hex digits d it ends with.
 bool is_version_tag_of(std::string_view candidate, std::string_view name);
 
+// The first 12 hex digits of a digest ("sha256:" left out), as Ollama shows it.
+std::string short_digest(std::string_view digest);
+
 // Whether `name`'s tag ends as a version tag's does ("-v" and 12 hex digits).
 bool looks_like_version_tag(std::string_view name);
 

@@ -99,6 +99,16 @@ check "rollback --reload reloads it with the rolled-back weights" eval 'rc_is 0 
     jq -e --arg q "$Q2" ".loaded and .reloaded.digest == \$q" <<<"$OUT" >/dev/null &&
     [ "$(curl -sf "$SIM_URL/api/ps" | jq -r ".models[] | select(.name == \"qwen2.5-coder:1.5b\") | .digest")" = "$Q2" ]'
 
+# A version pulled without modelctl enters the history when status --all sees it.
+"$MODELCTL" -q status --all >/dev/null
+G0=$(digest_of gemma3:12b)
+curl -sf "$SIM_URL/api/pull" -d '{"model":"gemma3:12b"}' >/dev/null
+"$MODELCTL" -q status --all >/dev/null
+run "$MODELCTL" versions gemma3:12b --json
+check "a pull outside modelctl is in the history once status --all has seen it" eval 'rc_is 0 &&
+    jq -e --arg g0 "$G0" --arg g1 "$(digest_of gemma3:12b)" "[.versions[].digest] == [\$g1, \$g0] and
+        .versions[0].current and (.versions[1].installed | not)" <<<"$OUT" >/dev/null'
+
 # Failures change nothing: an unknown model, a pull failing mid-stream, a full disk.
 before=$(tags)
 store_before=$(state)
