@@ -195,7 +195,7 @@ int run_gc(Context& ctx, const GcOptions& o) {
     auto store = ctx.store();
 
     // One gc at a time; the second one has nothing to add.
-    std::filesystem::create_directories(store.dir());
+    store.ensure_dir();
     auto lock = core::store::LockFile::try_acquire(store.dir() / "gc.lock");
     if (!lock) {
         if (ctx.global.json)

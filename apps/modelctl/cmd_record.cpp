@@ -71,6 +71,8 @@ core::store::Event parse_line(const std::string& line, const std::string& where,
         throw bad("no model");
     if (!j.contains("latency_ms"))
         throw bad("no latency_ms");
+    if (auto why = core::store::invalid_use(e); !why.empty())
+        throw bad(why);
     return e;
 }
 
@@ -140,6 +142,8 @@ int run_record(Context& ctx, const RecordOptions& o) {
         e.tokens_in = o.tokens_in;
         e.failed = o.failed;
         e.task = check_task(o.task);
+        if (auto why = core::store::invalid_use(e); !why.empty())
+            throw core::Error(core::ErrorKind::Usage, "cannot record this use: " + why);
         uses.push_back(e);
     }
     for (auto& e : uses) // as the endpoint's server names it, as a load would record it

@@ -34,11 +34,17 @@ void setup_store(CLI::App& app, Context& ctx) {
 
 int run_store(Context& ctx, const StoreOptions& o) {
     auto store = ctx.store();
-    std::optional<fs::path> moved;
+    core::store::RepairReport repaired;
     if (o.repair)
-        moved = store.repair();
-    auto state = store.read(); // throws with a hint when unreadable
+        repaired = store.repair();
+    // What every command relies on: the state reads (every value in bounds),
+    // the log agrees with its mark, and both can be written. Each throws
+    // with a hint when not.
+    auto state = store.read();
     auto log = store.read_events();
+    if (std::filesystem::exists(store.dir()))
+        store.check_writable();
+    const auto& moved = repaired.moved_to;
 
     if (ctx.global.json) {
         print_json({{"schema", "modelctl.store/v1"},
@@ -53,7 +59,9 @@ int run_store(Context& ctx, const StoreOptions& o) {
                       {"count", log.events.size()},
                       {"unreadable", log.skipped},
                       {"bytes", bytes_of(store.events_path())}}},
-                    {"repaired", moved ? json(moved->string()) : json(nullptr)}});
+                    {"repaired", moved ? json(moved->string()) : json(nullptr)},
+                    {"log_replaced", repaired.log_replaced},
+                    {"uses_rebuilt", repaired.uses_folded}});
         return 0;
     }
     if (ctx.global.quiet) {
@@ -62,7 +70,11 @@ int run_store(Context& ctx, const StoreOptions& o) {
     }
     if (moved)
         std::cout << "moved the unreadable state file to " << moved->string()
-                  << "; a fresh one starts now\n";
+                  << "; a new one holds the " << repaired.uses_folded
+                  << " use(s) rebuilt from the log\n";
+    else if (repaired.log_replaced)
+        std::cout << "the usage log had been replaced; folded in the " << repaired.uses_folded
+                  << " use(s) newer than what the state held\n";
     else if (o.repair)
         std::cout << "the state file is healthy; nothing to repair\n";
     std::cout << "store    " << store.dir().string() << "\n"

@@ -2,16 +2,23 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
+#include <string>
 
 namespace core::metrics {
 
 void Histogram::add(double ms) {
-    int i = ms < 1.0 ? 0 : static_cast<int>(std::floor(std::log(ms) / std::log(kBase)));
+    int i = 0;
+    if (ms >= 1.0) // false for NaN too
+        i = static_cast<int>(
+            std::min(std::floor(std::log(ms) / std::log(kBase)), double(kMaxBucket)));
     buckets_[i] += 1;
     count_ += 1;
 }
 
 void Histogram::set_bucket(int index, uint64_t n) {
+    if (index < 0 || index > kMaxBucket)
+        throw std::invalid_argument("histogram bucket " + std::to_string(index) + " out of range");
     count_ -= buckets_[index];
     buckets_[index] = n;
     count_ += n;

@@ -18,14 +18,21 @@ namespace core::metrics {
 class Histogram {
 public:
     static constexpr double kBase = 1.05;
+    // The last bucket, 1.05^600 ms (about 160 years): larger values count
+    // there, and a stored histogram with buckets past it is malformed.
+    static constexpr int kMaxBucket = 600;
 
+    // A value that is not a finite number counts in bucket 0 (callers refuse
+    // such values before they get here: store::invalid_use).
     void add(double ms);
     // The q-quantile (0 < q <= 1) as the geometric middle of its bucket; 0
     // when empty.
     double quantile(double q) const;
     uint64_t count() const { return count_; }
     const std::map<int, uint64_t>& buckets() const { return buckets_; }
-    void set_bucket(int index, uint64_t n); // for reading a stored histogram
+    // For reading a stored histogram: 0 <= index <= kMaxBucket (an index
+    // outside throws std::invalid_argument).
+    void set_bucket(int index, uint64_t n);
 
 private:
     std::map<int, uint64_t> buckets_;

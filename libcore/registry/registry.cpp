@@ -72,7 +72,7 @@ void record_uses(store::Store& store, const std::vector<store::Event>& uses) {
 
 UseOutcome Registry::generate(const provider::GenerateRequest& request, const std::string& task,
                               const std::function<void(std::string_view)>& on_text) {
-    store_.read(); // an unusable store refuses before the server is touched
+    store_.check_writable(); // refuse before the server is touched
     UseOutcome out;
     store::Event e;
     e.type = "use";
@@ -170,7 +170,7 @@ LoadOutcome Registry::load(const std::string& model, const provider::LoadSetting
     out.model = provider_.canonical(model);
     // Read the store first: an unusable store refuses the command before the
     // server is touched, so a refused load changes nothing anywhere.
-    auto known = store_.read().models;
+    auto known = store_.check_writable().models; // refuse before the server is touched
     auto before = find_loaded(model);
     out.was_loaded = before && provider::classify_expiry(before->expires_at, util::now()) !=
                                    provider::Expiry::Stopping;
@@ -242,7 +242,7 @@ LoadOutcome Registry::load(const std::string& model, const provider::LoadSetting
 UnloadOutcome Registry::unload(const std::string& model) {
     UnloadOutcome out;
     out.model = provider_.canonical(model);
-    store_.read(); // refuse before touching the server, as load() does
+    store_.check_writable(); // refuse before touching the server, as load() does
     auto before = find_loaded(model);
     auto t0 = std::chrono::steady_clock::now();
     provider_.unload(model); // also surfaces "not installed" for a typo

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace core::store {
@@ -67,20 +68,40 @@ void write_atomically(const std::filesystem::path& path, std::string_view conten
 }
 
 void append_durably(const std::filesystem::path& path, std::string_view content) {
-    bool created = ::access(path.c_str(), F_OK) != 0;
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0)
         fail("open", path);
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        int err = S_ISREG(st.st_mode) ? errno : EINVAL;
+        ::close(fd);
+        errno = err;
+        fail("append to", path);
+    }
+    const off_t before = st.st_size;
     try {
+        // A record cut short earlier (a crash, a full disk) must not swallow
+        // this one: start on a line of its own.
+        char last = '\n';
+        if (before > 0 && ::pread(fd, &last, 1, before - 1) != 1)
+            fail("read", path);
+        if (last != '\n')
+            write_all(fd, "\n", path);
         write_all(fd, content, path);
         if (::fdatasync(fd) != 0)
             fail("fsync", path);
     } catch (...) {
+        // Leave the file as it was: a torn record would be read as garbage,
+        // and the caller reports the failure.
+        int err = errno;
+        if (::ftruncate(fd, before) == 0)
+            ::fdatasync(fd);
         ::close(fd);
+        errno = err;
         throw;
     }
     ::close(fd);
-    if (created) // a new file's name must survive a crash too
+    if (before == 0) // a new file's name must survive a crash too
         fsync_dir(path);
 }
 

@@ -12,7 +12,9 @@ namespace core::store {
 
 void write_atomically(const std::filesystem::path& path, std::string_view content);
 
-// Appends one record to a log file (created 0600) and fsyncs it.
+// Appends records (whole lines) to a log file (created 0600) and fsyncs
+// them. A file whose last line was cut short gets a newline first; a failed
+// write is truncated away, so the file is as it was or holds every record.
 void append_durably(const std::filesystem::path& path, std::string_view content);
 
 // Renames `from` over `to` and fsyncs the directory, so that the rename

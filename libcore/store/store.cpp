@@ -4,14 +4,15 @@
 #include "provider/ollama_api.hpp"
 #include "store/atomicfile.hpp"
 #include "store/lockfile.hpp"
+#include "util/file.hpp"
+#include "util/size.hpp"
 
 #include <cerrno>
 #include <charconv>
+#include <cmath>
 #include <cstring>
 #include <ctime>
 #include <fcntl.h>
-#include <fstream>
-#include <sstream>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -21,6 +22,9 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
+
+// Seconds since the epoch up to the year 9999 (what an RFC 3339 time can say).
+constexpr double kMaxEpoch = 253402300800.0;
 
 // Counts as one string, "3,0,12": every command reads state.json, and one
 // JSON string parses many times faster than as many JSON numbers.
@@ -36,11 +40,56 @@ template <class Counts> std::string join_counts(const Counts& counts) {
     return out;
 }
 
-std::vector<uint64_t> split_counts(const json& v) {
+// Every number read from the store is checked before use: a hand-edited or
+// damaged file must never become a huge allocation, a NaN or an undefined
+// float-to-int conversion. These throw std::invalid_argument naming the key.
+[[noreturn]] void bad_value(const char* key, const json& v) {
+    std::string text = v.dump();
+    if (text.size() > 40)
+        text = text.substr(0, 40) + "...";
+    throw std::invalid_argument("'" + std::string(key) + "' is out of range: " + text);
+}
+
+double number(const json& j, const char* key, double fallback, double lo, double hi) {
+    auto it = j.find(key);
+    if (it == j.end() || it->is_null())
+        return fallback;
+    if (!it->is_number())
+        bad_value(key, *it);
+    double v = it->get<double>();
+    if (!std::isfinite(v) || v < lo || v > hi)
+        bad_value(key, *it);
+    return v;
+}
+
+uint64_t count(const json& j, const char* key, uint64_t hi = kMaxCount) {
+    auto it = j.find(key);
+    if (it == j.end() || it->is_null())
+        return 0;
+    if (!it->is_number_unsigned() || it->get<uint64_t>() > hi)
+        bad_value(key, *it);
+    return it->get<uint64_t>();
+}
+
+int integer(const json& j, const char* key, int fallback, int lo, int hi) {
+    auto it = j.find(key);
+    if (it == j.end() || it->is_null())
+        return fallback;
+    if (!it->is_number_integer() || it->get<int64_t>() < lo || it->get<int64_t>() > hi)
+        bad_value(key, *it);
+    return static_cast<int>(it->get<int64_t>());
+}
+
+std::vector<uint64_t> split_counts(const json& v, size_t max_counts) {
     std::vector<uint64_t> out;
     if (v.is_array()) { // as a JSON array
-        for (const auto& n : v)
+        if (v.size() > max_counts)
+            throw std::invalid_argument("more counts than buckets");
+        for (const auto& n : v) {
+            if (!n.is_number_unsigned() || n.get<uint64_t>() > kMaxCount)
+                bad_value("counts", n);
             out.push_back(n.get<uint64_t>());
+        }
         return out;
     }
     const auto& s = v.get_ref<const std::string&>();
@@ -49,8 +98,10 @@ std::vector<uint64_t> split_counts(const json& v) {
     while (p < end) {
         uint64_t n = 0;
         auto [next, ec] = std::from_chars(p, end, n);
-        if (ec != std::errc() || (next < end && *next != ','))
-            throw std::invalid_argument("bad counts '" + s + "'");
+        if (ec != std::errc() || (next < end && *next != ',') || n > kMaxCount)
+            throw std::invalid_argument("bad counts '" + s.substr(0, 40) + "'");
+        if (out.size() == max_counts)
+            throw std::invalid_argument("more counts than buckets");
         out.push_back(n);
         p = next + 1;
     }
@@ -60,15 +111,23 @@ std::vector<uint64_t> split_counts(const json& v) {
 // A histogram as schema 3 writes it, {"from": i, "counts": "n,n,..."} under
 // `key`, or as schema 2 did, {"i": n, ...} under `key` + "_buckets".
 void read_histogram(const json& usage, const std::string& key, metrics::Histogram& h) {
+    constexpr int top = metrics::Histogram::kMaxBucket;
     if (auto d = usage.find(key); d != usage.end() && d->is_object()) {
-        int from = d->value("from", 0);
-        auto counts = split_counts(d->at("counts"));
+        int from = integer(*d, "from", 0, 0, top);
+        auto counts = split_counts(d->at("counts"), static_cast<size_t>(top - from + 1));
         for (size_t k = 0; k < counts.size(); ++k)
             if (counts[k])
                 h.set_bucket(from + static_cast<int>(k), counts[k]);
     } else if (auto o = usage.find(key + "_buckets"); o != usage.end() && o->is_object()) {
-        for (const auto& [i, n] : o->items())
-            h.set_bucket(std::stoi(i), n.get<uint64_t>());
+        for (const auto& [i, n] : o->items()) {
+            int index = 0;
+            auto [end, ec] = std::from_chars(i.data(), i.data() + i.size(), index);
+            if (ec != std::errc() || end != i.data() + i.size() || index < 0 || index > top)
+                throw std::invalid_argument("bad histogram bucket '" + i.substr(0, 40) + "'");
+            if (!n.is_number_unsigned() || n.get<uint64_t>() > kMaxCount)
+                bad_value("buckets", n);
+            h.set_bucket(index, n.get<uint64_t>());
+        }
     }
 }
 
@@ -105,16 +164,6 @@ std::optional<util::Timestamp> time_from(const json& j, const char* key) {
     return util::parse_rfc3339(it->get<std::string>());
 }
 
-std::string read_file(const fs::path& p, bool& exists) {
-    std::ifstream in(p, std::ios::binary);
-    exists = bool(in);
-    if (!in)
-        return {};
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
 void make_private_dirs(const fs::path& dir) {
     if (fs::is_directory(dir))
         return;
@@ -147,6 +196,10 @@ bench::Spread spread_from(const json& j, const char* key) {
     auto v = j.at(key);
     if (!v.is_array() || v.size() != 3)
         throw std::invalid_argument(std::string("bench ") + key + " needs [min, median, max]");
+    for (const auto& x : v)
+        if (!x.is_number() || !std::isfinite(x.get<double>()) || x.get<double>() < 0 ||
+            x.get<double>() > 1e15)
+            bad_value(key, x);
     return {v[0].get<double>(), v[1].get<double>(), v[2].get<double>()};
 }
 
@@ -178,20 +231,20 @@ bench::Result bench_from(const json& j) {
     b.digest = j.value("digest", "");
     const auto& st = j.at("settings");
     b.settings.prompt_hash = st.value("prompt_hash", "");
-    b.settings.prompt_chars = st.value("prompt_chars", size_t{0});
-    b.settings.num_predict = st.value("num_predict", 0);
-    b.settings.num_ctx = st.value("num_ctx", 0);
-    b.settings.runs = st.value("runs", 0);
+    b.settings.prompt_chars = count(st, "prompt_chars");
+    b.settings.num_predict = integer(st, "num_predict", 0, -2, kMaxContext);
+    b.settings.num_ctx = integer(st, "num_ctx", 0, 0, kMaxContext);
+    b.settings.runs = integer(st, "runs", 0, 0, 1000000);
     b.settings.cold = st.value("cold", false);
     if (auto l = j.find("load_seconds"); l != j.end() && l->is_number())
-        b.load_seconds = l->get<double>();
-    b.size = j.value("size", uint64_t{0});
-    b.size_vram = j.value("size_vram", uint64_t{0});
+        b.load_seconds = number(j, "load_seconds", 0, 0, kMaxSeconds);
+    b.size = count(j, "size");
+    b.size_vram = count(j, "size_vram");
     b.ttft_ms = spread_from(j, "ttft_ms");
     b.total_ms = spread_from(j, "total_ms");
     b.prompt_tokens_per_second = spread_from(j, "prompt_tokens_per_second");
     b.tokens_per_second = spread_from(j, "tokens_per_second");
-    b.tokens = j.value("tokens", 0.0);
+    b.tokens = number(j, "tokens", 0, 0, double(kMaxCount));
     b.regressed = j.value("regressed", false);
     return b;
 }
@@ -305,61 +358,70 @@ std::map<std::string, ModelRecord> models_from(const json& models) {
         for (const auto& [name, r] : models.items()) {
             ModelRecord m;
             m.digest = r.value("digest", "");
-            m.size = r.value("size", uint64_t{0});
+            m.size = count(r, "size");
             m.details = details_from(r.value("details", json::object()));
             m.capabilities = r.value("capabilities", std::vector<std::string>{});
             m.first_seen = time_from(r, "first_seen").value_or(util::Timestamp{});
             m.last_seen = time_from(r, "last_seen").value_or(m.first_seen);
             m.last_used = time_from(r, "last_used");
             m.last_unload = time_from(r, "last_unload");
-            m.loads = r.value("loads", 0);
-            m.load_seconds_total = r.value("load_seconds_total", 0.0);
-            m.unloads = r.value("unloads", 0);
+            m.loads = integer(r, "loads", 0, 0, INT32_MAX);
+            m.load_seconds_total = number(r, "load_seconds_total", 0, 0, 1e15);
+            m.unloads = integer(r, "unloads", 0, 0, INT32_MAX);
             if (auto l = r.find("last_load"); l != r.end() && l->is_object()) {
                 LoadRecord lr;
                 lr.at = time_from(*l, "at").value_or(util::Timestamp{});
-                lr.seconds = l->value("seconds", 0.0);
-                lr.size = l->value("size", uint64_t{0});
-                lr.size_vram = l->value("size_vram", uint64_t{0});
-                lr.context_length = l->value("context_length", 0);
+                lr.seconds = number(*l, "seconds", 0, 0, kMaxSeconds);
+                lr.size = count(*l, "size");
+                lr.size_vram = count(*l, "size_vram");
+                lr.context_length = integer(*l, "context_length", 0, 0, kMaxContext);
                 m.last_load = lr;
             }
             if (auto p = r.find("pinned"); p != r.end() && p->is_boolean())
                 m.pinned = p->get<bool>();
-            if (auto p = r.find("priority"); p != r.end() && p->is_number_integer())
-                m.priority = p->get<int>();
+            if (auto p = r.find("priority"); p != r.end() && !p->is_null())
+                m.priority = integer(r, "priority", 5, 0, 9);
             if (auto u = r.find("uses"); u != r.end() && u->is_object()) {
-                m.uses = u->value("count", 0.0);
+                m.uses = number(*u, "count", 0, 0, double(kMaxCount));
                 m.uses_at = time_from(*u, "at");
             }
             m.seen_expires_at = time_from(r, "seen_expires_at");
             if (auto k = r.find("keep_alive_seconds"); k != r.end() && k->is_number())
-                m.keep_alive_seconds = k->get<double>();
+                m.keep_alive_seconds = number(r, "keep_alive_seconds", 0, -1e15, 1e15);
             if (auto o = r.find("observed"); o != r.end() && o->is_object())
-                for (const auto& [ctx, v] : o->items())
-                    m.observed[std::stoi(ctx)] = {v.value("size", uint64_t{0}),
-                                                  v.value("size_vram", uint64_t{0}),
-                                                  time_from(v, "at").value_or(util::Timestamp{})};
+                for (const auto& [ctx, v] : o->items()) {
+                    int n = 0;
+                    auto [end, ec] = std::from_chars(ctx.data(), ctx.data() + ctx.size(), n);
+                    if (ec != std::errc() || end != ctx.data() + ctx.size() || n < 0 ||
+                        n > kMaxContext)
+                        throw std::invalid_argument("bad context length '" + ctx.substr(0, 40) +
+                                                    "' in observed");
+                    m.observed[n] = {count(v, "size"), count(v, "size_vram"),
+                                     time_from(v, "at").value_or(util::Timestamp{})};
+                }
             if (auto u = r.find("usage"); u != r.end() && u->is_object()) {
                 auto& s2 = m.usage;
-                s2.uses = u->value("uses", uint64_t{0});
-                s2.failures = u->value("failures", uint64_t{0});
+                s2.uses = count(*u, "uses");
+                s2.failures = count(*u, "failures", s2.uses);
                 read_histogram(*u, "latency_ms", s2.latency);
                 read_histogram(*u, "ttft_ms", s2.ttft);
-                s2.tokens_in = u->value("tokens_in", uint64_t{0});
-                s2.tokens_out = u->value("tokens_out", uint64_t{0});
-                s2.timed_tokens_out = u->value("timed_tokens_out", uint64_t{0});
-                s2.eval_seconds = u->value("eval_seconds", 0.0);
+                s2.tokens_in = count(*u, "tokens_in");
+                s2.tokens_out = count(*u, "tokens_out");
+                s2.timed_tokens_out = count(*u, "timed_tokens_out");
+                s2.eval_seconds = number(*u, "eval_seconds", 0, 0, 1e15);
                 if (auto l = u->find("first_use"); l != u->end() && l->is_number())
-                    s2.first_use = l->get<double>();
+                    s2.first_use = number(*u, "first_use", 0, 0, kMaxEpoch);
                 if (auto l = u->find("last_use"); l != u->end() && l->is_number())
-                    s2.last_use = l->get<double>();
+                    s2.last_use = number(*u, "last_use", 0, 0, kMaxEpoch);
                 if (auto h = u->find("hour_of_week"); h != u->end()) {
-                    auto counts = split_counts(*h);
+                    auto counts = split_counts(*h, 168);
                     if (counts.size() != 168)
                         throw std::invalid_argument("hour_of_week needs 168 counts");
-                    for (size_t i = 0; i < 168; ++i)
+                    for (size_t i = 0; i < 168; ++i) {
+                        if (counts[i] > UINT32_MAX)
+                            throw std::invalid_argument("hour_of_week count out of range");
                         s2.hour_of_week[i] = static_cast<uint32_t>(counts[i]);
+                    }
                 }
             }
             if (auto b = r.find("bench"); b != r.end() && b->is_array())
@@ -367,14 +429,13 @@ std::map<std::string, ModelRecord> models_from(const json& models) {
                     m.bench.push_back(bench_from(result));
             if (auto v = r.find("versions"); v != r.end() && v->is_array())
                 for (const auto& e : *v)
-                    m.versions.push_back({e.at("digest").get<std::string>(),
-                                          e.value("size", uint64_t{0}),
+                    m.versions.push_back({e.at("digest").get<std::string>(), count(e, "size"),
                                           time_from(e, "pulled_at").value_or(util::Timestamp{}),
                                           e.value("tag", "")});
             out.emplace(name, std::move(m));
         }
-    } catch (const std::exception& e) { // json::exception, or a bad context key
-        throw Error(ErrorKind::Store, std::string("has a malformed model record: ") + e.what());
+    } catch (const std::exception& e) { // json::exception, or a value out of bounds
+        throw Error(ErrorKind::Store, "has a malformed model record: " + std::string(e.what()));
     }
     return out;
 }
@@ -414,9 +475,14 @@ State state_from_json(const json& j, const std::string& endpoint) {
         all.erase(it);
     }
     s.other_endpoints = std::move(all);
-    if (auto l = j.find("log"); l != j.end() && l->is_object())
-        s.log = LogMark{l->value("dev", uint64_t{0}), l->value("ino", uint64_t{0}),
-                        l->value("offset", uint64_t{0})};
+    if (auto l = j.find("log"); l != j.end() && l->is_object()) {
+        try {
+            s.log = LogMark{count(*l, "dev", UINT64_MAX), count(*l, "ino", UINT64_MAX),
+                            count(*l, "offset")};
+        } catch (const std::exception& e) {
+            throw Error(ErrorKind::Store, "has a malformed log mark: " + std::string(e.what()));
+        }
+    }
     s.schema_version = kSchemaVersion; // older versions are read as this one, and written so
     return s;
 }
@@ -462,21 +528,39 @@ std::optional<Event> event_from_json(const json& j) {
         if (!at)
             return std::nullopt;
         e.at = *at;
-        e.seconds = j.value("seconds", 0.0);
-        e.size = j.value("size", uint64_t{0});
-        e.size_vram = j.value("size_vram", uint64_t{0});
-        e.latency_ms = j.value("latency_ms", 0.0);
+        e.seconds = number(j, "seconds", 0, 0, kMaxSeconds);
+        e.size = count(j, "size");
+        e.size_vram = count(j, "size_vram");
+        e.latency_ms = number(j, "latency_ms", 0, 0, kMaxMilliseconds);
         if (auto t = j.find("ttft_ms"); t != j.end() && t->is_number())
-            e.ttft_ms = t->get<double>();
-        e.tokens_in = j.value("tokens_in", uint64_t{0});
-        e.tokens_out = j.value("tokens_out", uint64_t{0});
-        e.eval_seconds = j.value("eval_seconds", 0.0);
+            e.ttft_ms = number(j, "ttft_ms", 0, 0, kMaxMilliseconds);
+        e.tokens_in = count(j, "tokens_in", kMaxTokens);
+        e.tokens_out = count(j, "tokens_out", kMaxTokens);
+        e.eval_seconds = number(j, "eval_seconds", 0, 0, kMaxSeconds);
         e.failed = j.value("failed", false);
         e.task = j.value("task", "");
+        if (e.model.empty())
+            return std::nullopt;
         return e;
-    } catch (const json::exception&) {
+    } catch (const std::exception&) { // json::exception, or a value out of bounds
         return std::nullopt;
     }
+}
+
+std::string invalid_use(const Event& e) {
+    auto bad_ms = [](double v) { return !std::isfinite(v) || v < 0 || v > kMaxMilliseconds; };
+    if (e.model.empty())
+        return "no model";
+    if (bad_ms(e.latency_ms))
+        return "latency_ms must be a number from 0 to " + std::to_string(int64_t(kMaxMilliseconds));
+    if (e.ttft_ms && bad_ms(*e.ttft_ms))
+        return "ttft_ms must be a number from 0 to " + std::to_string(int64_t(kMaxMilliseconds));
+    if (!std::isfinite(e.eval_seconds) || e.eval_seconds < 0 || e.eval_seconds > kMaxSeconds)
+        return "eval time must be a number from 0 to " +
+               std::to_string(int64_t(kMaxSeconds * 1000)) + " ms";
+    if (e.tokens_in > kMaxTokens || e.tokens_out > kMaxTokens)
+        return "token counts must be at most " + std::to_string(kMaxTokens);
+    return {};
 }
 
 namespace {
@@ -539,15 +623,103 @@ void Store::ensure_dir() const {
     make_private_dirs(dir_);
 }
 
+namespace {
+
+// state.json for thousands of models with their bench history stays in the
+// low megabytes; a file past this was not written by modelctl.
+constexpr uint64_t kMaxStateBytes = 256ULL << 20;
+
+// A log file as read: -1 when absent.
+struct LogFile {
+    int fd = -1;
+    uint64_t dev = 0, ino = 0, size = 0;
+    LogFile() = default;
+    LogFile(const fs::path& p, uint64_t max_bytes) {
+        fd = util::open_regular(p, ErrorKind::Store, size);
+        if (fd < 0)
+            return;
+        struct stat st {};
+        if (::fstat(fd, &st) != 0)
+            throw Error(ErrorKind::Store,
+                        "cannot read " + p.string() + ": " + util::errno_text(errno));
+        dev = static_cast<uint64_t>(st.st_dev);
+        ino = static_cast<uint64_t>(st.st_ino);
+        if (size > max_bytes)
+            throw Error(ErrorKind::Store,
+                        p.string() + " is larger than the " + util::format_size(max_bytes) +
+                            " modelctl reads (history.max_log_size rotates it far sooner)",
+                        "move it aside; it is not a log modelctl wrote");
+    }
+    ~LogFile() {
+        if (fd >= 0)
+            ::close(fd);
+    }
+    LogFile(const LogFile&) = delete;
+    LogFile& operator=(const LogFile&) = delete;
+    bool is(const LogMark& m) const { return fd >= 0 && ino == m.ino && dev == m.dev; }
+    // Bytes [from, size); throws on a read error.
+    std::string read_from(uint64_t from, const fs::path& p) const {
+        std::string text(size > from ? size - from : 0, '\0');
+        size_t have = 0;
+        while (have < text.size()) {
+            ssize_t n = ::pread(fd, text.data() + have, text.size() - have,
+                                static_cast<off_t>(from + have));
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0)
+                throw Error(ErrorKind::Store,
+                            "cannot read " + p.string() + ": " + util::errno_text(errno));
+            if (n == 0)
+                break; // truncated meanwhile
+            have += static_cast<size_t>(n);
+        }
+        text.resize(have);
+        return text;
+    }
+    bool has_header(const fs::path& p) const {
+        size_t want = std::strlen(kLogHeader);
+        return size >= want && read_from(0, p).compare(0, want, kLogHeader) == 0;
+    }
+};
+
+// Calls on_line for each complete line of `text`; returns the length of the
+// complete lines (a torn last line is left for later).
+template <class F> size_t each_line(std::string_view text, F on_line) {
+    size_t start = 0, end;
+    while ((end = text.find('\n', start)) != std::string_view::npos) {
+        on_line(text.substr(start, end - start));
+        start = end + 1;
+    }
+    return start;
+}
+
+std::optional<Event> parse_event(std::string_view line) {
+    auto j = json::parse(line, nullptr, false);
+    return j.is_discarded() ? std::nullopt : event_from_json(j);
+}
+
+[[noreturn]] void mark_past_end(const fs::path& log, const LogMark& m, uint64_t size) {
+    throw Error(ErrorKind::Store,
+                "the usage log " + log.string() + " is shorter (" + std::to_string(size) +
+                    " bytes) than state.json says it has folded (" + std::to_string(m.offset) +
+                    "): it was replaced or truncated",
+                "`modelctl store --repair` folds in the uses it holds that the state lacks");
+}
+
+} // namespace
+
+uint64_t Store::max_log_read() const {
+    return std::max<uint64_t>(4 * max_log_bytes_, 64ULL << 20);
+}
+
 State Store::read_unlocked(json* document) const {
-    bool exists = false;
-    std::string text = read_file(state_path(), exists);
-    if (!exists) {
+    auto text = util::read_file(state_path(), kMaxStateBytes, ErrorKind::Store);
+    if (!text) {
         State empty;
         empty.endpoint = endpoint_;
         return empty;
     }
-    json j = json::parse(text, nullptr, false);
+    json j = json::parse(*text, nullptr, false);
     const std::string hint = "move it aside with `modelctl store --repair` (the file is kept)";
     if (j.is_discarded())
         throw Error(ErrorKind::Store,
@@ -577,58 +749,36 @@ State Store::read() const {
 void Store::fold_pending(State& s) const {
     if (!s.log)
         return; // an older state: its log was folded as it was written
+    auto fold = [&s](std::string_view text) {
+        return each_line(text, [&s](std::string_view line) {
+            if (auto e = parse_event(line); e && e->type == "use")
+                fold_use(s, *e);
+        });
+    };
     // The file the mark names is the current log, or, after a rotation the
     // state did not see (a crash), the rotated one: then all of the current
     // log is past the mark too.
-    auto open_at = [](const fs::path& p, const LogMark& m, uint64_t& size) -> int {
-        int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-            return -1;
-        struct stat st {};
-        if (::fstat(fd, &st) != 0 || st.st_ino != m.ino || st.st_dev != m.dev) {
-            ::close(fd);
-            return -1;
-        }
-        size = static_cast<uint64_t>(st.st_size);
-        return fd;
-    };
-    auto fold_from = [&s](int fd, uint64_t from, uint64_t size) -> uint64_t {
-        std::string text(size > from ? size - from : 0, '\0');
-        ssize_t n =
-            text.empty() ? 0 : ::pread(fd, text.data(), text.size(), static_cast<off_t>(from));
-        text.resize(n > 0 ? static_cast<size_t>(n) : 0);
-        size_t start = 0, end;
-        while ((end = text.find('\n', start)) != std::string::npos) {
-            auto j = json::parse(std::string_view(text).substr(start, end - start), nullptr, false);
-            if (auto e = j.is_discarded() ? std::nullopt : event_from_json(j);
-                e && e->type == "use")
-                fold_use(s, *e);
-            start = end + 1;
-        }
-        return from + start; // complete lines only
-    };
     LogMark mark = *s.log;
-    uint64_t size = 0;
-    int cur = ::open(events_path().c_str(), O_RDONLY | O_CLOEXEC);
-    struct stat cst {};
-    if (cur >= 0 && ::fstat(cur, &cst) != 0) {
-        ::close(cur);
-        cur = -1;
-    }
+    LogFile cur(events_path(), max_log_read());
     uint64_t from = 0;
-    if (cur >= 0 && cst.st_ino == mark.ino && cst.st_dev == mark.dev) {
+    if (cur.is(mark)) {
+        if (mark.offset > cur.size)
+            mark_past_end(events_path(), mark, cur.size);
         from = mark.offset;
-    } else if (int old = open_at(rotated_events_path(), mark, size); old >= 0) {
-        fold_from(old, mark.offset, size);
-        ::close(old);
+    } else {
+        LogFile old(rotated_events_path(), max_log_read());
+        if (old.is(mark)) {
+            if (mark.offset > old.size)
+                mark_past_end(rotated_events_path(), mark, old.size);
+            fold(old.read_from(mark.offset, rotated_events_path()));
+        }
     }
-    if (cur < 0) {
+    if (cur.fd < 0) {
         s.log.reset();
         return;
     }
-    uint64_t to = fold_from(cur, from, static_cast<uint64_t>(cst.st_size));
-    s.log = LogMark{static_cast<uint64_t>(cst.st_dev), static_cast<uint64_t>(cst.st_ino), to};
-    ::close(cur);
+    uint64_t to = from + fold(cur.read_from(from, events_path()));
+    s.log = LogMark{cur.dev, cur.ino, to};
 }
 
 void Store::append(const std::vector<Event>& given) {
@@ -641,21 +791,16 @@ void Store::append(const std::vector<Event>& given) {
     ensure_dir();
     LockFile lock(dir_ / "lock", lock_timeout_);
     // The common case: the log has a header (so the state has a mark), stays
-    // within its size and does not cross a fold boundary: one append.
+    // within its size and does not cross a fold boundary: one append. The
+    // state is not read (that is what makes recording cheap); a damaged one
+    // is reported by the next command that reads it, and repair() folds
+    // these uses in again.
     struct stat st {};
-    if (::stat(events_path().c_str(), &st) == 0 && ::access(state_path().c_str(), F_OK) == 0) {
-        auto size = static_cast<uint64_t>(st.st_size);
-        auto after = size + lines.size();
-        char head[32] = {};
-        int fd = ::open(events_path().c_str(), O_RDONLY | O_CLOEXEC);
-        bool header = false;
-        if (fd >= 0) {
-            size_t want = std::strlen(kLogHeader);
-            header = ::pread(fd, head, want, 0) == static_cast<ssize_t>(want) &&
-                     std::memcmp(head, kLogHeader, want) == 0;
-            ::close(fd);
-        }
-        if (header && after <= max_log_bytes_ && size / kFoldBytes == after / kFoldBytes) {
+    if (::stat(state_path().c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+        LogFile log(events_path(), max_log_read());
+        auto after = log.size + lines.size();
+        if (log.fd >= 0 && log.has_header(events_path()) && after <= max_log_bytes_ &&
+            log.size / kFoldBytes == after / kFoldBytes) {
             append_durably(events_path(), lines);
             return;
         }
@@ -683,19 +828,17 @@ State Store::update_locked(const std::function<void(State&)>& mutate, std::strin
         before = to_json(state);
     fold_pending(state);
     if (!lines.empty()) {
-        struct stat st {};
-        bool exists = ::stat(events_path().c_str(), &st) == 0 && st.st_size > 0;
-        bool header = false;
-        if (exists) {
-            std::ifstream in(events_path(), std::ios::binary);
-            std::string first;
-            std::getline(in, first);
-            header = first + "\n" == kLogHeader;
+        bool exists = false, header = false;
+        uint64_t size = 0;
+        {
+            LogFile log(events_path(), max_log_read());
+            exists = log.fd >= 0 && log.size > 0;
+            header = exists && log.has_header(events_path());
+            size = log.size;
         }
         // Everything in the log is folded now: a log too big to grow, or one
         // from before log marks, can be set aside whole.
-        if (exists &&
-            (!header || static_cast<uint64_t>(st.st_size) + lines.size() > max_log_bytes_)) {
+        if (exists && (!header || size + lines.size() > max_log_bytes_)) {
             rename_durably(events_path(), rotated_events_path());
             exists = false;
         }
@@ -705,9 +848,9 @@ State Store::update_locked(const std::function<void(State&)>& mutate, std::strin
         for (const auto& e : events)
             if (e.type == "use")
                 fold_use(state, e);
-        if (::stat(events_path().c_str(), &st) == 0)
-            state.log = LogMark{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino),
-                                static_cast<uint64_t>(st.st_size)};
+        LogFile log(events_path(), max_log_read());
+        if (log.fd >= 0)
+            state.log = LogMark{log.dev, log.ino, log.size};
     }
     mutate(state);
     state.schema_version = kSchemaVersion;
@@ -721,42 +864,85 @@ EventLog Store::read_events() const {
     EventLog log;
     // Open the current log before the rotated one: if a rotation happens in
     // between, both name the same file, and it is read once.
-    std::ifstream current(events_path());
-    struct stat cur {
-    }, old{};
-    bool have_cur = ::stat(events_path().c_str(), &cur) == 0;
-    std::ifstream rotated(rotated_events_path());
-    log.rotated = rotated.is_open();
-    bool same = log.rotated && have_cur && ::stat(rotated_events_path().c_str(), &old) == 0 &&
-                old.st_ino == cur.st_ino && old.st_dev == cur.st_dev;
-    auto read = [&log](std::istream& in) {
-        std::string line;
-        while (std::getline(in, line)) {
-            if (line.empty())
-                continue;
-            if (line + "\n" == kLogHeader)
-                continue;
-            json j = json::parse(line, nullptr, false);
-            auto e = j.is_discarded() ? std::nullopt : event_from_json(j);
-            if (e)
+    LogFile cur(events_path(), max_log_read());
+    LogFile old(rotated_events_path(), max_log_read());
+    log.rotated = old.fd >= 0;
+    bool same = log.rotated && cur.fd >= 0 && old.ino == cur.ino && old.dev == cur.dev;
+    auto read = [&log](std::string_view text) {
+        size_t done = each_line(text, [&log](std::string_view line) {
+            if (line.empty() || (line.size() + 1 == std::strlen(kLogHeader) &&
+                                 std::string(line) + "\n" == kLogHeader))
+                return;
+            if (auto e = parse_event(line))
                 log.events.push_back(std::move(*e));
             else
                 ++log.skipped;
-        }
+        });
+        if (done < text.size()) // a torn last line
+            ++log.skipped;
     };
     if (log.rotated && !same)
-        read(rotated);
-    read(current);
+        read(old.read_from(0, rotated_events_path()));
+    if (cur.fd >= 0)
+        read(cur.read_from(0, events_path()));
     return log;
 }
 
-std::optional<fs::path> Store::repair() {
+State Store::check_writable() const {
     ensure_dir();
     LockFile lock(dir_ / "lock", lock_timeout_);
+    State state = read();
+    for (const auto& p : {dir_, state_path()})
+        if (::access(p.c_str(), W_OK) != 0 && errno != ENOENT)
+            throw Error(ErrorKind::Store,
+                        "cannot write " + p.string() + ": " + util::errno_text(errno),
+                        "check its owner and mode (was modelctl once run with sudo?)");
+    return state;
+}
+
+RepairReport Store::repair() {
+    ensure_dir();
+    LockFile lock(dir_ / "lock", lock_timeout_);
+    RepairReport report;
+    std::optional<State> state;
     try {
-        read_unlocked();
-        return std::nullopt;
-    } catch (const Error&) {
+        state = read_unlocked();
+    } catch (const Error& e) {
+        if (std::string(e.what()).find("newer modelctl") != std::string::npos)
+            throw; // not ours to replace
+        // Unreadable: moved aside below, and rebuilt from the log.
+    }
+    if (state) {
+        try {
+            fold_pending(*state);
+            return report; // healthy
+        } catch (const Error& e) {
+            if (std::string(e.what()).find("shorter") == std::string::npos)
+                throw;
+        }
+        // The log was replaced under the mark: fold its uses that are newer
+        // than what each model's summary already holds.
+        report.log_replaced = true;
+        LogFile cur(events_path(), max_log_read());
+        auto text = cur.fd >= 0 ? cur.read_from(0, events_path()) : std::string();
+        size_t done = each_line(text, [&](std::string_view line) {
+            auto e = parse_event(line);
+            if (!e || e->type != "use")
+                return;
+            std::string ep = e->endpoint.empty() ? kDefaultEndpoint : e->endpoint;
+            auto& models = ep == state->endpoint ? state->models : state->other_endpoints[ep];
+            std::string name =
+                e->endpoint.empty() ? provider::ollama::normalize_name(e->model) : e->model;
+            auto it = models.find(name);
+            double at = std::chrono::duration<double>(e->at.time_since_epoch()).count();
+            if (it != models.end() && it->second.usage.last_use && at <= *it->second.usage.last_use)
+                return;
+            fold_use(*state, *e);
+            ++report.uses_folded;
+        });
+        state->log = cur.fd >= 0 ? std::optional(LogMark{cur.dev, cur.ino, done}) : std::nullopt;
+        write_atomically(state_path(), to_json(*state).dump() + "\n");
+        return report;
     }
     std::string stamp = util::format_rfc3339(util::now()).substr(0, 19);
     for (char& c : stamp)
@@ -764,12 +950,32 @@ std::optional<fs::path> Store::repair() {
             c = '-';
     fs::path aside = state_path();
     aside += ".corrupt-" + stamp;
-    for (int i = 1; fs::exists(aside); ++i) {
+    std::error_code ec;
+    for (int i = 1; fs::exists(aside, ec); ++i) {
         aside = state_path();
         aside += ".corrupt-" + stamp + "-" + std::to_string(i);
     }
-    fs::rename(state_path(), aside);
-    return aside;
+    rename_durably(state_path(), aside);
+    report.moved_to = aside;
+    // What can be had again: every use in the log (the rotated part first).
+    State fresh;
+    fresh.endpoint = endpoint_;
+    auto log = read_events();
+    for (const auto& e : log.events)
+        if (e.type == "use") {
+            fold_use(fresh, e);
+            ++report.uses_folded;
+        }
+    LogFile cur(events_path(), max_log_read());
+    if (cur.fd >= 0) {
+        bool header = cur.has_header(events_path());
+        auto text = cur.read_from(0, events_path());
+        auto done = each_line(text, [](std::string_view) {});
+        if (header) // uses past the mark fold later; all before it are in
+            fresh.log = LogMark{cur.dev, cur.ino, done};
+    }
+    write_atomically(state_path(), to_json(fresh).dump() + "\n");
+    return report;
 }
 
 } // namespace core::store

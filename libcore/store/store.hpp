@@ -68,6 +68,16 @@ inline constexpr const char* kLogHeader = "{\"type\":\"log\",\"v\":1}\n";
 // of this: what read() may have to fold is at most about this much.
 inline constexpr uint64_t kFoldBytes = 8192;
 
+// Bounds on every number read from state.json and events.jsonl (and so on
+// every use recorded): a value outside them makes the file malformed, or the
+// event refused, instead of a NaN, a huge allocation or an undefined
+// conversion later on.
+inline constexpr uint64_t kMaxCount = 1'000'000'000'000'000'000ULL; // counts, tokens, bytes
+inline constexpr double kMaxMilliseconds = 1e10;                    // latencies: 115 days
+inline constexpr double kMaxSeconds = 1e7;                          // loads, evaluations: 115 days
+inline constexpr int kMaxContext = 1 << 30;                         // context lengths
+inline constexpr uint64_t kMaxTokens = 1'000'000'000'000ULL;        // tokens in one use
+
 // Versions kept per model name, oldest dropped first.
 inline constexpr size_t kVersionsKeep = 50;
 
@@ -187,6 +197,15 @@ struct EventLog {
 // $HOME/.local/state/modelctl. Throws Error{Store} when none can be found.
 std::filesystem::path default_dir(const Environment& env);
 
+// What Store::repair() did.
+struct RepairReport {
+    std::optional<std::filesystem::path> moved_to; // the unreadable state, set aside
+    bool log_replaced = false;                     // the mark was past the log's end
+    size_t uses_folded = 0;                        // uses rebuilt from the log
+
+    bool changed() const { return moved_to || log_replaced; }
+};
+
 class Store {
 public:
     static constexpr uint64_t kDefaultMaxLogBytes = 16000000;
@@ -227,13 +246,29 @@ public:
     // The state file as stored, without folding the uses past its mark.
     State read_as_stored() const { return read_unlocked(); }
 
-    // Moves an unreadable state.json aside (to state.json.corrupt-<time>) so
-    // that the next change starts afresh; returns the new path, or nullopt when
-    // the state was readable and nothing was moved.
-    std::optional<std::filesystem::path> repair();
+    // Checks, before a command changes a server, that what it learns can be
+    // recorded afterwards: the lock can be had within the lock timeout, the
+    // state reads, and the directory and state file are writable. Throws
+    // Error{Store} naming what is wrong. Returns the state as read().
+    State check_writable() const;
+
+    // Makes an unusable store usable again, keeping what can be kept, under
+    // the lock:
+    // - an unreadable state.json is moved aside (to state.json.corrupt-<time>)
+    //   and a new one is built from every use in the log;
+    // - a log shorter than the state's mark (replaced or truncated) has its
+    //   uses newer than each model's summary folded in, and the mark reset.
+    // A healthy store is left as it is; a state from a newer modelctl is
+    // refused (Error{Store}), never moved.
+    RepairReport repair();
+
+    // The directory, created 0700 (parents too) when missing.
+    void ensure_dir() const;
 
 private:
-    void ensure_dir() const;
+    // The largest log read() will read: history.max_log_size rotates far sooner.
+    uint64_t max_log_read() const;
+
     // The state file as it is (no folding); also hands back the parsed file
     // in `document` when asked. An absent file reads as empty.
     State read_unlocked(nlohmann::json* document = nullptr) const;
@@ -256,6 +291,10 @@ nlohmann::json to_json(const State& state);
 // The state as `endpoint` sees it. Throws Error{Store}.
 State state_from_json(const nlohmann::json& j, const std::string& endpoint = kDefaultEndpoint);
 nlohmann::json to_json(const Event& event);
+// nullopt for anything but a well-formed event within the bounds above.
 std::optional<Event> event_from_json(const nlohmann::json& j);
+// Why a use cannot be recorded (a number not finite or out of bounds, no
+// model), or "" when it can. record, run and the log reader all ask this.
+std::string invalid_use(const Event& use);
 
 } // namespace core::store

@@ -33,7 +33,7 @@ std::string keep(provider::Provider& server, const std::vector<provider::Install
 
 PullOutcome Manager::pull(const std::string& model,
                           const std::function<bool(const provider::PullProgress&)>& on_progress) {
-    store_.read(); // an unusable store refuses before the server is touched
+    store_.check_writable(); // refuse before the server is touched
     auto started = std::chrono::steady_clock::now();
     PullOutcome out;
     out.model = provider_.canonical(model);
@@ -103,7 +103,7 @@ PullOutcome Manager::pull(const std::string& model,
 }
 
 RollbackOutcome Manager::rollback(const std::string& model, const std::string& to) {
-    auto state = store_.read();
+    auto state = store_.check_writable();
     RollbackOutcome out;
     out.model = provider_.canonical(model);
     auto installed = provider_.installed();

@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <fstream>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -108,13 +109,13 @@ TEST_CASE("a corrupt state file is refused and never overwritten") {
     }
     CHECK(read_text(store.state_path()) == garbage);
 
-    auto aside = store.repair();
+    auto aside = store.repair().moved_to;
     REQUIRE(aside);
     CHECK(read_text(*aside) == garbage); // kept, just moved
-    CHECK_FALSE(fs::exists(store.state_path()));
+    CHECK(store.read().models.empty());  // a fresh state, rebuilt from an empty log
     store.update([](State& st) { st.models["y"].loads = 1; });
     CHECK(store.read().models.at("y").loads == 1);
-    CHECK_FALSE(store.repair()); // a healthy store is left alone
+    CHECK_FALSE(store.repair().changed()); // a healthy store is left alone
 }
 
 TEST_CASE("a state file from a newer modelctl is refused, not repaired over silently") {
@@ -130,6 +131,7 @@ TEST_CASE("a state file from a newer modelctl is refused, not repaired over sile
         CHECK(e.hint().find("upgrade") != std::string::npos);
     }
     CHECK_THROWS_AS(store.update([](State&) {}), Error);
+    CHECK_THROWS_AS(store.repair(), Error); // not ours to move aside
     CHECK(read_text(store.state_path()) == newer);
 }
 
@@ -442,4 +444,149 @@ TEST_CASE("endpoints: each store sees its own models; the others are kept; old d
     auto events = ollama.read_events().events;
     REQUIRE_FALSE(events.empty());
     CHECK(events.back().endpoint == "gpu-box");
+}
+
+// Issue 15: every value read from the store is validated, files that are
+// not what they should be are errors, and no failed write loses a record.
+
+TEST_CASE("out-of-range numbers in state.json make it malformed, not a crash or 8 GB") {
+    Scratch s;
+    Store store(s.path);
+    auto with_usage = [](const std::string& usage) {
+        return R"({"schema_version": 7, "endpoints": {"ollama": {"models": {"m": {"usage": )" +
+               usage + "}}}}}";
+    };
+    for (
+        std::string bad : std::vector<std::string>{
+            with_usage(R"({"uses": 1, "latency_ms": {"from": 2147483600, "counts": "1,1"}})"),
+            with_usage(R"({"uses": 1, "latency_ms": {"from": -1000000000, "counts": "1"}})"),
+            with_usage(R"({"uses": 1, "latency_ms_buckets": {"99999999999": 1}})"),
+            with_usage(R"({"uses": 1, "eval_seconds": 1e999})"),
+            with_usage(R"({"uses": -1})"),
+            with_usage(R"({"uses": 1, "failures": 2})"),
+            R"({"schema_version": 7, "endpoints": {"ollama": {"models": {"m": {"loads": 1e300}}}}})",
+            R"({"schema_version": 7, "endpoints": {"ollama": {"models": {"m": {"priority": 77}}}}})",
+            R"({"schema_version": 7, "endpoints": {"ollama": {"models": {"m": {"observed": {"9999999999999": {}}}}}}})",
+            R"({"schema_version": 7, "endpoints": {}, "log": {"offset": -5}})",
+        }) {
+        CAPTURE(bad);
+        write_text(store.state_path(), bad);
+        try {
+            store.read();
+            FAIL("accepted");
+        } catch (const Error& e) {
+            CHECK(e.kind() == ErrorKind::Store);
+            CHECK(e.hint().find("--repair") != std::string::npos);
+        }
+        CHECK(read_text(store.state_path()) == bad);
+    }
+    // A histogram far longer than it can be is refused without allocating it.
+    std::string counts(4000, ',');
+    write_text(
+        store.state_path(),
+        with_usage(R"({"uses": 1, "latency_ms": {"from": 0, "counts": ")" + counts + R"("}})"));
+    CHECK_THROWS_AS(store.read(), Error);
+}
+
+TEST_CASE("a use with a number that is not finite or out of bounds is refused") {
+    Event e;
+    e.type = "use";
+    e.model = "m";
+    CHECK(invalid_use(e).empty());
+    for (double v : {std::nan(""), HUGE_VAL, -1.0, 1e11}) {
+        Event b = e;
+        b.latency_ms = v;
+        CHECK_FALSE(invalid_use(b).empty());
+        b = e;
+        b.ttft_ms = v;
+        CHECK_FALSE(invalid_use(b).empty());
+        b = e;
+        b.eval_seconds = v;
+        CHECK_FALSE(invalid_use(b).empty());
+    }
+    Event b = e;
+    b.tokens_out = UINT64_MAX;
+    CHECK_FALSE(invalid_use(b).empty());
+    // The log reader refuses the same.
+    CHECK_FALSE(event_from_json(nlohmann::json::parse(
+        R"({"type":"use","model":"m","at":"2026-01-01T00:00:00Z","latency_ms":1e300})")));
+    CHECK(event_from_json(nlohmann::json::parse(
+        R"({"type":"use","model":"m","at":"2026-01-01T00:00:00Z","latency_ms":12})")));
+}
+
+TEST_CASE("only a missing file is absent: a directory or FIFO in place of state.json is an error") {
+    Scratch s;
+    Store store(s.path);
+    store.ensure_dir();
+    fs::create_directory(store.state_path());
+    CHECK_THROWS_WITH_AS(store.read(), doctest::Contains("not a regular file"), Error);
+    CHECK_THROWS_AS(store.update([](State& st) { st.models["a"].pinned = true; }), Error);
+    fs::remove(store.state_path());
+    REQUIRE(::mkfifo(store.state_path().c_str(), 0600) == 0);
+    CHECK_THROWS_WITH_AS(store.read(), doctest::Contains("not a regular file"), Error);
+    CHECK(fs::is_fifo(store.state_path()));
+    fs::remove(store.state_path());
+    REQUIRE(::mkfifo(store.events_path().c_str(), 0600) == 0);
+    CHECK_THROWS_WITH_AS(store.read_events(), doctest::Contains("not a regular file"), Error);
+}
+
+TEST_CASE("the store directory is created 0700, parents too") {
+    Scratch s;
+    Store store(s.path / "a" / "b");
+    store.ensure_dir();
+    struct stat st {};
+    REQUIRE(::stat((s.path / "a" / "b").c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0700);
+}
+
+TEST_CASE("a use appended after a torn last line is kept on a line of its own") {
+    Scratch s;
+    Store store(s.path);
+    store.append({use_event("m:latest")});
+    store.append({use_event("m:latest")});
+    std::ofstream(store.events_path(), std::ios::app) << R"({"v":1,"type":"use","mod)";
+    store.append({use_event("m:latest")});
+    auto log = store.read_events();
+    CHECK(log.events.size() == 3);
+    CHECK(log.skipped == 1);
+    CHECK(store.read().models.at("m:latest").usage.uses == 3);
+}
+
+TEST_CASE("a log shorter than the state's mark is detected; repair folds in the newer uses") {
+    Scratch s;
+    Store store(s.path);
+    store.append({use_event("m:latest")});
+    auto backup = read_text(store.events_path());
+    for (int i = 0; i < 3; ++i)
+        store.append({use_event("m:latest")});
+    store.update([](State&) {}); // folds all four; the mark is at the end
+    // `cp backup events.jsonl`: the same file, shorter than the mark.
+    { std::ofstream(store.events_path(), std::ios::binary | std::ios::trunc) << backup; }
+    CHECK_THROWS_WITH_AS(store.read(), doctest::Contains("shorter"), Error);
+    auto later = use_event("m:latest");
+    later.at += std::chrono::seconds(5);
+    store.append({later}); // record only appends: the use waits in the log
+    CHECK_THROWS_AS(store.read(), Error);
+    auto report = store.repair();
+    CHECK(report.log_replaced);
+    CHECK(report.uses_folded == 1); // the backup's use was in the summary already
+    CHECK(store.read().models.at("m:latest").usage.uses == 5);
+    CHECK_FALSE(store.repair().changed());
+}
+
+TEST_CASE("repair rebuilds the summaries of a corrupt state from the log") {
+    Scratch s;
+    Store store(s.path);
+    store.append({use_event("a:latest"), use_event("b:latest", 300)});
+    write_text(store.state_path(), "{\"schema_version\": 7, \"endpoints\": {");
+    store.append({use_event("a:latest")}); // appended to the log although the state is corrupt
+    CHECK_THROWS_AS(store.read(), Error);
+    auto report = store.repair();
+    REQUIRE(report.moved_to);
+    CHECK(report.uses_folded == 3);
+    auto st = store.read();
+    CHECK(st.models.at("a:latest").usage.uses == 2);
+    CHECK(st.models.at("b:latest").usage.uses == 1);
+    store.append({use_event("a:latest")}); // and the log goes on from the mark
+    CHECK(store.read().models.at("a:latest").usage.uses == 3);
 }
