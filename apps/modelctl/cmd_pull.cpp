@@ -2,9 +2,9 @@
 
 #include "cmd_versions.hpp"
 #include "errors.hpp"
-#include "interrupt.hpp"
 #include "output.hpp"
 #include "progress_bar.hpp"
+#include "util/interrupt.hpp"
 #include "util/size.hpp"
 #include "versions/manager.hpp"
 
@@ -31,7 +31,6 @@ int run_pull(Context& ctx, const PullOptions& o) {
     auto server = model_files_server(ctx, e);
     auto store = ctx.store(e);
     versions::Manager manager(*server, store);
-    Interrupt interrupt;
     int code = 0;
     json results = json::array();
     for (const auto& model : o.models) {
@@ -39,7 +38,7 @@ int run_pull(Context& ctx, const PullOptions& o) {
         try {
             auto r = manager.pull(model, [&](const core::provider::PullProgress& p) {
                 bar.update(p.status, p.completed, p.total);
-                return !interrupt.requested();
+                return !core::util::interrupted();
             });
             bar.clear();
             results.push_back({{"model", r.model},

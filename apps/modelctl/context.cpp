@@ -153,7 +153,11 @@ Context::provider(const Endpoint& e, std::optional<core::util::Seconds> read_tim
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
         read_timeout.value_or(config().timeout));
     core::http::Timeouts timeouts;
-    timeouts.read = ms;
+    timeouts.request = ms;
+    // A timeout given for the command (health's) bounds a whole streamed
+    // answer too; otherwise a stream may take as long as it keeps flowing.
+    if (read_timeout)
+        timeouts.stream_total = ms;
     timeouts.connect = std::min(ms, std::chrono::milliseconds(5000));
     std::string token;
     if (!e.token_env.empty())

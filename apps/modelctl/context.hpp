@@ -76,8 +76,8 @@ struct Context {
     std::vector<Endpoint> endpoints_to_visit() const {
         return config().endpoint.empty() ? endpoints() : std::vector<Endpoint>{endpoint()};
     }
-    // The endpoint's server, waiting at most `read_timeout` for an answer
-    // (default: the configured timeout).
+    // The endpoint's server, each request bounded by `read_timeout` (default: the
+    // configured timeout); one given here bounds a whole streamed answer too.
     std::unique_ptr<core::provider::Provider>
     provider(std::optional<core::util::Seconds> read_timeout = std::nullopt) const;
     std::unique_ptr<core::provider::Provider>

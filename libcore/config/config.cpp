@@ -2,6 +2,7 @@
 
 #include "error.hpp"
 #include "provider/ollama_api.hpp"
+#include "util/file.hpp"
 #include "util/size.hpp"
 
 #include <nlohmann/json.hpp>
@@ -335,11 +336,13 @@ Config load(const Environment& env, const std::optional<fs::path>& file,
         chosen[k.name] = {k.name, k.default_text, Source::Default, "", k.help};
 
     if (!c.file.empty()) {
-        std::ifstream in(c.file);
-        if (in) {
+        // A config file is small; one that cannot be read is an error, never
+        // taken as absent (the settings in it would silently not apply).
+        auto text = util::read_file(c.file, 16ULL << 20, ErrorKind::Usage);
+        if (text) {
             c.file_exists = true;
             std::string origin = c.file.string();
-            json j = json::parse(in, nullptr, false);
+            json j = json::parse(*text, nullptr, false);
             if (j.is_discarded() || !j.is_object())
                 throw Error(ErrorKind::Usage, origin + ": not a JSON object",
                             "fix the file, or name another with --config");

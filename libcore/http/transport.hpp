@@ -5,7 +5,12 @@
 // loading cpp-httplib and the OpenSSL it links (about 2 ms of start-up,
 // more than all of `modelctl record`'s own work). The module holds no
 // modelctl code and throws nothing: failures come back as values.
+//
+// Limits (deadlines, body sizes) are the Client's: it watches each request
+// from another thread and cancel()s it, and it sees every body byte as it
+// arrives (decompressed), so it can stop a body that grows past its cap.
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -17,40 +22,42 @@ enum class Failure {
     None,
     Connection,     // refused, or host unreachable
     ConnectTimeout, // no connection within the connect timeout
-    Read,           // no complete response within the read timeout, or closed
+    Read,           // the answer could not be read: closed, cut short, malformed, or timed out
     Write,          // closed while sending
     Tls,            // handshake, certificates, verification
-    Canceled,       // the chunk handler asked to stop
+    Canceled,       // on_body asked to stop, or cancel() was called
     Other,
 };
 
 struct TransportResult {
-    Failure failure = Failure::None; // None: a response came back, any status
+    Failure failure = Failure::None; // None: a whole response came back, any status
     std::string detail;              // the library's name for the failure
-    int status = 0;
-    std::string body;      // the body; for a stream, only an error status's body
-    bool received = false; // part of a streamed body had arrived
+    int status = 0;                  // 0 until a status line was read
+    std::string location;            // the Location header, for a redirect
 };
+
+// Called with the status once the headers are in, then with each piece of
+// the body as it arrives; false stops the transfer (Failure::Canceled).
+using BodyReceiver = std::function<bool(int status, std::string_view piece)>;
 
 class Transport {
 public:
     virtual ~Transport() = default;
-    virtual TransportResult get(const std::string& path) = 0;
-    virtual TransportResult post_json(const std::string& path, const std::string& body) = 0;
-    // DELETE with a JSON body (Ollama's /api/delete takes one).
-    virtual TransportResult delete_json(const std::string& path, const std::string& body) = 0;
-    // Hands the body of a 2xx answer to on_chunk as it arrives (false stops).
-    virtual TransportResult
-    post_json_stream(const std::string& path, const std::string& body,
-                     const std::function<bool(std::string_view)>& on_chunk) = 0;
+    // One request: method "GET", "POST" or "DELETE"; a non-empty body goes
+    // out as application/json. No single read waits longer than read_timeout.
+    virtual TransportResult send(const char* method, const std::string& path,
+                                 const std::string& body, std::chrono::milliseconds read_timeout,
+                                 const BodyReceiver& on_body) = 0;
+    // Safe from another thread: a send() in progress fails at once
+    // (Failure::Read or Canceled); the next send() connects afresh.
+    virtual void cancel() = 0;
 };
 
 // The module's one entry point: a transport to `base` ("http://host:port")
 // that sends `bearer` (when not empty) as an Authorization: Bearer header, or
 // nullptr when the address is not one the library supports. The name carries
 // the signature's version, so a stale module is refused rather than misused.
-using TransportFactory = Transport* (*)(const char* base, int64_t connect_ms, int64_t read_ms,
-                                        const char* bearer);
-inline constexpr const char* kTransportFactory = "modelctl_http_transport_v3";
+using TransportFactory = Transport* (*)(const char* base, int64_t connect_ms, const char* bearer);
+inline constexpr const char* kTransportFactory = "modelctl_http_transport_v4";
 
 } // namespace core::http

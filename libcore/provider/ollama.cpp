@@ -142,7 +142,7 @@ void Ollama::pull(const std::string& model,
     // "success"}; an error once streaming has begun is an {"error"} line.
     std::string body = json{{"model", model}, {"stream", true}}.dump();
     for (int attempt = 0;; ++attempt) {
-        ollama::LineSplitter lines;
+        http::LineSplitter lines(address());
         bool success = false;
         bool stopped = false;
         auto take = [&](std::string_view line) {
@@ -177,8 +177,7 @@ void Ollama::pull(const std::string& model,
                             "names are [namespace/]model[:tag], letters, digits, '_', '-', '.'");
             throw ollama::map_error(r.status, r.body, model, address());
         }
-        if (!lines.rest().empty())
-            take(lines.rest());
+        lines.finish(take); // the last line need not end with a newline
         if (!success)
             throw Error(ErrorKind::Protocol,
                         "the pull stream from " + address() + " ended before its \"success\" line",
@@ -204,19 +203,20 @@ GenerateMetrics Ollama::generate(const GenerateRequest& request,
                                  const std::function<void(std::string_view)>& on_text) {
     std::string body = ollama::generate_body(request);
     for (int attempt = 0;; ++attempt) {
-        ollama::LineSplitter lines;
+        http::LineSplitter lines(address());
         GenerateMetrics metrics;
         bool done = false;
+        auto take = [&](std::string_view line) {
+            auto c = ollama::parse_generate_line(line, request.model);
+            if (!c.response.empty())
+                on_text(c.response);
+            if (c.done) {
+                done = true;
+                metrics = c.metrics;
+            }
+        };
         auto r = client_.post_json_stream("/api/generate", body, [&](std::string_view chunk) {
-            lines.feed(chunk, [&](std::string_view line) {
-                auto c = ollama::parse_generate_line(line, request.model);
-                if (!c.response.empty())
-                    on_text(c.response);
-                if (c.done) {
-                    done = true;
-                    metrics = c.metrics;
-                }
-            });
+            lines.feed(chunk, take);
             return true;
         });
         if (r.status == 503 && attempt < options_.busy_retries) {
@@ -225,13 +225,7 @@ GenerateMetrics Ollama::generate(const GenerateRequest& request,
         }
         if (r.status < 200 || r.status >= 300)
             throw ollama::map_error(r.status, r.body, request.model, address());
-        if (!lines.rest().empty()) {
-            auto c = ollama::parse_generate_line(lines.rest(), request.model);
-            if (c.done) {
-                done = true;
-                metrics = c.metrics;
-            }
-        }
+        lines.finish(take); // the last line need not end with a newline
         if (!done)
             throw Error(ErrorKind::Protocol,
                         "the generate stream from " + address() + " ended before its final line");

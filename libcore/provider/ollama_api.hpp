@@ -51,28 +51,6 @@ PullProgress parse_pull_line(std::string_view line, std::string_view model,
 // Failed with a hint about the server's disk, else Failed.
 Error pull_error(const std::string& message, std::string_view model, std::string_view address);
 
-// Splits a byte stream into lines; hands each complete, non-empty line on.
-class LineSplitter {
-public:
-    template <class F> void feed(std::string_view chunk, F&& on_line) {
-        buffer_.append(chunk);
-        size_t start = 0;
-        for (size_t nl; (nl = buffer_.find('\n', start)) != std::string::npos; start = nl + 1) {
-            std::string_view line(buffer_.data() + start, nl - start);
-            if (!line.empty() && line.back() == '\r')
-                line.remove_suffix(1);
-            if (!line.empty())
-                on_line(line);
-        }
-        buffer_.erase(0, start);
-    }
-    // Bytes after the last newline (a stream that ended mid-line).
-    const std::string& rest() const { return buffer_; }
-
-private:
-    std::string buffer_;
-};
-
 // The message in an {"error": "..."} body, else the body itself (trimmed and
 // shortened), else "HTTP <status>".
 std::string error_message(int status, std::string_view body);

@@ -2,6 +2,7 @@
 
 #include "error.hpp"
 #include "registry/planning.hpp"
+#include "util/interrupt.hpp"
 #include "versions/versions.hpp"
 
 #include <algorithm>
@@ -175,8 +176,28 @@ LoadOutcome Registry::load(const std::string& model, const provider::LoadSetting
     out.was_loaded = before && provider::classify_expiry(before->expires_at, util::now()) !=
                                    provider::Expiry::Stopping;
     auto t0 = std::chrono::steady_clock::now();
-    provider_.load(model, settings);
+    try {
+        provider_.load(model, settings);
+    } catch (const Error& e) {
+        if (e.kind() != ErrorKind::Interrupted || out.was_loaded)
+            throw;
+        // Ctrl-C mid-load: the server may go on loading what nobody waits
+        // for now. Unload it, so that memory is as it was.
+        util::CleanupScope cleanup;
+        try {
+            provider_.unload(model);
+        } catch (const Error&) {
+            throw Error(ErrorKind::Interrupted,
+                        "interrupted while loading '" + out.model +
+                            "'; it may still be loading on the server",
+                        "modelctl unload " + out.model);
+        }
+        throw Error(ErrorKind::Interrupted,
+                    "interrupted while loading '" + out.model + "'; it was unloaded again");
+    }
     out.seconds = since(t0);
+    // The load happened: record it whole, even if the user asks to stop now.
+    util::CleanupScope record;
     out.observed = find_loaded(model);
 
     // Capabilities come from /api/show; ask once per model digest.

@@ -1,6 +1,7 @@
 #include "store/lockfile.hpp"
 
 #include "error.hpp"
+#include "util/interrupt.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -24,6 +25,10 @@ LockFile::LockFile(const std::filesystem::path& path, std::chrono::milliseconds 
             ::close(fd_);
             throw Error(ErrorKind::Store,
                         "cannot lock " + path.string() + ": " + std::strerror(err));
+        }
+        if (util::interrupted()) {
+            ::close(fd_);
+            throw Error(ErrorKind::Interrupted, "interrupted while waiting for the store lock");
         }
         if (std::chrono::steady_clock::now() + wait > deadline) {
             ::close(fd_);

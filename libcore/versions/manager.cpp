@@ -1,6 +1,7 @@
 #include "versions/manager.hpp"
 
 #include "error.hpp"
+#include "util/interrupt.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -52,6 +53,11 @@ PullOutcome Manager::pull(const std::string& model,
     } catch (const Error&) {
         failure = std::current_exception();
     }
+    // After a failure (Ctrl-C included), what follows puts things back as
+    // they were: it must run even though the user asked to stop.
+    std::optional<util::CleanupScope> cleanup;
+    if (failure)
+        cleanup.emplace();
     std::vector<provider::InstalledModel> after_list;
     try {
         after_list = provider_.installed();

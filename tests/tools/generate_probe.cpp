@@ -17,7 +17,7 @@ int main(int argc, char** argv) {
     }
     try {
         core::provider::OllamaOptions o;
-        o.timeouts.read = std::chrono::seconds(10);
+        o.timeouts.request = std::chrono::seconds(10);
         core::provider::Ollama ollama(core::provider::parse_ollama_host(argv[1]), o);
         core::provider::GenerateRequest req{argv[2], argv[3], std::nullopt, true};
         auto m = ollama.generate(req, [](std::string_view t) { std::cout << t; });

@@ -1,0 +1,53 @@
+#include "util/interrupt.hpp"
+
+#include "error.hpp"
+
+#include <atomic>
+#include <csignal>
+#include <string>
+
+namespace core::util {
+
+namespace {
+
+volatile std::sig_atomic_t g_count = 0;
+// Signals already seen by the innermost CleanupScope.
+std::atomic<int> g_allowed{0};
+
+extern "C" void modelctl_on_signal(int) {
+    g_count = g_count + 1;
+}
+
+} // namespace
+
+void install_interrupt_handlers() {
+    struct sigaction sa {};
+    sa.sa_handler = modelctl_on_signal;
+    sigemptyset(&sa.sa_mask);
+    // SA_RESTART: blocking calls go on, and whoever waits looks at the count;
+    // SA_RESETHAND: the next signal acts as if none were caught.
+    sa.sa_flags = SA_RESTART | SA_RESETHAND;
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
+}
+
+int interrupt_count() {
+    return g_count;
+}
+
+bool interrupted() {
+    return g_count > g_allowed.load();
+}
+
+void throw_if_interrupted(const char* what) {
+    if (interrupted())
+        throw Error(ErrorKind::Interrupted, std::string("interrupted ") + what);
+}
+
+CleanupScope::CleanupScope() : saved_(g_allowed.exchange(g_count)) {}
+
+CleanupScope::~CleanupScope() {
+    g_allowed = saved_;
+}
+
+} // namespace core::util

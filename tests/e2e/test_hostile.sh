@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Nothing a server sends can exhaust modelctl's memory or time (issue 15):
+# each case is a scripted server (tests/tools/hostile_server.cpp) misbehaving,
+# and each modelctl run is held to its exit code, message, wall time and
+# peak memory (RSS).
+source "$(dirname "$0")/lib.sh"
+: "${HOSTILE_SERVER:?path to the hostile_server test tool}"
+
+# hostile MODE [options...]: starts a scripted server; sets OLLAMA_HOST.
+hostile() {
+    local pf="$SCRATCH/hport.$RANDOM$RANDOM"
+    "$HOSTILE_SERVER" --port-file "$pf" "$@" >"$SCRATCH/hostile.log" 2>&1 &
+    SIM_PIDS+=($!)
+    for _ in $(seq 1 200); do
+        [ -s "$pf" ] && break
+        sleep 0.02
+    done
+    [ -s "$pf" ] || { echo "hostile_server did not start"; exit 1; }
+    export OLLAMA_HOST="127.0.0.1:$(cat "$pf")"
+}
+# measured CMD...: runs it as run() does; WALL (s) and RSS (KB) as measured.
+measured() {
+    run /usr/bin/time -f "%e %M" -o "$SCRATCH/time" "$@"
+    ERR=$(grep -v '^Command exited' <<<"$ERR" || true)
+    read -r WALL RSS <<<"$(tail -1 "$SCRATCH/time")"
+    echo "# $(cut -c1-80 <<<"$*"): rc=$RC, ${WALL}s, ${RSS} KB"
+}
+under() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
+MB=1024 # KB
+
+# A byte every second: --timeout bounds the whole request, not each read.
+hostile drip --every 1000 --body "$(dirname "$0")/../data/ollama-ps.json"
+measured "$MODELCTL" --timeout 3s status
+check "a server dripping a byte a second: status --timeout 3s gives up in time (exit 3)" eval \
+    'rc_is 3 && has "$ERR" "within 3s" && under "$WALL" 5'
+measured "$MODELCTL" health --timeout 3s
+check "... health --timeout 3s too" eval 'rc_is 3 && under "$WALL" 5'
+
+# A body that never ends, and one that inflates: capped at 64 MiB.
+hostile endless
+measured "$MODELCTL" status
+check "a never-ending body is cut off at 64 MiB (exit 1, says so)" eval \
+    'rc_is 1 && has "$ERR" "larger than the 67 MB" && under "$RSS" $((300 * MB)) && under "$WALL" 20'
+head -c 300000000 /dev/zero | gzip -c >"$SCRATCH/bomb.gz"
+hostile normal --body "$SCRATCH/bomb.gz" --header "Content-Encoding: gzip"
+measured "$MODELCTL" status
+check "a gzip bomb ($(stat -c %s "$SCRATCH/bomb.gz") bytes, 300 MB inflated) is cut off at 64 MiB" eval \
+    'rc_is 1 && has "$ERR" "larger than" && under "$RSS" $((300 * MB))'
+hostile longline
+measured "$GENERATE_PROBE" "http://$OLLAMA_HOST" m hi
+check "a stream line that never ends is cut off at 1 MiB" eval \
+    'rc_is 1 && has "$ERR" "longer than 1.0 MB" && under "$RSS" $((100 * MB))'
+
+# Broken HTTP is a malformed answer (exit 1), not "unreachable" (exit 3).
+for mode in garbage badchunk truncate; do
+    hostile "$mode" --body "$(dirname "$0")/../data/ollama-ps.json"
+    measured "$MODELCTL" status
+    check "$mode: a malformed answer, exit 1, at once" eval \
+        'rc_is 1 && has "$ERR" "malformed answer" && under "$WALL" 2'
+done
+hostile normal --status 301 --header "Location: http://127.0.0.1:9/elsewhere"
+measured "$MODELCTL" status
+check "a redirect says it is one, and where to" eval \
+    'rc_is 1 && has "$ERR" "redirect (HTTP 301) to http://127.0.0.1:9/elsewhere"'
+
+# The last line of a stream need not end with a newline.
+printf '%s' '{"model":"m","response":"hello","done":true,"eval_count":1,"eval_duration":1000}' >"$SCRATCH/one-line"
+hostile normal --body "$SCRATCH/one-line" --header "Transfer-Encoding: identity"
+measured "$GENERATE_PROBE" "http://$OLLAMA_HOST" m hi
+check "a stream whose last line has no newline keeps that line" eval \
+    'rc_is 0 && has "$OUT" "hello" && has "$OUT" "eval_count=1"'
+
+# A host string long enough to crash the URL regex is refused first.
+long=$(head -c 20000 /dev/zero | tr '\0' a)
+measured "$MODELCTL" --host "$long" status
+check "a 20,000-character --host is refused (exit 2), no crash" eval 'rc_is 2 && has "$ERR" "too long"'
+OLLAMA_HOST="$long" measured "$MODELCTL" status
+check "... and OLLAMA_HOST too" eval 'rc_is 2 && has "$ERR" "too long"'
+
+finish
