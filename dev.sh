@@ -13,7 +13,7 @@ JOBS=$(nproc 2>/dev/null || echo 2)
 
 BUILD_PACKAGES=(cmake g++ make pkg-config libcli11-dev nlohmann-json3-dev doctest-dev
     libcpp-httplib-dev libssl-dev)
-TEST_PACKAGES=(jq curl clang-format prometheus time gzip) # prometheus: promtool checks the metrics format
+TEST_PACKAGES=(jq curl clang-format prometheus time gzip bc) # prometheus: promtool checks the metrics format
 BENCH_PACKAGES=(hyperfine curl time jq bc)
 
 need() {

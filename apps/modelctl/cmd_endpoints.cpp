@@ -35,7 +35,7 @@ int run_endpoints(Context& ctx, const EndpointsOptions&) {
             loaded = server->loaded();
             version = server->version();
         } catch (const core::Error& err) {
-            if (err.kind() == core::ErrorKind::Usage)
+            if (err.kind() == core::ErrorKind::Usage || err.kind() == core::ErrorKind::Interrupted)
                 throw;
             error = err;
         }

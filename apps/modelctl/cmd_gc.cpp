@@ -222,7 +222,8 @@ int run_gc(Context& ctx, const GcOptions& o) {
             r = o.versions ? gc_versions_endpoint(ctx, e, o, cfg, prefix, code)
                            : gc_endpoint(ctx, e, o, cfg, prefix, code);
         } catch (const core::Error& err) {
-            if (err.kind() == core::ErrorKind::Store || err.kind() == core::ErrorKind::Usage)
+            if (err.kind() == core::ErrorKind::Store || err.kind() == core::ErrorKind::Usage ||
+                err.kind() == core::ErrorKind::Interrupted)
                 throw;
             if (ctx.absent(e, err))
                 continue;

@@ -79,6 +79,8 @@ public:
                 c.detail = "took " + took(c.seconds) + ", over the " + limit() + " timeout (" +
                            c.detail + ")";
         } catch (const core::Error& e) {
+            if (e.kind() == core::ErrorKind::Interrupted)
+                throw; // the user's, not the server's: exit 130
             c.seconds = since(t0);
             c.detail = e.what();
             // The transport gives up at the timeout (read timeout): a model
@@ -194,7 +196,9 @@ int run_health(Context& ctx, const HealthOptions& o) {
     auto timeout = core::util::parse_duration(o.timeout);
     if (!timeout || timeout->count() <= 0)
         throw core::Error(core::ErrorKind::Usage,
-                          "--timeout: '" + o.timeout + "' is not a duration", "e.g. 30s or 2m");
+                          "--timeout: '" + o.timeout + "' is not a duration of at most " +
+                              core::util::kMaxDurationText,
+                          "e.g. 30s or 2m");
     std::string format = o.format.empty() ? (ctx.global.json ? "json" : "text") : o.format;
     const auto& cfg = ctx.config();
     auto server = ctx.provider(*timeout);

@@ -6,6 +6,7 @@
 #include "progress.hpp"
 #include "recommend/recommend.hpp"
 #include "registry/registry.hpp"
+#include "util/text.hpp"
 
 #include <cstdio>
 #include <iostream>
@@ -114,6 +115,7 @@ int run_run(Context& ctx, const RunOptions& o) {
 
     std::string response;
     char last = '\n';
+    core::util::PrintableStream terminal;
     Progress waiting(ctx.show_progress());
     waiting.start("waiting for " + w.model);
     auto use = reg.generate(req, o.task, [&](std::string_view text) {
@@ -122,11 +124,17 @@ int run_run(Context& ctx, const RunOptions& o) {
             return;
         }
         waiting.stop();
-        std::fwrite(text.data(), 1, text.size(), stdout);
+        // On a terminal, the model's text cannot move the cursor, clear the
+        // screen or retitle the window: controls but newlines and tabs are
+        // escaped. A pipe gets the text as the model wrote it.
+        std::string shown = ctx.stdout_tty ? terminal.feed(text) : std::string(text);
+        std::fwrite(shown.data(), 1, shown.size(), stdout);
         std::fflush(stdout);
         last = text.back();
     });
     waiting.stop();
+    if (auto rest = terminal.finish(); !rest.empty())
+        std::fwrite(rest.data(), 1, rest.size(), stdout);
     if (!ctx.global.json && last != '\n')
         std::fputc('\n', stdout);
 

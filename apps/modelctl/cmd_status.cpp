@@ -52,7 +52,8 @@ std::vector<Seen> look(Context& ctx, bool installed, bool version) {
             else if (version)
                 s.version = s.provider->version();
         } catch (const core::Error& err) {
-            if (err.kind() == core::ErrorKind::Store || err.kind() == core::ErrorKind::Usage)
+            if (err.kind() == core::ErrorKind::Store || err.kind() == core::ErrorKind::Usage ||
+                err.kind() == core::ErrorKind::Interrupted)
                 throw;
             if (ctx.absent(e, err))
                 continue;

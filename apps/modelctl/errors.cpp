@@ -1,5 +1,7 @@
 #include "errors.hpp"
 
+#include "util/text.hpp"
+
 #include <iostream>
 
 namespace modelctl {
@@ -27,9 +29,14 @@ int exit_code_for(core::ErrorKind kind) {
 }
 
 int report(const std::string& message, const std::string& hint, int code) {
-    std::string line = "modelctl: error: " + message;
+    // One line, whatever a server put in its error text: no control
+    // characters, no 20 MB message.
+    auto clean = [](const std::string& s) {
+        return core::util::printable(core::util::shorten(s, 2000));
+    };
+    std::string line = "modelctl: error: " + clean(message);
     if (!hint.empty())
-        line += " (hint: " + hint + ")";
+        line += " (hint: " + clean(hint) + ")";
     std::cerr << line << std::endl;
     return code;
 }
@@ -40,7 +47,7 @@ nlohmann::ordered_json error_json(const std::exception& e) {
                                   "store",  "interrupted"};
     if (auto* ce = dynamic_cast<const core::Error*>(&e))
         return {{"kind", names[static_cast<int>(ce->kind())]},
-                {"message", ce->what()},
+                {"message", core::util::shorten(ce->what(), 2000)},
                 {"hint", ce->hint()},
                 {"exit_code", exit_code_for(ce->kind())}};
     return {{"kind", "failed"}, {"message", e.what()}, {"hint", ""}, {"exit_code", kFailed}};

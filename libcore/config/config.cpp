@@ -51,7 +51,8 @@ namespace {
 util::Seconds duration(const std::string& v) {
     auto d = util::parse_duration(v);
     if (!d)
-        throw std::invalid_argument("'" + v + "' is not a duration (e.g. 30s, 30m, 2h)");
+        throw std::invalid_argument("'" + v + "' is not a duration of at most " +
+                                    util::kMaxDurationText + " (e.g. 30s, 30m, 2h)");
     return *d;
 }
 
@@ -65,7 +66,8 @@ util::Seconds positive_duration(const std::string& v) {
 util::KeepAlive keep_alive(const std::string& v) {
     auto k = util::parse_keep_alive(v);
     if (!k)
-        throw std::invalid_argument("'" + v + "' is not a keep-alive (e.g. 30m, 2h, forever)");
+        throw std::invalid_argument("'" + v + "' is not a keep-alive of at most " +
+                                    util::kMaxDurationText + " (e.g. 30m, 2h, forever)");
     return *k;
 }
 

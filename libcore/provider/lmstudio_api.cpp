@@ -1,11 +1,13 @@
 #include "provider/lmstudio_api.hpp"
 
 #include "provider/ollama_api.hpp"
+#include "util/text.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 
 namespace core::provider::lmstudio {
 
@@ -23,22 +25,43 @@ json parse_json(std::string_view body, std::string_view what) {
 }
 
 // A string field; null, absent or another type reads as "".
+// Control characters escaped and the length bounded: it may be printed.
 std::string str(const json& j, const char* key) {
     auto it = j.find(key);
-    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+    if (it == j.end() || !it->is_string())
+        return {};
+    return util::printable(util::shorten(it->get_ref<const std::string&>(), 4096));
 }
 
+// A count or size from the server, clamped to [0, 10^15]: never an
+// out-of-range float-to-int conversion.
 int64_t integer(const json& j, const char* key) {
+    constexpr int64_t kMax = 1000000000000000;
     auto it = j.find(key);
     if (it == j.end() || !it->is_number())
         return 0;
-    return it->is_number_integer() ? it->get<int64_t>()
-                                   : static_cast<int64_t>(std::max(0.0, it->get<double>()));
+    if (it->is_number_unsigned())
+        return static_cast<int64_t>(std::min<uint64_t>(it->get<uint64_t>(), kMax));
+    if (it->is_number_integer())
+        return std::clamp<int64_t>(it->get<int64_t>(), 0, kMax);
+    double v = it->get<double>();
+    if (!(v > 0))
+        return 0;
+    return v >= static_cast<double>(kMax) ? kMax : static_cast<int64_t>(v);
 }
 
+// A context length, within [0, 2^30].
+int context_of(const json& j, const char* key) {
+    return static_cast<int>(std::min<int64_t>(integer(j, key), 1 << 30));
+}
+
+// A finite number in [0, 10^15] (0 otherwise).
 double number(const json& j, const char* key) {
     auto it = j.find(key);
-    return it != j.end() && it->is_number() ? it->get<double>() : 0.0;
+    if (it == j.end() || !it->is_number())
+        return 0.0;
+    double v = it->get<double>();
+    return std::isfinite(v) && v > 0 ? std::min(v, 1e15) : 0.0;
 }
 
 bool truthy(const json& j, const char* key) {
@@ -105,7 +128,7 @@ std::vector<Model> parse_models_v1(std::string_view body) {
         d.parameter_size = str(e, "params_string");
         if (auto q = e.find("quantization"); q != e.end() && q->is_object())
             d.quantization_level = str(*q, "name");
-        m.max_context_length = static_cast<int>(integer(e, "max_context_length"));
+        m.max_context_length = context_of(e, "max_context_length");
         if (m.type == "embedding") {
             add(m.capabilities, "embedding");
         } else {
@@ -125,7 +148,7 @@ std::vector<Model> parse_models_v1(std::string_view body) {
                     continue;
                 int ctx = 0;
                 if (auto c = i.find("config"); c != i.end() && c->is_object())
-                    ctx = static_cast<int>(integer(*c, "context_length"));
+                    ctx = context_of(*c, "context_length");
                 std::string id = str(i, "id");
                 m.instances.push_back(instance_of(m, id.empty() ? m.installed.name : id, ctx));
             }
@@ -149,7 +172,7 @@ std::vector<Model> parse_models_v0(std::string_view body) {
         if (!d.family.empty())
             d.families = {d.family};
         d.quantization_level = str(e, "quantization");
-        m.max_context_length = static_cast<int>(integer(e, "max_context_length"));
+        m.max_context_length = context_of(e, "max_context_length");
         if (m.type == "embeddings" || m.type == "embedding") {
             add(m.capabilities, "embedding");
         } else {
@@ -162,8 +185,8 @@ std::vector<Model> parse_models_v0(std::string_view body) {
                         add(m.capabilities, "tools");
         }
         if (str(e, "state") == "loaded")
-            m.instances.push_back(instance_of(
-                m, m.installed.name, static_cast<int>(integer(e, "loaded_context_length"))));
+            m.instances.push_back(
+                instance_of(m, m.installed.name, context_of(e, "loaded_context_length")));
         out.push_back(std::move(m));
     }
     return out;
@@ -208,7 +231,9 @@ ChatAnswer parse_chat(std::string_view body) {
     ChatAnswer a;
     for (const auto& item : array_field(j, "output", "POST /api/v1/chat"))
         if (item.is_object() && str(item, "type") == "message")
-            a.text += str(item, "content");
+            // The answer as the model wrote it (escaped by whoever prints it).
+            if (auto c = item.find("content"); c != item.end() && c->is_string())
+                a.text += c->get<std::string>();
     auto s = j.find("stats");
     if (s == j.end() || !s->is_object())
         return a;
@@ -247,9 +272,9 @@ std::string error_message(int status, std::string_view body) {
     if (!j.is_discarded() && j.is_object())
         if (auto e = j.find("error"); e != j.end()) {
             if (e->is_string())
-                return e->get<std::string>();
+                return util::printable(util::shorten(e->get<std::string>(), 1000));
             if (e->is_object() && e->contains("message") && (*e)["message"].is_string())
-                return (*e)["message"].get<std::string>();
+                return util::printable(util::shorten((*e)["message"].get<std::string>(), 1000));
         }
     return ollama::error_message(status, body);
 }

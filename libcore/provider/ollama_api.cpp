@@ -1,7 +1,10 @@
 #include "provider/ollama_api.hpp"
 
+#include "util/text.hpp"
+
 #include <algorithm>
 #include <cctype>
+#include <limits>
 
 namespace core::provider::ollama {
 
@@ -18,27 +21,46 @@ json parse_json(std::string_view body, std::string_view what) {
     return j;
 }
 
+// A string from the server, as it may be printed: control characters
+// escaped (a model name with ESC[2J must not clear a terminal), and no
+// longer than any name or label has reason to be.
 std::string str(const json& j, const char* key) {
     auto it = j.find(key);
-    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+    if (it == j.end() || !it->is_string())
+        return {};
+    return util::printable(util::shorten(it->get_ref<const std::string&>(), 4096));
 }
 
-template <class T> T num(const json& j, const char* key) {
+// A number from the server within [0, max]: negative, non-finite or
+// larger values are clamped there, never converted out of range.
+template <class T> T num(const json& j, const char* key, T max = std::numeric_limits<T>::max()) {
     auto it = j.find(key);
     if (it == j.end() || !it->is_number())
         return T{};
-    if constexpr (std::is_unsigned_v<T>)
-        return it->is_number_unsigned() ? it->get<T>()
-                                        : static_cast<T>(std::max(0.0, it->get<double>()));
-    else
-        return it->get<T>();
+    if (it->is_number_unsigned())
+        return static_cast<T>(std::min<uint64_t>(it->get<uint64_t>(), static_cast<uint64_t>(max)));
+    if (it->is_number_integer())
+        return it->get<int64_t>() < 0
+                   ? T{}
+                   : static_cast<T>(std::min<uint64_t>(static_cast<uint64_t>(it->get<int64_t>()),
+                                                       static_cast<uint64_t>(max)));
+    double v = it->get<double>();
+    if (!(v > 0)) // NaN too
+        return T{};
+    if (v >= static_cast<double>(max))
+        return max;
+    return static_cast<T>(v);
 }
 
+// Sizes and counts a server could sensibly report.
+constexpr uint64_t kMaxBytes = 1000000000000000ULL; // 1 PB
+constexpr int kMaxContext = 1 << 30;
+
 std::optional<util::Timestamp> time_field(const json& j, const char* key) {
-    auto s = str(j, key);
-    if (s.empty())
+    auto it = j.find(key);
+    if (it == j.end() || !it->is_string())
         return std::nullopt;
-    return util::parse_rfc3339(s);
+    return util::parse_rfc3339(it->get_ref<const std::string&>());
 }
 
 ModelDetails parse_details(const json& j) {
@@ -53,8 +75,8 @@ ModelDetails parse_details(const json& j) {
     d.quantization_level = str(*it, "quantization_level");
     if (auto f = it->find("families"); f != it->end() && f->is_array())
         for (const auto& x : *f)
-            if (x.is_string())
-                d.families.push_back(x.get<std::string>());
+            if (x.is_string() && d.families.size() < 64)
+                d.families.push_back(util::printable(util::shorten(x.get<std::string>(), 256)));
     return d;
 }
 
@@ -109,7 +131,7 @@ std::vector<InstalledModel> parse_tags(std::string_view body) {
         if (im.name.empty())
             im.name = str(m, "model");
         im.digest = str(m, "digest");
-        im.size = num<uint64_t>(m, "size");
+        im.size = num<uint64_t>(m, "size", kMaxBytes);
         im.modified_at = time_field(m, "modified_at");
         im.details = parse_details(m);
         out.push_back(std::move(im));
@@ -126,10 +148,13 @@ std::vector<LoadedModel> parse_ps(std::string_view body) {
         if (lm.name.empty())
             lm.name = str(m, "model");
         lm.digest = str(m, "digest");
-        lm.size = num<uint64_t>(m, "size");
-        lm.size_vram = num<uint64_t>(m, "size_vram");
-        lm.context_length = num<int>(m, "context_length");
+        lm.size = num<uint64_t>(m, "size", kMaxBytes);
+        lm.size_vram = std::min(num<uint64_t>(m, "size_vram", kMaxBytes), lm.size);
+        lm.context_length = num<int>(m, "context_length", kMaxContext);
         lm.expires_at = time_field(m, "expires_at");
+        // Ollama always says when a model expires; an answer that does not,
+        // or says it in a form that does not parse, is "unknown", not "Never".
+        lm.expiry_reported = lm.expires_at.has_value();
         lm.details = parse_details(m);
         out.push_back(std::move(lm));
     }
@@ -145,8 +170,9 @@ ModelInfo parse_show(std::string_view name, std::string_view body) {
     info.details = parse_details(j);
     if (auto c = j.find("capabilities"); c != j.end() && c->is_array())
         for (const auto& x : *c)
-            if (x.is_string())
-                info.capabilities.push_back(x.get<std::string>());
+            if (x.is_string() && info.capabilities.size() < 64)
+                info.capabilities.push_back(
+                    util::printable(util::shorten(x.get<std::string>(), 256)));
     if (auto mi = j.find("model_info"); mi != j.end() && mi->is_object())
         info.model_info = *mi;
     info.modified_at = time_field(j, "modified_at");
@@ -175,7 +201,8 @@ GenerateChunk parse_generate_line(std::string_view line, std::string_view model)
         throw Error(ErrorKind::Protocol, "malformed line in the generate stream: " +
                                              error_message(0, line.substr(0, 80)));
     if (auto e = j.find("error"); e != j.end()) {
-        std::string msg = e->is_string() ? e->get<std::string>() : e->dump();
+        std::string msg = util::printable(
+            util::shorten(e->is_string() ? e->get<std::string>() : e->dump(), 1000));
         // A mid-stream error line carries no status; classify by its text.
         Error mapped = map_error(500, line, model, "");
         if (mapped.kind() == ErrorKind::OutOfMemory)
@@ -183,16 +210,23 @@ GenerateChunk parse_generate_line(std::string_view line, std::string_view model)
         throw Error(ErrorKind::Failed, "the server reported an error during generation: " + msg);
     }
     GenerateChunk c;
-    c.response = str(j, "response");
-    c.done = j.value("done", false);
+    // The answer's text as the model wrote it: whoever prints it escapes it
+    // (util::PrintableStream), since newlines and tabs belong to it.
+    if (auto r = j.find("response"); r != j.end() && r->is_string())
+        c.response = r->get<std::string>();
+    auto done = j.find("done");
+    c.done = done != j.end() && done->is_boolean() && done->get<bool>();
     if (c.done) {
+        // Counts and nanoseconds as a server could sensibly send them: a
+        // trillion tokens, 115 days (store::kMaxTokens, kMaxSeconds).
+        constexpr int64_t tokens = 1000000000000, ns = 10000000000000000;
         auto& m = c.metrics;
-        m.total_duration = num<int64_t>(j, "total_duration");
-        m.load_duration = num<int64_t>(j, "load_duration");
-        m.prompt_eval_count = num<int64_t>(j, "prompt_eval_count");
-        m.prompt_eval_duration = num<int64_t>(j, "prompt_eval_duration");
-        m.eval_count = num<int64_t>(j, "eval_count");
-        m.eval_duration = num<int64_t>(j, "eval_duration");
+        m.total_duration = num<int64_t>(j, "total_duration", ns);
+        m.load_duration = num<int64_t>(j, "load_duration", ns);
+        m.prompt_eval_count = num<int64_t>(j, "prompt_eval_count", tokens);
+        m.prompt_eval_duration = num<int64_t>(j, "prompt_eval_duration", ns);
+        m.eval_count = num<int64_t>(j, "eval_count", tokens);
+        m.eval_duration = num<int64_t>(j, "eval_duration", ns);
         m.done_reason = str(j, "done_reason");
     }
     return c;
@@ -205,7 +239,9 @@ PullProgress parse_pull_line(std::string_view line, std::string_view model,
         throw Error(ErrorKind::Protocol,
                     "malformed line in the pull stream: " + error_message(0, line.substr(0, 80)));
     if (auto e = j.find("error"); e != j.end())
-        throw pull_error(e->is_string() ? e->get<std::string>() : e->dump(), model, address);
+        throw pull_error(util::printable(util::shorten(
+                             e->is_string() ? e->get<std::string>() : e->dump(), 1000)),
+                         model, address);
     PullProgress p;
     p.status = str(j, "status");
     p.digest = str(j, "digest");
@@ -237,7 +273,8 @@ std::string error_message(int status, std::string_view body) {
     json j = json::parse(body, nullptr, false);
     if (!j.is_discarded() && j.is_object()) {
         if (auto e = j.find("error"); e != j.end())
-            return e->is_string() ? e->get<std::string>() : e->dump();
+            return util::printable(
+                util::shorten(e->is_string() ? e->get<std::string>() : e->dump(), 1000));
     }
     std::string s;
     for (char c : body)
@@ -246,8 +283,7 @@ std::string error_message(int status, std::string_view body) {
         s.pop_back();
     while (!s.empty() && s.front() == ' ')
         s.erase(0, 1);
-    if (s.size() > 200)
-        s = s.substr(0, 200) + "...";
+    s = util::printable(util::shorten(s, 200));
     if (s.empty())
         return status ? "HTTP " + std::to_string(status) : "(empty)";
     return s;

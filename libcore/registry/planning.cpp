@@ -13,20 +13,29 @@ using json = nlohmann::json;
 
 namespace {
 
+// A whole number in model_info (from the server: hostile), at most 10^7
+// (layers, heads, embedding widths are far smaller); per-layer values: the
+// largest. Anything else is unknown.
 std::optional<uint64_t> info_number(const json& info, const std::string& key) {
+    constexpr uint64_t kMax = 10000000;
+    auto one = [](const json& v) -> std::optional<uint64_t> {
+        if (v.is_number_unsigned() && v.get<uint64_t>() <= kMax)
+            return v.get<uint64_t>();
+        if (v.is_number_integer() && v.get<int64_t>() >= 0 && v.get<int64_t>() <= int64_t(kMax))
+            return static_cast<uint64_t>(v.get<int64_t>());
+        return std::nullopt;
+    };
     auto it = info.find(key);
     if (it == info.end())
         return std::nullopt;
-    if (it->is_number_unsigned() || it->is_number_integer())
-        return it->get<uint64_t>();
-    if (it->is_array()) { // per-layer values: the largest
-        uint64_t best = 0;
+    if (it->is_array()) {
+        std::optional<uint64_t> best;
         for (const auto& v : *it)
-            if (v.is_number())
-                best = std::max(best, v.get<uint64_t>());
+            if (auto n = one(v))
+                best = std::max(best.value_or(0), *n);
         return best;
     }
-    return std::nullopt;
+    return one(*it);
 }
 
 // `name` as the server knows it (Provider::canonical).
@@ -54,7 +63,9 @@ uint64_t kv_cache_bytes(const json& info, int num_ctx) {
     if (!blocks || !heads || !*heads || !embd)
         return 0;
     uint64_t kv = kv_heads.value_or(*heads);
-    return 2 * *blocks * kv * (*embd / *heads) * static_cast<uint64_t>(num_ctx) * 2;
+    // In double, clamped: the factors are bounded, their product need not be.
+    double bytes = 2.0 * double(*blocks) * double(kv) * double(*embd / *heads) * num_ctx * 2;
+    return bytes >= 1e15 ? uint64_t(1e15) : static_cast<uint64_t>(bytes);
 }
 
 Estimate estimate_memory(const store::ModelRecord* record, uint64_t file_size,

@@ -88,7 +88,8 @@ UseOutcome Registry::generate(const provider::GenerateRequest& request, const st
             on_text(text);
         });
     } catch (const Error& err) {
-        if (err.kind() == ErrorKind::Unreachable)
+        // Not the model's failure: no use happened, or the user stopped it.
+        if (err.kind() == ErrorKind::Unreachable || err.kind() == ErrorKind::Interrupted)
             throw;
         e.failed = true;
         e.at = util::now();
@@ -98,6 +99,7 @@ UseOutcome Registry::generate(const provider::GenerateRequest& request, const st
         throw;
     }
     out.latency_ms = since(t0) * 1000;
+    util::CleanupScope record; // the use happened: record it even if asked to stop now
     const auto& m = out.metrics;
     e.at = util::now();
     e.seconds = out.latency_ms / 1000;

@@ -1,5 +1,6 @@
 #include "util/duration.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -85,7 +86,7 @@ std::optional<std::chrono::nanoseconds> parse_go_duration(std::string_view s) {
         total += *n * *u;
         s.remove_prefix(i);
     }
-    if (total > static_cast<double>(std::numeric_limits<int64_t>::max()))
+    if (!(total < static_cast<double>(std::numeric_limits<int64_t>::max()))) // NaN too
         return std::nullopt; // Go: "invalid duration" on overflow
     auto ns = std::chrono::nanoseconds(static_cast<int64_t>(std::llround(total)));
     return negative ? -ns : ns;
@@ -98,15 +99,18 @@ std::optional<Seconds> parse_duration(std::string_view text) {
     if (s.front() == '+')
         s.remove_prefix(1);
     std::string_view rest = s;
-    if (auto n = take_number(rest)) {
-        if (rest.empty())
-            return Seconds(*n); // bare seconds
-        if (rest == "d")
-            return Seconds(*n * 86400.0);
-    }
-    if (auto ns = parse_go_duration(s))
-        return std::chrono::duration_cast<Seconds>(*ns);
-    return std::nullopt;
+    std::optional<Seconds> d;
+    if (auto n = take_number(rest); n && rest.empty())
+        d = Seconds(*n); // bare seconds
+    else if (n && rest == "d")
+        d = Seconds(*n * 86400.0);
+    else if (auto ns = parse_go_duration(s))
+        d = std::chrono::duration_cast<Seconds>(*ns);
+    // Every duration modelctl takes becomes milliseconds or nanoseconds in
+    // an int64 somewhere: past the maximum that would overflow.
+    if (d && !(d->count() <= kMaxDuration.count()))
+        return std::nullopt;
+    return d;
 }
 
 std::optional<KeepAlive> parse_keep_alive(std::string_view text) {
@@ -128,7 +132,9 @@ std::optional<KeepAlive> parse_keep_alive(std::string_view text) {
 }
 
 std::string format_duration(Seconds d) {
-    double t = d.count();
+    double t = std::min(d.count(), kMaxDuration.count()); // NaN: "0ms"
+    if (!(t == t))
+        t = 0;
     if (t < 0)
         return "-" + format_duration(Seconds(-t));
     if (t < 1.0)

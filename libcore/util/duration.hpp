@@ -32,8 +32,13 @@ struct KeepAlive {
 };
 std::optional<KeepAlive> parse_keep_alive(std::string_view text);
 
+// The longest duration modelctl takes anywhere: 100 years (36500d).
+inline constexpr Seconds kMaxDuration{36500.0 * 86400.0};
+inline constexpr const char* kMaxDurationText = "36500d";
+
 // A user-facing duration ("30s", "1.5m", "2h", "1d", "250ms" or bare seconds);
-// negative values are refused. Returns nullopt on bad input.
+// negative values, and values past kMaxDuration, are refused. Returns nullopt
+// on bad input.
 std::optional<Seconds> parse_duration(std::string_view text);
 
 // Compact human form: "850ms", "42s", "4m", "1h30m", "3d4h". Rounds down to

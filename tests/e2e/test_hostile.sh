@@ -70,6 +70,28 @@ measured "$GENERATE_PROBE" "http://$OLLAMA_HOST" m hi
 check "a stream whose last line has no newline keeps that line" eval \
     'rc_is 0 && has "$OUT" "hello" && has "$OUT" "eval_count=1"'
 
+# Names, numbers and error texts from a server are hostile too.
+cat >"$SCRATCH/ps.json" <<'JSON'
+{"models": [{"name": "evil\u001b[2J\u001b]0;pwned\u0007:latest", "model": "evil:latest",
+  "digest": "abc", "size": 1e300, "size_vram": 1e300, "context_length": 1e300,
+  "expires_at": "garbage", "details": {"family": "x\u009by"}}]}
+JSON
+hostile normal --body "$SCRATCH/ps.json"
+measured "$MODELCTL" status
+check "status escapes control characters in a server's model names (no raw ESC or BEL)" eval \
+    'rc_is 0 && has "$OUT" "evil\\x1b[2J" && ! grep -q $'"'"'[\x1b\x07]'"'"' <<<"$OUT$ERR"'
+check "... an expiry that does not parse reads unknown, not Never" eval 'has "$OUT" "unknown"'
+measured "$MODELCTL" --json status
+check "... and sizes and context lengths of 1e300 are clamped, not converted out of range" eval \
+    'rc_is 0 && [ -n "$OUT" ] && jq -e ".models[0].size <= 1e15 and .models[0].context_length <= 1073741824" <<<"$OUT" >/dev/null'
+check "... the store keeps no control character either" eval \
+    '! grep -q $'"'"'\x1b'"'"' "$MODELCTL_HOME/state.json" 2>/dev/null'
+printf '{"error": "\\u001b]0;pwned\\u0007 %s"}' "$(head -c 20000000 /dev/zero | tr '\0' e)" >"$SCRATCH/err.json"
+hostile normal --status 500 --body "$SCRATCH/err.json"
+measured "$MODELCTL" status
+check "a 20 MB error text with controls: one escaped line of at most a few KB" eval \
+    'rc_is 1 && has "$ERR" "\\x1b]0;pwned\\x07" && [ "$(wc -l <<<"$ERR")" -eq 1 ] && [ "${#ERR}" -lt 3000 ]'
+
 # A host string long enough to crash the URL regex is refused first.
 long=$(head -c 20000 /dev/zero | tr '\0' a)
 measured "$MODELCTL" --host "$long" status

@@ -104,7 +104,8 @@ TEST_CASE("bad input names the file or variable and the key") {
     check_error(R"({"timeuot": "5m"})", "unknown key 'timeuot'");
     check_error(R"({"budget": {"gpu": {"max_memory_percnt": 5}}})",
                 "unknown key 'budget.gpu.max_memory_percnt'");
-    check_error(R"({"timeout": "soon"})", "timeout: 'soon' is not a duration (e.g. 30s, 30m, 2h)");
+    check_error(R"({"timeout": "soon"})",
+                "timeout: 'soon' is not a duration of at most 36500d (e.g. 30s, 30m, 2h)");
     check_error(R"({"timeout": 0})", "timeout: '0' must be more than 0");
     check_error(R"({"budget": {"gpu": {"max_memory_percent": 150}}})",
                 "budget.gpu.max_memory_percent: '150' is not a percentage above 0, at most 100");

@@ -61,3 +61,15 @@ TEST_CASE("durations print back in a form that parses") {
     for (double s : {1.0, 59.0, 61.0, 3600.0, 7200.0, 5400.0})
         CHECK(parse_duration(format_duration(Seconds(s)))->count() == doctest::Approx(s));
 }
+
+TEST_CASE("durations past 100 years are refused, not overflowed") {
+    using core::util::parse_duration;
+    CHECK(parse_duration("36500d"));
+    CHECK_FALSE(parse_duration("36501d"));
+    CHECK_FALSE(parse_duration("106751991168d"));
+    CHECK_FALSE(parse_duration("1e300"));
+    CHECK_FALSE(parse_duration("9223372036854775807s"));
+    CHECK_FALSE(core::util::parse_go_duration("9223372036.854775807s"));
+    CHECK_FALSE(core::util::parse_keep_alive("106751991168d"));
+    CHECK(core::util::format_duration(core::util::Seconds(1e300)) == "36500d");
+}

@@ -1,0 +1,64 @@
+#include "util/text.hpp"
+
+#include <cstdio>
+
+namespace core::util {
+
+namespace {
+
+void escape(std::string& out, const char* format, unsigned value) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, format, value);
+    out += buf;
+}
+
+} // namespace
+
+std::string printable(std::string_view s, bool keep_newlines) {
+    std::string out;
+    out.reserve(s.size());
+    for (size_t i = 0; i < s.size(); ++i) {
+        auto c = static_cast<unsigned char>(s[i]);
+        if (c < 0x20 || c == 0x7f) {
+            if (keep_newlines && (c == '\n' || c == '\t'))
+                out += static_cast<char>(c);
+            else
+                escape(out, "\\x%02x", c);
+        } else if (c == 0xc2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) >= 0x80 &&
+                   static_cast<unsigned char>(s[i + 1]) <= 0x9f) {
+            escape(out, "\\u%04x", static_cast<unsigned char>(s[++i]));
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    return out;
+}
+
+std::string shorten(std::string_view s, size_t max) {
+    if (s.size() <= max)
+        return std::string(s);
+    size_t cut = max;
+    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xc0) == 0x80)
+        --cut; // not inside a UTF-8 sequence
+    return std::string(s.substr(0, cut)) + "... (" + std::to_string(s.size() - cut) +
+           " more bytes)";
+}
+
+std::string PrintableStream::feed(std::string_view piece) {
+    std::string text = std::move(held_);
+    held_.clear();
+    text.append(piece);
+    if (!text.empty() && static_cast<unsigned char>(text.back()) == 0xc2) {
+        held_ = "\xc2";
+        text.pop_back();
+    }
+    return printable(text, true);
+}
+
+std::string PrintableStream::finish() {
+    std::string rest = std::move(held_);
+    held_.clear();
+    return printable(rest, true);
+}
+
+} // namespace core::util
