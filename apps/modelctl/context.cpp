@@ -169,6 +169,9 @@ Context::provider(const Endpoint& e, std::optional<core::util::Seconds> read_tim
         o.timeouts = timeouts;
         o.token = token;
         o.token_env = e.token_env.empty() ? "LM_API_TOKEN" : e.token_env;
+        // The default LM Studio is a guess about whatever listens on port
+        // 1234: the token goes there only once it has answered as LM Studio.
+        o.greet_first = e.optional && !token.empty();
         return std::make_unique<core::provider::LmStudio>(e.address, o);
     }
     core::provider::OllamaOptions o;

@@ -405,7 +405,9 @@ void install_lmstudio_routes(httplib::Server& server, Simulator& sim, Faults& fa
     // Authentication (LM Studio 0.4+, when required in the server settings):
     // every request needs "Authorization: Bearer <token>".
     server.set_pre_routing_handler([&options](const httplib::Request& req, httplib::Response& res) {
-        if (options.token.empty() ||
+        // The greeting answers anyone: it is how a client (lms,
+        // src/createClient.ts) tells LM Studio from whatever else listens.
+        if (options.token.empty() || req.path == "/lmstudio-greeting" ||
             req.get_header_value("Authorization") == "Bearer " + options.token)
             return httplib::Server::HandlerResponse::Unhandled;
         send_lms_error(res, 401, "Invalid or missing API token");
@@ -416,6 +418,9 @@ void install_lmstudio_routes(httplib::Server& server, Simulator& sim, Faults& fa
             res, 404,
             {{"error", "Unexpected endpoint or method. (" + req.method + " " + req.path + ")"}});
     };
+    server.Get("/lmstudio-greeting", [](const httplib::Request&, httplib::Response& res) {
+        send_json(res, 200, {{"lmstudio", true}});
+    });
     server.Get("/api/v0/models", [&](const httplib::Request&, httplib::Response& res) {
         if (!injected(faults, res))
             send_json(res, 200, sim.lms_models(false));

@@ -13,6 +13,7 @@ LmStudio::LmStudio(http::Endpoint endpoint, LmStudioOptions options)
 
 http::Response LmStudio::call(const char* method, const std::string& path, const std::string& body,
                               const std::string& model) {
+    greet();
     http::Response r =
         std::string_view(method) == "GET" ? client_.get(path) : client_.post_json(path, body);
     if (r.status >= 200 && r.status < 300)
@@ -20,7 +21,20 @@ http::Response LmStudio::call(const char* method, const std::string& path, const
     throw lmstudio::map_error(r.status, r.body, model, address(), options_.token_env);
 }
 
+void LmStudio::greet() {
+    if (greeted_ || !options_.greet_first)
+        return;
+    if (!greets(client_.endpoint(), client_.timeouts()))
+        throw Error(ErrorKind::Unreachable,
+                    "the server at " + address() +
+                        " does not answer as LM Studio (GET /lmstudio-greeting); $" +
+                        options_.token_env + " was not sent to it",
+                    "configure an lmstudio endpoint with its url to use it anyway");
+    greeted_ = true;
+}
+
 std::vector<lmstudio::Model> LmStudio::list() {
+    greet();
     if (v1_.value_or(true)) {
         http::Response r = client_.get("/api/v1/models");
         if (r.status >= 200 && r.status < 300) {
@@ -40,6 +54,15 @@ void LmStudio::require_v1(const std::string& what) const {
                     what + " needs LM Studio 0.4 or newer: the server at " + address() +
                         " has only the v0 REST API, which cannot load or unload models",
                     "upgrade LM Studio, or use `lms load`/`lms unload` on that machine");
+}
+
+bool LmStudio::greets(const http::Endpoint& endpoint, const http::Timeouts& timeouts) {
+    http::Client client(endpoint, timeouts, "", "is LM Studio's server running?");
+    auto r = client.get("/lmstudio-greeting");
+    if (r.status != 200)
+        return false;
+    auto j = nlohmann::json::parse(r.body, nullptr, false);
+    return j.is_object() && j.contains("lmstudio") && j["lmstudio"] == true;
 }
 
 std::string LmStudio::version() {

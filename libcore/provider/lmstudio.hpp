@@ -28,11 +28,22 @@ struct LmStudioOptions {
     http::Timeouts timeouts;
     std::string token;                      // sent as a bearer token when not empty
     std::string token_env = "LM_API_TOKEN"; // named in hints, never its value
+    // Before the first request (and so before the token goes anywhere),
+    // check that the server answers LM Studio's greeting; one that does not
+    // is Error{Unreachable}: for a guessed address (the default port).
+    bool greet_first = false;
 };
 
 class LmStudio : public Provider {
 public:
     LmStudio(http::Endpoint endpoint, LmStudioOptions options);
+
+    // Whether the server at `endpoint` answers LM Studio's unauthenticated
+    // greeting (GET /lmstudio-greeting: {"lmstudio": true}), as lms checks
+    // before it talks to a server (lms src/createClient.ts). Sends no token:
+    // a port that may hold anything learns no secret. Throws Error{Unreachable}
+    // when nothing answers.
+    static bool greets(const http::Endpoint& endpoint, const http::Timeouts& timeouts);
 
     std::string kind() const override { return "lmstudio"; }
     std::string address() const override { return client_.endpoint().url(); }
@@ -58,10 +69,12 @@ private:
     std::vector<lmstudio::Model> list();
     // Throws unless list() found the v1 API (loads and unloads need it).
     void require_v1(const std::string& what) const;
+    void greet(); // LmStudioOptions::greet_first
     http::Response call(const char* method, const std::string& path, const std::string& body,
                         const std::string& model);
 
     http::Client client_;
+    bool greeted_ = false;
     LmStudioOptions options_;
     std::optional<bool> v1_; // known after the first listing
 };

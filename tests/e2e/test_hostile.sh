@@ -92,6 +92,30 @@ measured "$MODELCTL" status
 check "a 20 MB error text with controls: one escaped line of at most a few KB" eval \
     'rc_is 1 && has "$ERR" "\\x1b]0;pwned\\x07" && [ "$(wc -l <<<"$ERR")" -eq 1 ] && [ "${#ERR}" -lt 3000 ]'
 
+# LM_API_TOKEN goes to the default LM Studio port only once it has answered
+# LM Studio's greeting: whatever else listens on 127.0.0.1:1234 learns nothing.
+if "$HOSTILE_SERVER" --port-file "$SCRATCH/p1234" --port 1234 --log "$SCRATCH/requests" normal \
+    >/dev/null 2>&1 & then
+    pid=$!
+    SIM_PIDS+=($pid)
+    for _ in $(seq 1 100); do [ -s "$SCRATCH/p1234" ] || ! kill -0 $pid 2>/dev/null && break; sleep 0.02; done
+fi
+if [ -s "$SCRATCH/p1234" ]; then
+    start_sim --speed 50
+    LM_API_TOKEN=s3cret-token measured "$MODELCTL" -v status
+    check "a server on 1234 that is not LM Studio never sees LM_API_TOKEN, and status goes on" eval \
+        'rc_is 0 && has "$(cat "$SCRATCH/requests")" "GET /lmstudio-greeting" && ! grep -q s3cret "$SCRATCH/requests" && has "$ERR" "does not answer as LM Studio"'
+    kill "$pid"
+    wait "$pid" 2>/dev/null || true
+    "$MODELSIM" --api lmstudio --port 1234 --port-file "$SCRATCH/p1234b" --api-token s3cret-token >/dev/null 2>&1 &
+    SIM_PIDS+=($!)
+    for _ in $(seq 1 200); do [ -s "$SCRATCH/p1234b" ] && break; sleep 0.02; done
+    LM_API_TOKEN=s3cret-token measured "$MODELCTL" --endpoint lmstudio status
+    check "... while LM Studio itself, greeting first, gets the token (its models listed)" eval 'rc_is 0'
+else
+    echo "# skipped the LM Studio greeting case: port 1234 is taken"
+fi
+
 # A host string long enough to crash the URL regex is refused first.
 long=$(head -c 20000 /dev/zero | tr '\0' a)
 measured "$MODELCTL" --host "$long" status

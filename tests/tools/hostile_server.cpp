@@ -2,8 +2,9 @@
 // model server would, for the e2e tests of issue 15 (tests/e2e/test_hostile.sh).
 // Every request on every connection gets the same scripted answer.
 //
-// usage: hostile_server --port-file F MODE [--body FILE] [--status N]
-//                       [--header "Name: value"]... [--every MS]
+// usage: hostile_server --port-file F [--port N] [--log FILE] MODE [--body FILE]
+//                       [--status N] [--header "Name: value"]... [--every MS]
+// --log appends each request's line and headers to FILE (what a client sent).
 // MODES
 //   normal      the status, headers, Content-Length and body
 //   drip        the status line, then every byte of the headers and body one
@@ -23,6 +24,7 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <mutex>
 #include <netinet/in.h>
 #include <sstream>
 #include <string>
@@ -39,7 +41,10 @@ struct Script {
     int status = 200;
     std::vector<std::string> headers;
     int every_ms = 1000;
+    std::string log;
 };
+
+std::mutex g_log_mutex;
 
 bool send_all(int fd, const std::string& s) {
     size_t off = 0;
@@ -52,8 +57,9 @@ bool send_all(int fd, const std::string& s) {
     return true;
 }
 
-// Reads one request (headers and a Content-Length body); false at EOF.
-bool read_request(int fd) {
+// Reads one request (headers and a Content-Length body), logging its head
+// to `log` when given; false at EOF.
+bool read_request(int fd, const std::string& log) {
     std::string got;
     char buf[4096];
     size_t end = std::string::npos;
@@ -62,6 +68,10 @@ bool read_request(int fd) {
         if (n <= 0)
             return false;
         got.append(buf, static_cast<size_t>(n));
+    }
+    if (!log.empty()) {
+        std::lock_guard<std::mutex> lock(g_log_mutex);
+        std::ofstream(log, std::ios::app) << got.substr(0, end) << "\n\n";
     }
     size_t length = 0;
     std::string lower = got.substr(0, end);
@@ -89,7 +99,7 @@ std::string head(const Script& s, const std::string& framing) {
 
 void serve(int fd, const Script& s) {
     auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    while (read_request(fd)) {
+    while (read_request(fd, s.log)) {
         const std::string length = "Content-Length: " + std::to_string(s.body.size()) + "\r\n";
         if (s.mode == "normal") {
             if (!send_all(fd, head(s, length) + s.body))
@@ -136,6 +146,7 @@ int main(int argc, char** argv) {
     std::signal(SIGPIPE, SIG_IGN);
     Script s;
     std::string port_file;
+    int port = 0;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         auto next = [&]() -> std::string {
@@ -154,6 +165,10 @@ int main(int argc, char** argv) {
             s.status = std::stoi(next());
         else if (a == "--header")
             s.headers.push_back(next());
+        else if (a == "--log")
+            s.log = next();
+        else if (a == "--port")
+            port = std::stoi(next());
         else if (a == "--every")
             s.every_ms = std::stoi(next());
         else
@@ -163,6 +178,9 @@ int main(int argc, char** argv) {
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    int one = 1;
+    ::setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     socklen_t len = sizeof addr;
     if (::bind(lfd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
         ::listen(lfd, 64) != 0 ||
