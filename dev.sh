@@ -4,6 +4,7 @@
 #   ./dev.sh test    build with -Werror, run every test; then again under ASan+UBSan; format check
 #   ./dev.sh build   build (Release) into build/release
 #   ./dev.sh bench   run the benchmarks in tests/bench/
+#   ./dev.sh fuzz [SECONDS]  run each libFuzzer target for SECONDS (default 600)
 # Each installs missing Debian packages when run as root; otherwise it prints
 # the exact apt-get line and exits 1.
 set -euo pipefail
@@ -15,6 +16,8 @@ BUILD_PACKAGES=(cmake g++ make pkg-config libcli11-dev nlohmann-json3-dev doctes
     libcpp-httplib-dev libssl-dev)
 TEST_PACKAGES=(jq curl clang-format prometheus time gzip bc) # prometheus: promtool checks the metrics format
 BENCH_PACKAGES=(hyperfine curl time jq bc)
+FUZZ_PACKAGES=(clang libclang-rt-14-dev) # libFuzzer and the sanitizers' runtimes
+FUZZ_TARGETS=(ollama_api lmstudio_api lines store text files)
 
 need() {
     local missing=() p
@@ -34,13 +37,15 @@ need() {
     fi
 }
 
-build() { # build DIR [cmake options...]
-    local dir=$1
+build() { # build DIR [cmake options...] [-- targets...]
+    local dir=$1 opts=() targets=()
     shift
+    while [ $# -gt 0 ] && [ "$1" != "--" ]; do opts+=("$1"); shift; done
+    [ $# -gt 0 ] && shift && targets=(--target "$@")
     echo "== building in $dir" >&2
     mkdir -p "$dir"
-    if ! { cmake -S "$ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=Release "$@" &&
-        cmake --build "$dir" -j "$JOBS"; } >"$dir/build.log" 2>&1; then
+    if ! { cmake -S "$ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=Release "${opts[@]}" &&
+        cmake --build "$dir" -j "$JOBS" "${targets[@]}"; } >"$dir/build.log" 2>&1; then
         grep -E -A8 'error|Error' "$dir/build.log" | head -80 >&2
         echo "dev.sh: build failed; full log in $dir/build.log" >&2
         exit 1
@@ -99,15 +104,47 @@ run_tests() { # run_tests DIR LABEL
 }
 
 test_all() {
-    need "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
+    need "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}" "${FUZZ_PACKAGES[@]}"
     build build/ci -DMODELCTL_WERROR=ON
     run_tests build/ci "tests (Release, -Werror)"
     build build/asan -DMODELCTL_WERROR=ON -DMODELCTL_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
-    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    TEST_SANITIZED=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
         run_tests build/asan "tests (ASan + UBSan)"
+    # ThreadSanitizer over the threaded parts: modelsim (a thread per
+    # connection) and the HTTP watchdog, through the e2e tests that load them.
+    CXX=clang++ build build/tsan -DMODELCTL_WERROR=ON -DMODELCTL_TSAN=ON \
+        -- modelctl modelsim generate_probe hostile_server
+    echo "== e2e under ThreadSanitizer"
+    (cd build/tsan && TEST_SANITIZED=1 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$ROOT/tests/tsan.supp \
+        ctest -j "$JOBS" --output-on-failure -R 'e2e_(basic|simulator|store|store_safety|hostile|signals|run|faults)$')
+    fuzz_targets 10
     echo "== format check"
     cmake --build build/ci --target check
     echo "all checks passed"
+}
+
+# fuzz_targets SECONDS: builds the libFuzzer targets (tests/fuzz) and runs
+# each for SECONDS from its seeds (tests/fuzz/seeds/<target>); fails on a
+# crash, a sanitizer report, a leak or a broken property. New inputs that
+# found coverage go to build/fuzz/corpus/, not the repository.
+fuzz_targets() {
+    local seconds=$1 t
+    need "${BUILD_PACKAGES[@]}" "${FUZZ_PACKAGES[@]}"
+    CXX=clang++ build build/fuzz -DMODELCTL_FUZZ=ON -DMODELCTL_TESTS=OFF -DMODELCTL_WERROR=ON \
+        -DCMAKE_BUILD_TYPE=Debug -- "${FUZZ_TARGETS[@]/#/fuzz_}"
+    for t in "${FUZZ_TARGETS[@]}"; do
+        echo "== fuzz_$t for ${seconds}s"
+        mkdir -p "build/fuzz/corpus/$t" "build/fuzz/findings"
+        if ! (cd build/fuzz/findings && "$ROOT/build/fuzz/tests/fuzz/fuzz_$t" \
+            -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=2048 -timeout=10 \
+            -print_final_stats=1 "$ROOT/build/fuzz/corpus/$t" "$ROOT/tests/fuzz/seeds/$t") \
+            >"build/fuzz/$t.log" 2>&1; then
+            grep -E -A30 'ERROR|runtime error|deadly|SUMMARY' "build/fuzz/$t.log" | head -60
+            echo "dev.sh: fuzz_$t found a problem; the input is in build/fuzz/findings/" >&2
+            exit 1
+        fi
+        grep -E '^stat::number_of_executed_units|^#[0-9]+ +DONE' "build/fuzz/$t.log" | tail -2
+    done
 }
 
 bench() {
@@ -123,5 +160,6 @@ case "${1:-}" in
     test) test_all ;;
     build) need "${BUILD_PACKAGES[@]}"; build build/release ;;
     bench) bench ;;
-    *) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    fuzz) fuzz_targets "${2:-600}" ;;
+    *) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

@@ -40,7 +40,7 @@ complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a simula
 complete -c modelctl -l host -x -d 'Address of the default Ollama server (default: $OLLAMA_HOST)'
 complete -c modelctl -l endpoint -x -a '(__modelctl_endpoints)' -d 'The server to use, by name'
 complete -c modelctl -l config -r -F -d 'Config file'
-complete -c modelctl -l timeout -x -d 'Longest wait for one server answer, e.g. 30s'
+complete -c modelctl -l timeout -x -d 'One deadline per server request, e.g. 30s'
 complete -c modelctl -l json -d 'Machine-readable output'
 complete -c modelctl -s q -l quiet -d 'Print only what scripts need'
 complete -c modelctl -s v -l verbose -d 'Say what is happening on stderr'

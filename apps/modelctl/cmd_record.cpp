@@ -3,6 +3,7 @@
 #include "error.hpp"
 #include "output.hpp"
 #include "recommend/recommend.hpp"
+#include "registry/batch.hpp"
 #include "registry/registry.hpp"
 #include "util/timestamp.hpp"
 
@@ -13,70 +14,6 @@
 namespace modelctl {
 
 using json = nlohmann::ordered_json;
-
-namespace {
-
-std::string check_task(const std::string& task) {
-    if (task.empty() || core::recommend::parse_task(task))
-        return task;
-    throw core::Error(core::ErrorKind::Usage, "unknown task '" + task + "'",
-                      "one of " + std::string(core::recommend::kTaskNames));
-}
-
-// One JSON line of a batch; throws Error{Usage} naming the line.
-core::store::Event parse_line(const std::string& line, const std::string& where,
-                              core::util::Timestamp now) {
-    auto bad = [&](const std::string& why) {
-        return core::Error(
-            core::ErrorKind::Usage, where + ": " + why,
-            "each line is {\"model\": ..., \"latency_ms\": ..., [\"tokens\", "
-            "\"tokens_in\", \"ttft_ms\", \"eval_ms\", \"failed\", \"task\", \"at\"]}");
-    };
-    auto j = nlohmann::json::parse(line, nullptr, false);
-    if (j.is_discarded() || !j.is_object())
-        throw bad("not a JSON object");
-    core::store::Event e;
-    e.type = "use";
-    e.at = now;
-    for (const auto& [k, v] : j.items()) {
-        if (k == "model" && v.is_string() && !v.get<std::string>().empty())
-            e.model = v.get<std::string>();
-        else if (k == "latency_ms" && v.is_number() && v.get<double>() >= 0)
-            e.latency_ms = v.get<double>();
-        else if (k == "ttft_ms" && v.is_number() && v.get<double>() >= 0)
-            e.ttft_ms = v.get<double>();
-        else if (k == "eval_ms" && v.is_number() && v.get<double>() >= 0)
-            e.eval_seconds = v.get<double>() / 1000;
-        else if ((k == "tokens" || k == "tokens_out") && v.is_number_unsigned())
-            e.tokens_out = v.get<uint64_t>();
-        else if (k == "tokens_in" && v.is_number_unsigned())
-            e.tokens_in = v.get<uint64_t>();
-        else if (k == "failed" && v.is_boolean())
-            e.failed = v.get<bool>();
-        else if (k == "task" && v.is_string()) {
-            try {
-                e.task = check_task(v.get<std::string>());
-            } catch (const core::Error& err) {
-                throw bad(err.what());
-            }
-        } else if (k == "at" && v.is_string()) {
-            auto t = core::util::parse_rfc3339(v.get<std::string>());
-            if (!t)
-                throw bad("'at' is not an RFC 3339 time");
-            e.at = *t;
-        } else
-            throw bad("bad or unknown field '" + k + "': " + v.dump());
-    }
-    if (e.model.empty())
-        throw bad("no model");
-    if (!j.contains("latency_ms"))
-        throw bad("no latency_ms");
-    if (auto why = core::store::invalid_use(e); !why.empty())
-        throw bad(why);
-    return e;
-}
-
-} // namespace
 
 void setup_record(CLI::App& app, Context& ctx) {
     auto opts = std::make_shared<RecordOptions>();
@@ -118,7 +55,8 @@ int run_record(Context& ctx, const RecordOptions& o) {
         std::string line;
         for (size_t n = 1; std::getline(in, line); ++n)
             if (line.find_first_not_of(" \t\r") != std::string::npos)
-                uses.push_back(parse_line(line, name + ":" + std::to_string(n), now));
+                uses.push_back(
+                    core::registry::parse_use_line(line, name + ":" + std::to_string(n), now));
     } else {
         if (o.model.empty() || !o.latency_ms)
             throw core::Error(core::ErrorKind::Usage, "record needs MODEL and --latency-ms",
@@ -141,7 +79,7 @@ int run_record(Context& ctx, const RecordOptions& o) {
         e.eval_seconds = o.eval_ms.value_or(0) / 1000;
         e.tokens_in = o.tokens_in;
         e.failed = o.failed;
-        e.task = check_task(o.task);
+        e.task = core::registry::check_task(o.task);
         if (auto why = core::store::invalid_use(e); !why.empty())
             throw core::Error(core::ErrorKind::Usage, "cannot record this use: " + why);
         uses.push_back(e);

@@ -73,7 +73,7 @@ void setup_app(CLI::App& app, Context& ctx) {
                    "The server to use, by name: a configured endpoint, or ollama / lmstudio "
                    "(default: $MODELCTL_ENDPOINT, else the first)");
     app.add_option("--timeout", g.timeout,
-                   "Longest wait for one server answer, e.g. 30s, 10m (default 5m)");
+                   "One deadline per server request, e.g. 30s, 10m (default 5m)");
     app.add_option("--config", g.config,
                    "Config file (default: $XDG_CONFIG_HOME/modelctl/config.json)");
     app.add_flag("--json", g.json, "Machine-readable output (schema in docs/JSON.md)");

@@ -10,12 +10,15 @@ namespace core::util {
 
 namespace {
 
-volatile std::sig_atomic_t g_count = 0;
+// Lock-free atomics are safe in a signal handler, and read from the
+// watchdog threads without a race.
+std::atomic<int> g_count{0};
+static_assert(std::atomic<int>::is_always_lock_free);
 // Signals already seen by the innermost CleanupScope.
 std::atomic<int> g_allowed{0};
 
 extern "C" void modelctl_on_signal(int) {
-    g_count = g_count + 1;
+    g_count.fetch_add(1);
 }
 
 } // namespace
@@ -32,11 +35,11 @@ void install_interrupt_handlers() {
 }
 
 int interrupt_count() {
-    return g_count;
+    return g_count.load();
 }
 
 bool interrupted() {
-    return g_count > g_allowed.load();
+    return g_count.load() > g_allowed.load();
 }
 
 void throw_if_interrupted(const char* what) {
@@ -44,7 +47,7 @@ void throw_if_interrupted(const char* what) {
         throw Error(ErrorKind::Interrupted, std::string("interrupted ") + what);
 }
 
-CleanupScope::CleanupScope() : saved_(g_allowed.exchange(g_count)) {}
+CleanupScope::CleanupScope() : saved_(g_allowed.exchange(g_count.load())) {}
 
 CleanupScope::~CleanupScope() {
     g_allowed = saved_;
