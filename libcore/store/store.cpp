@@ -657,9 +657,9 @@ struct LogFile {
     LogFile(const LogFile&) = delete;
     LogFile& operator=(const LogFile&) = delete;
     bool is(const LogMark& m) const { return fd >= 0 && ino == m.ino && dev == m.dev; }
-    // Bytes [from, size); throws on a read error.
-    std::string read_from(uint64_t from, const fs::path& p) const {
-        std::string text(size > from ? size - from : 0, '\0');
+    // Bytes [from, size), at most `most`; throws on a read error.
+    std::string read_from(uint64_t from, const fs::path& p, uint64_t most = UINT64_MAX) const {
+        std::string text(std::min(size > from ? size - from : 0, most), '\0');
         size_t have = 0;
         while (have < text.size()) {
             ssize_t n = ::pread(fd, text.data() + have, text.size() - have,
@@ -678,7 +678,7 @@ struct LogFile {
     }
     bool has_header(const fs::path& p) const {
         size_t want = std::strlen(kLogHeader);
-        return size >= want && read_from(0, p).compare(0, want, kLogHeader) == 0;
+        return size >= want && read_from(0, p, want) == kLogHeader;
     }
 };
 
