@@ -31,6 +31,15 @@ if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
         '[ "$(sum "$MODELCTL_HOME/state.json")" = "$before" ] && jq -e "[.endpoints.ollama.models[] | select(.pinned)] | length == 12" "$MODELCTL_HOME/state.json" >/dev/null'
     run as_nobody env HOME="$SCRATCH" "$MODELCTL" store
     check "store reports it too" eval 'rc_is 1 && has "$ERR" "permission denied"'
+    # A config file nobody can read is an error, not "no settings".
+    mkdir -p "$XDG_CONFIG_HOME/modelctl"
+    echo '{"budget": {"memory": "8GB"}}' >"$XDG_CONFIG_HOME/modelctl/config.json"
+    chmod 600 "$XDG_CONFIG_HOME/modelctl/config.json"
+    chmod o+x "$XDG_CONFIG_HOME" "$XDG_CONFIG_HOME/modelctl"
+    run as_nobody env HOME="$SCRATCH" XDG_CONFIG_HOME="$XDG_CONFIG_HOME" "$MODELCTL" config show
+    check "an unreadable config file is an error, not an empty config" eval \
+        'rc_is 2 && has "$ERR" "config.json: permission denied"'
+    rm -rf "$XDG_CONFIG_HOME/modelctl"
     chown -R root:root "$MODELCTL_HOME"
 else
     echo "# skipped the EACCES case: it needs root to act as another user"
