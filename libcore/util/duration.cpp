@@ -1,6 +1,7 @@
 #include "util/duration.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -55,7 +56,12 @@ std::optional<double> take_number(std::string_view& s) {
     }
     if (!digits)
         return std::nullopt;
-    double v = std::stod(std::string(s.substr(0, i)));
+    // from_chars, not stod: a number too large for a double is "not a
+    // duration", not an exception (found by fuzz_text).
+    double v = 0;
+    auto [end, ec] = std::from_chars(s.data(), s.data() + i, v);
+    if (ec != std::errc() || end != s.data() + i)
+        return std::nullopt;
     s.remove_prefix(i);
     return v;
 }

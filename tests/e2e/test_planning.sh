@@ -41,13 +41,13 @@ check "several models are planned together: the wanted one stays" eval 'rc_is 0 
 # gc: nothing idle, within budget -> silent (cron).
 run "$MODELCTL" gc
 check "gc with nothing to do prints nothing" eval 'rc_is 0 && [ -z "$OUT$ERR" ]'
-sleep 3
+sleep 5 # idle 5s+ against --idle 3s; the model loaded next has 3s of margin
 "$MODELCTL" -q load qwen2.5-coder:7b # used just now
 before=$(loaded)
-run "$MODELCTL" gc --idle 2s --dry-run
+run "$MODELCTL" gc --idle 3s --dry-run
 check "gc --dry-run lists the idle unpinned model only" eval 'rc_is 0 && has "$OUT" "would unload llama3.1:8b: idle" && ! has "$OUT" "qwen" && ! has "$OUT" "llama3.2"'
 check "gc --dry-run changed nothing" eval '[ "$(loaded)" = "$before" ]'
-run "$MODELCTL" gc --idle 2s
+run "$MODELCTL" gc --idle 3s
 check "gc unloads only the idle, unpinned model" eval 'rc_is 0 && has "$OUT" "unloaded llama3.1:8b" && [ "$(loaded)" = "llama3.2:3b qwen2.5-coder:7b " ]'
 
 # Over budget: gc brings it back under by the policy.

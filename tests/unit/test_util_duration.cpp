@@ -73,3 +73,10 @@ TEST_CASE("durations past 100 years are refused, not overflowed") {
     CHECK_FALSE(core::util::parse_keep_alive("106751991168d"));
     CHECK(core::util::format_duration(core::util::Seconds(1e300)) == "36500d");
 }
+
+TEST_CASE("a number too large for a double is not a duration, not an exception") {
+    std::string huge = "06ms20ms0ms" + std::string(400, '9') + "s";
+    CHECK_FALSE(core::util::parse_duration(huge));
+    CHECK_FALSE(core::util::parse_duration(std::string(400, '9')));
+    CHECK_FALSE(core::util::parse_keep_alive("-" + std::string(400, '9') + "s"));
+}
