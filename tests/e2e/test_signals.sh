@@ -15,18 +15,30 @@ caught() {
     done
     return 1
 }
-# interrupt SIGNAL CMD...: starts CMD, signals it once it is listening, and
-# sets RC, OUT, ERR, WALL (seconds from the signal to the exit) and HANDLED.
+# in_request PID: waits until the process has a request in flight: its
+# HTTP watchdog thread exists exactly as long as one is (http/client.hpp).
+in_request() {
+    local pid=$1
+    for _ in $(seq 1 500); do
+        [ "$(ls "/proc/$pid/task" 2>/dev/null | wc -l)" -ge 2 ] && return 0
+        sleep 0.01
+    done
+    return 1
+}
+# interrupt [--ready] SIGNAL CMD...: starts CMD and signals it once it has a
+# request in flight (with --ready: once it has installed its handler, for a
+# command that waits on something else), and sets RC, OUT, ERR, WALL
+# (seconds from the signal to the exit) and HANDLED.
 interrupt() {
-    local sig=$1 pid t0
+    local when=request sig pid t0
+    [ "$1" = --ready ] && when=ready && shift
+    sig=$1
     shift
     "$@" >"$SCRATCH/out" 2>"$SCRATCH/err" &
     pid=$!
     HANDLED=1
     caught "$pid" || { HANDLED=0; echo "# $1 never installed its handler"; }
-    # Give the command time to reach its slow part: each check below holds
-    # whatever moment the signal lands (before or during the request).
-    sleep 0.3
+    [ "$when" = ready ] || in_request "$pid" || echo "# $1 never sent a request"
     t0=$(date +%s.%N)
     kill -s "$sig" "$pid" 2>/dev/null || true
     set +e
@@ -89,7 +101,7 @@ done
 # The lock wait gives up too.
 exec 9>"$MODELCTL_HOME/lock"
 flock 9
-interrupt INT "$MODELCTL" pin llama3.2:3b
+interrupt --ready INT "$MODELCTL" pin llama3.2:3b
 check "SIGINT while waiting for the store lock: exit 130 at once" eval 'rc_is 130 && fast'
 exec 9>&-
 

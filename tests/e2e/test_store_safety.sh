@@ -32,7 +32,7 @@ if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
     check "an unreadable state.json (EACCES) is an error, exit 1, with a hint" eval \
         'rc_is 1 && has "$ERR" "permission denied" && has "$ERR" "hint:"'
     check "... and it is left as it was (12 pinned models)" eval \
-        '[ "$(sum "$MODELCTL_HOME/state.json")" = "$before" ] && jq -e "[.endpoints.ollama.models[] | select(.pinned)] | length == 12" "$MODELCTL_HOME/state.json" >/dev/null'
+        '[ -s "$MODELCTL_HOME/state.json" ] && [ "$(sum "$MODELCTL_HOME/state.json")" = "$before" ] && jq -e "[.endpoints.ollama.models[] | select(.pinned)] | length == 12" "$MODELCTL_HOME/state.json" >/dev/null'
     run as_nobody env HOME="$SCRATCH" "$MODELCTL" store
     check "store reports it too" eval 'rc_is 1 && has "$ERR" "permission denied"'
     # A config file nobody can read is an error, not "no settings".
@@ -153,7 +153,7 @@ if mount -t tmpfs -o size=256k tmpfs "$SCRATCH/fresh" 2>/dev/null; then
     uses=$(grep -c '"latency_ms":[23]' "$log" || true)
     RC=$full_rc
     check "record on a full disk fails (exit 1) and leaves no torn line" eval \
-        'rc_is 1 && [ "$(tail -c 1 "$MODELCTL_HOME/events.jsonl" | od -An -c | tr -d " ")" = "\n" ] && jq -e . "$MODELCTL_HOME/events.jsonl" >/dev/null'
+        'rc_is 1 && [ "$(tail -c 1 "$MODELCTL_HOME/events.jsonl" | od -An -c | tr -d " ")" = "\n" ] && [ -s "$MODELCTL_HOME/events.jsonl" ] && jq -e . "$MODELCTL_HOME/events.jsonl" >/dev/null'
     RC=0
     check "... and the next use is recorded whole (the failed one is not in the log)" eval '[ "$uses" -eq 1 ]'
     umount "$SCRATCH/fresh"
