@@ -104,6 +104,8 @@ std::optional<Seconds> parse_duration(std::string_view text) {
         return std::nullopt;
     if (s.front() == '+')
         s.remove_prefix(1);
+    if (s.empty() || s.front() == '+' || s.front() == '-')
+        return std::nullopt; // one sign at most: "+-2s" is not a duration (found by fuzz_text)
     std::string_view rest = s;
     std::optional<Seconds> d;
     if (auto n = take_number(rest); n && rest.empty())
@@ -114,7 +116,7 @@ std::optional<Seconds> parse_duration(std::string_view text) {
         d = std::chrono::duration_cast<Seconds>(*ns);
     // Every duration modelctl takes becomes milliseconds or nanoseconds in
     // an int64 somewhere: past the maximum that would overflow.
-    if (d && !(d->count() <= kMaxDuration.count()))
+    if (d && !(d->count() >= 0 && d->count() <= kMaxDuration.count()))
         return std::nullopt;
     return d;
 }

@@ -31,6 +31,10 @@ TEST_CASE("user durations") {
     CHECK(parse_duration("2d")->count() == doctest::Approx(172800));
     CHECK(parse_duration(" 250ms ")->count() == doctest::Approx(0.25));
     CHECK_FALSE(parse_duration("-5m"));
+    CHECK_FALSE(parse_duration("+-2s")); // a sign after the sign (fuzz_text)
+    CHECK_FALSE(parse_duration("++2s"));
+    CHECK_FALSE(parse_duration("+"));
+    CHECK(parse_duration("+2s")->count() == doctest::Approx(2));
     CHECK_FALSE(parse_duration("abc"));
     CHECK_FALSE(parse_duration(""));
     CHECK_FALSE(parse_duration("5 minutes"));
