@@ -120,6 +120,7 @@ json result_json(const bench::Result& r) {
             {"ttft_ms", spread_json(r.ttft_ms)},
             {"prompt_tokens_per_second", spread_json(r.prompt_tokens_per_second)},
             {"tokens_per_second", spread_json(r.tokens_per_second)},
+            {"ms_per_token", spread_json(r.ms_per_token)},
             {"total_ms", spread_json(r.total_ms)},
             {"tokens", r.tokens}};
 }
@@ -145,7 +146,8 @@ constexpr Figure kFigures[] = {
     {"prompt_tokens_per_second", "prompt tokens/s", false,
      &bench::Result::prompt_tokens_per_second},
     {"tokens_per_second", "generation tokens/s", false, &bench::Result::tokens_per_second},
-    {"total_ms", "total time", true, &bench::Result::total_ms},
+    {"ms_per_token", "time per token", true, &bench::Result::ms_per_token},
+    {"total_ms", "total time (not gated)", true, &bench::Result::total_ms},
 };
 
 std::string value_text(double v, bool time) {
@@ -249,7 +251,7 @@ json compare_json(const Measured& a, const Measured& b) {
 std::string figure_text(const std::string& figure, double v) {
     if (figure == "load_seconds")
         return elapsed_text(v);
-    return value_text(v, figure == "ttft_ms" || figure == "total_ms");
+    return value_text(v, figure == "ttft_ms" || figure == "total_ms" || figure == "ms_per_token");
 }
 
 json measured_json(const Measured& m) {
@@ -259,7 +261,9 @@ json measured_json(const Measured& m) {
                            {"before", c.before},
                            {"after", c.after},
                            {"change", (c.after - c.before) / c.before},
-                           {"regressed", c.regressed}});
+                           {"gated", c.gated},
+                           {"regressed", c.regressed},
+                           {"why", c.why.empty() ? json(nullptr) : json(c.why)}});
     json samples = json::array();
     for (const auto& s : m.samples)
         samples.push_back({{"ttft_ms", s.ttft_ms},
@@ -267,7 +271,8 @@ json measured_json(const Measured& m) {
                            {"prompt_tokens", s.prompt_tokens},
                            {"tokens", s.tokens},
                            {"prompt_tokens_per_second", s.prompt_tokens_per_second},
-                           {"tokens_per_second", s.tokens_per_second}});
+                           {"tokens_per_second", s.tokens_per_second},
+                           {"ms_per_token", s.ms_per_token}});
     json r = {{"model", m.model}, {"ok", true}};
     r.update(result_json(m.result));
     r["samples"] = samples;
@@ -334,7 +339,7 @@ int run_bench(Context& ctx, const BenchOptions& o) {
             lp.refuse_evictions(o.no_evict);
             m.evicted = evict(ctx, reg, lp.plan, std::cerr);
             const auto& w = lp.wanted.front();
-            auto load = load_settings(cfg, w, false);
+            auto load = core::operations::load_settings(cfg, w, false);
             if (o.ctx > 0)
                 load.num_ctx = o.ctx;
             if (!w.loaded) {
@@ -345,7 +350,8 @@ int run_bench(Context& ctx, const BenchOptions& o) {
             }
             m.samples =
                 bench::measure(*provider, m.model, prompt, settings,
-                               request_keep_alive(store, w, load), [&](const bench::Progress& p) {
+                               core::operations::request_keep_alive(store, w, load),
+                               [&](const bench::Progress& p) {
                                    progress.stop();
                                    progress.start(m.model + ": " +
                                                   (p.run == 0 ? std::string("warm-up")
@@ -381,8 +387,7 @@ int run_bench(Context& ctx, const BenchOptions& o) {
                     regressed = true;
                     report(m.model + " regressed: median " + c.figure + " " +
                                figure_text(c.figure, c.before) + " -> " +
-                               figure_text(c.figure, c.after) + " (" + fixed(c.worse * 100, 1) +
-                               "% worse; the limit is " + fixed(threshold * 100, 1) + "%)",
+                               figure_text(c.figure, c.after) + " (" + c.why + ")",
                            "", kFailed);
                 }
             results.push_back(measured_json(m));

@@ -1,7 +1,7 @@
 #include "cmd_config.hpp"
 
+#include "operations/planning.hpp"
 #include "output.hpp"
-#include "registry/planning.hpp"
 #include "util/duration.hpp"
 
 #include <iostream>
@@ -60,7 +60,7 @@ int run_config_show(Context& ctx, const ConfigOptions&) {
     Table mtable({"MODEL", "PIN", "PRIORITY", "KEEP ALIVE", "IDLE TIMEOUT", "NUM CTX"});
     for (const auto& name : models) {
         auto rec = state.models.find(name);
-        auto e = core::registry::effective_settings(
+        auto e = core::operations::effective_settings(
             name, cfg, rec == state.models.end() ? nullptr : &rec->second);
         auto with = [](const std::string& v, config::Source s) {
             return s == config::Source::Default ? v : v + " (" + config::source_name(s) + ")";

@@ -2,10 +2,10 @@
 
 #include "cmd_versions.hpp"
 #include "errors.hpp"
+#include "operations/gc.hpp"
 #include "output.hpp"
 #include "plan_output.hpp"
 #include "provider/ollama_api.hpp"
-#include "registry/planning.hpp"
 #include "registry/registry.hpp"
 #include "store/lockfile.hpp"
 #include "util/size.hpp"
@@ -44,29 +44,13 @@ json gc_endpoint(Context& ctx, const Endpoint& e, const GcOptions& o,
     auto provider = ctx.provider(e);
     auto store = ctx.store(e);
     registry::Registry reg(*provider, store);
-    auto now = core::util::now();
-    auto loaded = provider->loaded();
-    auto state = reg.observe(loaded, now);
-
-    std::vector<double> timeouts;
-    for (const auto& m : loaded) {
-        auto rec = state.models.find(m.name); // the server's own name: canonical
-        auto eff = registry::effective_settings(m.name, cfg,
-                                                rec == state.models.end() ? nullptr : &rec->second);
-        // --idle beats a model's own idle_timeout in the config file.
-        timeouts.push_back(o.idle.empty() ? eff.idle_timeout.count() : cfg.idle_timeout.count());
-    }
-    std::optional<core::resources::BudgetReport> budget;
-    try {
-        budget = ctx.budget(e, loaded);
-    } catch (const core::Error& err) {
-        if (err.kind() != core::ErrorKind::Usage)
-            throw;
-        ctx.note("no memory budget (" + std::string(err.what()) + "): idle models only");
-    }
-    auto plan = policy::plan_gc(registry::residents(loaded, state, cfg, now), timeouts,
-                                budget ? budget->budget : policy::Budget{UINT64_MAX, 0},
-                                registry::epoch_seconds(now), policy::Params{});
+    auto g = core::operations::plan_gc(
+        *provider, reg, cfg, [&ctx, &e](const auto& loaded) { return ctx.budget(e, loaded); },
+        !o.idle.empty());
+    if (!g.budget)
+        ctx.note("no memory budget (" + g.no_budget + "): idle models only");
+    const auto& plan = g.plan;
+    const auto& budget = g.budget;
 
     json actions = json::array();
     auto act = [&](const policy::Victim& v, const char* why) {
@@ -111,7 +95,7 @@ json gc_endpoint(Context& ctx, const Endpoint& e, const GcOptions& o,
     if (ctx.global.json) {
         return result;
     } else if (o.dry_run && actions.empty() && !ctx.global.quiet) {
-        std::cout << prefix << "nothing to unload: " << loaded.size() << " loaded, none idle"
+        std::cout << prefix << "nothing to unload: " << g.loaded << " loaded, none idle"
                   << (budget ? ", within the budget of " +
                                    core::util::format_size(budget->budget.bytes)
                              : std::string())

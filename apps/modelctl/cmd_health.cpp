@@ -129,8 +129,8 @@ public:
                 caps = server_.show(m).capabilities;
                 auto lp = plan_loads(ctx_, server_, reg_, cfg_, {m});
                 const auto& w = lp.wanted.front();
-                auto settings = load_settings(cfg_, w, false);
-                keep.keep_alive = request_keep_alive(store_, w, settings);
+                auto settings = core::operations::load_settings(cfg_, w, false);
+                keep.keep_alive = core::operations::request_keep_alive(store_, w, settings);
                 if (w.loaded)
                     return "already loaded, " + where(m);
                 lp.require_feasible();

@@ -9,6 +9,7 @@
 #include "util/duration.hpp"
 #include "util/size.hpp"
 
+#include <algorithm>
 #include <iostream>
 #include <memory>
 
@@ -47,9 +48,17 @@ int run_load(Context& ctx, const LoadOptions& o) {
         std::cerr << "modelctl: warning: LM Studio keeps a loaded model until it is unloaded; "
                      "--keep-alive does not apply (modelctl gc unloads idle models)\n";
     registry::Registry reg(*provider, store);
-    auto lp = plan_loads(ctx, *provider, reg, cfg, o.models);
+    // A model the server lacks is reported; the others are still loaded.
+    auto lp = plan_loads(ctx, *provider, reg, cfg, o.models, false);
     const auto& plan = lp.plan;
-    json plan_doc = lp.to_json();
+    json plan_doc = plan_json(lp);
+    int code = 0;
+    json results = json::array();
+    for (const auto& m : lp.missing) {
+        int c = report(m.error);
+        code = code ? code : c;
+        results.push_back({{"model", m.model}, {"ok", false}, {"error", error_json(m.error)}});
+    }
 
     if (o.dry_run) {
         if (ctx.global.json) {
@@ -57,7 +66,7 @@ int run_load(Context& ctx, const LoadOptions& o) {
                         {"server", provider->address()},
                         {"dry_run", true},
                         {"plan", plan_doc},
-                        {"results", json::array()}});
+                        {"results", results}});
         } else if (!ctx.global.quiet) {
             std::cout << "Budget: " << core::util::format_size(lp.budget.budget.bytes) << " ("
                       << lp.budget.explanation << ")\n";
@@ -65,6 +74,8 @@ int run_load(Context& ctx, const LoadOptions& o) {
                 std::cout << (w.loaded ? "keep " : "load ") << w.model << ": "
                           << core::util::format_size(w.estimate.bytes) << ", " << w.estimate.source
                           << "\n";
+            if (!plan.need.empty())
+                std::cout << "Room needed: " << plan.need << ".\n";
             for (const auto& v : plan.evict)
                 std::cout << "evict " << v.name << ": " << v.reason << "\n";
             if (plan.feasible)
@@ -73,20 +84,19 @@ int run_load(Context& ctx, const LoadOptions& o) {
                           << " after. Nothing was changed (--dry-run).\n";
         }
         if (!plan.feasible)
-            return report(plan.refusal, lp.refusal_hint(), kRefused);
-        return 0;
+            return report(lp.refusal());
+        return code;
     }
     lp.require_feasible();
     lp.refuse_evictions(o.no_evict);
 
-    int code = 0;
     json evicted = evict(ctx, reg, plan, std::cout);
-    json results = json::array();
     for (const auto& w : lp.wanted) {
         Progress progress(ctx.show_progress());
         progress.start("loading " + w.model);
         try {
-            auto r = reg.load(w.model, load_settings(cfg, w, !o.keep_alive.empty()));
+            auto r =
+                reg.load(w.model, core::operations::load_settings(cfg, w, !o.keep_alive.empty()));
             progress.stop();
             auto after = core::util::now();
             results.push_back(
@@ -114,6 +124,16 @@ int run_load(Context& ctx, const LoadOptions& o) {
         }
     }
     if (ctx.global.json) {
+        // Results in the order the models were asked for.
+        auto position = [&](const json& r) {
+            auto name = r["model"].get<std::string>();
+            for (size_t i = 0; i < o.models.size(); ++i)
+                if (provider->same_model(o.models[i], name))
+                    return i;
+            return o.models.size();
+        };
+        std::stable_sort(results.begin(), results.end(),
+                         [&](const json& a, const json& b) { return position(a) < position(b); });
         plan_doc["evicted"] = evicted;
         print_json({{"schema", "modelctl.load/v1"},
                     {"server", provider->address()},

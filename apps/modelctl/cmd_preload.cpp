@@ -3,16 +3,16 @@
 #include "error.hpp"
 #include "errors.hpp"
 #include "load_plan.hpp"
+#include "operations/planning.hpp"
+#include "operations/preload.hpp"
 #include "output.hpp"
 #include "plan_output.hpp"
 #include "progress.hpp"
 #include "provider/ollama_api.hpp"
-#include "recommend/preload.hpp"
-#include "registry/planning.hpp"
 #include "registry/registry.hpp"
 #include "util/size.hpp"
 
-#include <cmath>
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <iostream>
@@ -22,11 +22,6 @@ namespace modelctl {
 
 using json = nlohmann::ordered_json;
 namespace registry = core::registry;
-namespace rec = core::recommend;
-
-// A model is preloaded when history gives it at least this chance of a use
-// in the coming hour.
-constexpr double kLikely = 0.5;
 
 void setup_preload(CLI::App& app, Context& ctx) {
     auto opts = std::make_shared<PreloadOptions>();
@@ -69,13 +64,6 @@ double target_time(const std::string& at, double now) {
     return now; // not reached
 }
 
-long utc_offset_at(double when) {
-    std::time_t t = static_cast<std::time_t>(when);
-    std::tm tm{};
-    localtime_r(&t, &tm);
-    return tm.tm_gmtoff;
-}
-
 std::string local_text(double when, const char* format) {
     std::time_t t = static_cast<std::time_t>(when);
     std::tm tm{};
@@ -85,14 +73,6 @@ std::string local_text(double when, const char* format) {
     return buf;
 }
 
-struct Step {
-    rec::Forecast forecast;
-    std::string action; // "load", "refresh", "keep", "skip"
-    std::string reason;
-    uint64_t bytes = 0;
-    core::provider::LoadSettings settings;
-};
-
 } // namespace
 
 int run_preload(Context& ctx, const PreloadOptions& o) {
@@ -100,92 +80,18 @@ int run_preload(Context& ctx, const PreloadOptions& o) {
     if (!o.memory.empty())
         flags["budget.memory"] = {"--memory", o.memory};
     const auto& cfg = ctx.config(flags);
-    auto now = core::util::now();
-    double now_s = registry::epoch_seconds(now);
+    double now_s = core::operations::epoch_seconds(core::util::now());
     double at = target_time(o.at, now_s);
-    double until = at + 3600;
 
     auto provider = ctx.provider();
     auto store = ctx.store();
     registry::Registry reg(*provider, store);
-    auto loaded = provider->loaded();
-    auto state = reg.observe(loaded, now);
-    auto budget = ctx.budget(loaded);
-    auto residents = registry::residents(loaded, state, cfg, now);
-
-    std::vector<rec::Forecast> forecasts;
-    for (const auto& [name, r] : state.models) {
-        if (r.usage.uses == 0)
-            continue;
-        double start = r.usage.first_use.value_or(registry::epoch_seconds(r.first_seen));
-        forecasts.push_back(rec::forecast(name, r.usage, start, at, utc_offset_at(at), now_s));
-    }
-    rec::sort_forecasts(forecasts);
-
-    std::vector<Step> steps;
-    std::vector<core::policy::Want> chosen;
-    for (const auto& f : forecasts) {
-        if (f.probability < kLikely)
-            continue;
-        Step s;
-        s.forecast = f;
-        std::vector<registry::Wanted> wanted;
-        try {
-            wanted = registry::describe_wanted(*provider, {f.model}, loaded, state, cfg, now);
-        } catch (const core::Error& e) {
-            if (e.kind() != core::ErrorKind::NotFound)
-                throw;
-            s.action = "skip";
-            s.reason = "not installed on the server any more";
-            steps.push_back(s);
-            continue;
-        }
-        const auto& w = wanted.front();
-        s.bytes = w.estimate.bytes;
-        // Keep it loaded to the end of the forecast hour at least.
-        double cover = std::ceil(until - now_s);
-        s.settings = load_settings(cfg, w, false);
-        auto ka = s.settings.keep_alive;
-        if (!ka || (!ka->forever && ka->value.count() < cover))
-            s.settings.keep_alive = core::util::KeepAlive{false, core::util::Seconds(cover)};
-        if (w.loaded) {
-            core::provider::LoadedModel live;
-            for (const auto& l : loaded)
-                if (ctx.same_model(l.name, w.model))
-                    live = l;
-            auto expiry = core::provider::classify_expiry(live.expires_at, now);
-            // Ten minutes short of the hour's end is close enough: a second
-            // preload a moment later has nothing to add.
-            if (expiry == core::provider::Expiry::Forever ||
-                expiry == core::provider::Expiry::Never ||
-                registry::epoch_seconds(*live.expires_at) >= until - 600) {
-                s.action = "keep";
-                s.reason = "loaded, and stays loaded through the hour";
-            } else {
-                s.action = "refresh";
-                s.reason = "loaded, but would expire " + until_text(live.expires_at, now) +
-                           "; keep-alive extended to the end of the hour";
-            }
-            steps.push_back(s);
-            continue;
-        }
-        auto wants = chosen;
-        wants.push_back({w.model, w.estimate.bytes});
-        auto plan =
-            core::policy::plan_load(residents, wants, budget.budget, now_s, core::policy::Params{});
-        if (plan.feasible && plan.evict.empty()) {
-            s.action = "load";
-            s.reason = "fits in free memory (" + core::util::format_size(w.estimate.bytes) + ", " +
-                       w.estimate.source + ")";
-            chosen.push_back({w.model, w.estimate.bytes});
-        } else {
-            s.action = "skip";
-            s.reason =
-                "needs " + core::util::format_size(w.estimate.bytes) +
-                (plan.feasible ? ", more than is free; preload never evicts" : ": " + plan.refusal);
-        }
-        steps.push_back(s);
-    }
+    auto p = core::operations::plan_preload(
+        *provider, reg, cfg, [&ctx](const auto& loaded) { return ctx.budget(loaded); }, at);
+    auto& steps = p.steps;
+    const auto& forecasts = p.forecasts;
+    const auto& budget = p.budget;
+    double until = p.until;
 
     // Carry it out.
     int code = 0;
@@ -238,15 +144,18 @@ int run_preload(Context& ctx, const PreloadOptions& o) {
                     {"at", time_json(core::util::Timestamp(
                                std::chrono::duration_cast<core::util::Timestamp::duration>(
                                    std::chrono::duration<double>(at))))},
-                    {"threshold", kLikely},
+                    {"threshold", core::operations::kPreloadLikely},
                     {"budget", budget_json(budget)},
                     {"forecast", fs},
                     {"results", results}});
         return code;
     }
-    bool acted = !results.empty();
-    if (ctx.global.quiet || (!o.dry_run && !acted && !ctx.stdout_tty && !ctx.global.verbose))
-        return code; // cron: quiet unless something happened
+    // Cron: quiet unless something was loaded, or a likely model was skipped.
+    bool noteworthy =
+        !results.empty() ||
+        std::any_of(steps.begin(), steps.end(), [](const auto& s) { return s.action == "skip"; });
+    if (ctx.global.quiet || (!o.dry_run && !noteworthy && !ctx.stdout_tty && !ctx.global.verbose))
+        return code;
     if (steps.empty()) {
         size_t young = 0;
         for (const auto& f : forecasts)
@@ -261,7 +170,7 @@ int run_preload(Context& ctx, const PreloadOptions& o) {
         std::cout << ".\n";
         return code;
     }
-    std::cout << "Likely in " << window << " (" << fixed(kLikely * 100, 0)
+    std::cout << "Likely in " << window << " (" << fixed(core::operations::kPreloadLikely * 100, 0)
               << "% chance or more; budget " << core::util::format_size(budget.budget.bytes)
               << "):\n";
     for (const auto& s : steps) {

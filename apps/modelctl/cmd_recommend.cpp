@@ -2,11 +2,11 @@
 
 #include "error.hpp"
 #include "errors.hpp"
+#include "operations/planning.hpp"
 #include "output.hpp"
 #include "plan_output.hpp"
 #include "provider/ollama_api.hpp"
 #include "recommend/recommend.hpp"
-#include "registry/planning.hpp"
 #include "registry/registry.hpp"
 #include "util/size.hpp"
 #include "versions/versions.hpp"
@@ -118,8 +118,8 @@ int run_recommend(Context& ctx, const RecommendOptions& o) {
             throw;
         ctx.note("no memory budget (" + std::string(e.what()) + ")");
     }
-    auto residents = registry::residents(loaded, state, cfg, now);
-    double now_s = registry::epoch_seconds(now);
+    auto residents = core::operations::residents(loaded, state, cfg, now);
+    double now_s = core::operations::epoch_seconds(now);
 
     std::vector<rec::Candidate> cands;
     for (const auto& m : installed) {
@@ -141,8 +141,8 @@ int run_recommend(Context& ctx, const RecommendOptions& o) {
             c.bytes_source = "loaded now";
             c.readiness = rec::Readiness::Loaded;
         } else {
-            auto eff = registry::effective_settings(c.name, cfg, r);
-            auto est = registry::estimate_memory(r, m.size, info.model_info, eff.num_ctx);
+            auto eff = core::operations::effective_settings(c.name, cfg, r);
+            auto est = core::operations::estimate_memory(r, m.size, info.model_info, eff.num_ctx);
             c.bytes = est.bytes;
             c.bytes_source = est.source;
             if (budget) {

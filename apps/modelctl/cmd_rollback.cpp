@@ -2,8 +2,8 @@
 
 #include "cmd_versions.hpp"
 #include "errors.hpp"
+#include "operations/planning.hpp"
 #include "output.hpp"
-#include "registry/planning.hpp"
 #include "registry/registry.hpp"
 #include "versions/manager.hpp"
 
@@ -49,7 +49,7 @@ int run_rollback(Context& ctx, const RollbackOptions& o) {
         core::registry::Registry reg(*server, store);
         auto state = store.read();
         auto rec = state.models.find(r.model);
-        auto eff = core::registry::effective_settings(
+        auto eff = core::operations::effective_settings(
             r.model, cfg, rec == state.models.end() ? nullptr : &rec->second);
         reg.unload(r.model);
         auto l = reg.load(r.model, {eff.keep_alive, loaded->context_length});

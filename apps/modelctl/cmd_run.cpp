@@ -94,7 +94,7 @@ int run_run(Context& ctx, const RunOptions& o) {
     lp.refuse_evictions(o.no_evict);
     json evicted = evict(ctx, reg, lp.plan, std::cerr);
     const auto& w = lp.wanted.front();
-    auto settings = load_settings(cfg, w, !o.keep_alive.empty());
+    auto settings = core::operations::load_settings(cfg, w, !o.keep_alive.empty());
     json load = nullptr;
     if (!w.loaded) {
         Progress progress(ctx.show_progress());
@@ -111,7 +111,7 @@ int run_run(Context& ctx, const RunOptions& o) {
     req.model = w.model;
     req.prompt = prompt;
     req.num_ctx = settings.num_ctx;
-    req.keep_alive = request_keep_alive(store, w, settings);
+    req.keep_alive = core::operations::request_keep_alive(store, w, settings);
 
     std::string response;
     char last = '\n';

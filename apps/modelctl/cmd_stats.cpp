@@ -1,10 +1,10 @@
 #include "cmd_stats.hpp"
 
 #include "error.hpp"
+#include "operations/planning.hpp"
 #include "output.hpp"
 #include "policy/policy.hpp"
 #include "provider/ollama_api.hpp"
-#include "registry/planning.hpp"
 #include "util/duration.hpp"
 
 #include <cmath>
@@ -40,7 +40,7 @@ int run_stats(Context& ctx, const StatsOptions& o) {
     auto store = ctx.store();
     auto state = store.read();
     auto now = core::util::now();
-    double now_s = core::registry::epoch_seconds(now);
+    double now_s = core::operations::epoch_seconds(now);
     std::string only = o.model.empty() ? "" : ctx.canonical(o.model);
 
     std::map<std::string, Row> rows;
@@ -52,7 +52,7 @@ int run_stats(Context& ctx, const StatsOptions& o) {
             Row row{r.usage, r.loads, r.load_seconds_total, 0};
             if (r.uses_at)
                 row.uses_per_hour =
-                    core::policy::use_rate({r.uses, core::registry::epoch_seconds(*r.uses_at)},
+                    core::policy::use_rate({r.uses, core::operations::epoch_seconds(*r.uses_at)},
                                            now_s, core::policy::Params{}) *
                     3600;
             rows[name] = row;
@@ -78,7 +78,7 @@ int run_stats(Context& ctx, const StatsOptions& o) {
                 row.loads += 1;
                 row.load_seconds += e.seconds;
             } else if (e.type == "use") {
-                double at = core::registry::epoch_seconds(e.at);
+                double at = core::operations::epoch_seconds(e.at);
                 std::time_t t = static_cast<std::time_t>(at);
                 std::tm tm{};
                 localtime_r(&t, &tm);

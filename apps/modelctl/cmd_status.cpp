@@ -2,9 +2,9 @@
 
 #include "errors.hpp"
 #include "metrics/prometheus.hpp"
+#include "operations/planning.hpp"
 #include "output.hpp"
 #include "provider/ollama_api.hpp"
-#include "registry/planning.hpp"
 #include "registry/registry.hpp"
 #include "util/duration.hpp"
 #include "util/size.hpp"
@@ -137,7 +137,7 @@ void store_metrics(core::metrics::Exposition& e,
         {"modelctl_bench_total_seconds", "Median total time of an answer in the last bench.",
          [](const core::bench::Result& b) { return b.total_ms.median / 1000; }},
         {"modelctl_bench_timestamp_seconds", "When the last bench ran (Unix time).",
-         [](const core::bench::Result& b) { return core::registry::epoch_seconds(b.at); }},
+         [](const core::bench::Result& b) { return core::operations::epoch_seconds(b.at); }},
     };
     for (const auto& b : bench) {
         e.family(b.name, "gauge", b.help);
@@ -212,13 +212,13 @@ int status_prometheus(Context& ctx) {
                     continue; // the server gave no expiry
                 e.sample(with(s, m), kind == core::provider::Expiry::Forever
                                          ? std::numeric_limits<double>::infinity()
-                                         : core::registry::epoch_seconds(*m.expires_at));
+                                         : core::operations::epoch_seconds(*m.expires_at));
             }
     e.family("modelctl_model_pinned", "gauge", "Whether a loaded model is pinned (1) or not (0).");
     for (const auto& s : seen)
         if (s.status)
             for (const auto& m : s.status->loaded)
-                e.sample(with(s, m), core::registry::effective_settings(
+                e.sample(with(s, m), core::operations::effective_settings(
                                          m.name, cfg, record_of(s.status->state, m.name))
                                              .pinned
                                          ? 1
@@ -273,7 +273,7 @@ int run_status(Context& ctx, const StatusOptions& o) {
     int code = report_failures(seen);
     const auto now = core::util::now();
     auto settings = [&](const Seen& s, const std::string& name) {
-        return core::registry::effective_settings(name, cfg, record_of(s.status->state, name));
+        return core::operations::effective_settings(name, cfg, record_of(s.status->state, name));
     };
     auto is_loaded = [](const Seen& s, const std::string& name) {
         return std::any_of(s.status->loaded.begin(), s.status->loaded.end(),

@@ -1,8 +1,8 @@
 #include "cmd_versions.hpp"
 
 #include "errors.hpp"
+#include "operations/planning.hpp"
 #include "output.hpp"
-#include "registry/planning.hpp"
 #include "util/size.hpp"
 #include "versions/manager.hpp"
 
@@ -39,8 +39,8 @@ std::set<std::string> pinned_names(const core::store::State& state,
 int keep_versions(const std::string& name, const core::store::State& state,
                   const core::config::Config& cfg) {
     auto rec = state.models.find(name);
-    return core::registry::effective_settings(name, cfg,
-                                              rec == state.models.end() ? nullptr : &rec->second)
+    return core::operations::effective_settings(name, cfg,
+                                                rec == state.models.end() ? nullptr : &rec->second)
         .keep_versions;
 }
 

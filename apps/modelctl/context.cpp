@@ -4,32 +4,12 @@
 #include "provider/lmstudio.hpp"
 #include "provider/ollama.hpp"
 #include "provider/ollama_api.hpp"
-#include "provider/ollama_host.hpp"
 #include "util/duration.hpp"
 
 #include <iostream>
 #include <unistd.h>
 
 namespace modelctl {
-
-namespace {
-
-// An endpoint's url, read as OLLAMA_HOST is (bind-all addresses mean this
-// machine); an LM Studio url without scheme or port gets LM Studio's 1234.
-core::http::Endpoint address_of(const std::string& provider, const std::string& url) {
-    auto ep = core::provider::connectable(core::provider::parse_ollama_host(url));
-    bool port_given = url.find("://") != std::string::npos ||
-                      url.find(":" + std::to_string(ep.port)) != std::string::npos;
-    if (provider == "lmstudio" && !port_given)
-        ep.port = 1234;
-    return ep;
-}
-
-bool is_loopback(const core::http::Endpoint& ep) {
-    return ep.host == "localhost" || ep.host == "::1" || ep.host.rfind("127.", 0) == 0;
-}
-
-} // namespace
 
 Context::Context(core::Environment e)
     : env(std::move(e)), stdin_tty(::isatty(STDIN_FILENO) == 1),
@@ -63,42 +43,14 @@ Context::config(const std::map<std::string, core::config::Flag>& flags) const {
 }
 
 std::vector<Endpoint> Context::endpoints() const {
-    if (endpoints_)
-        return *endpoints_;
-    const auto& cfg = config();
-    std::vector<Endpoint> out;
-    for (const auto& c : cfg.endpoints)
-        out.push_back(
-            {c.name, c.provider, address_of(c.provider, c.url), c.token_env, c.vram, c.ram, false});
-    if (out.empty()) {
-        out.push_back(
-            {"ollama", "ollama", address_of("ollama", cfg.host), "", cfg.vram, cfg.ram, false});
-        out.push_back({"lmstudio", "lmstudio", address_of("lmstudio", "127.0.0.1:1234"),
-                       "LM_API_TOKEN", cfg.vram, cfg.ram, true});
-    }
-    endpoints_ = out;
-    return out;
+    if (!endpoints_)
+        endpoints_ = core::operations::resolve_endpoints(config());
+    return *endpoints_;
 }
 
 const Endpoint& Context::endpoint() const {
-    if (endpoint_)
-        return *endpoint_;
-    auto all = endpoints();
-    const auto& cfg = config();
-    if (cfg.endpoint.empty()) {
-        endpoint_ = all.front();
-    } else {
-        std::string names;
-        for (const auto& e : all) {
-            if (e.name == cfg.endpoint)
-                endpoint_ = e;
-            names += (names.empty() ? "" : ", ") + e.name;
-        }
-        if (!endpoint_)
-            throw core::Error(core::ErrorKind::Usage, "no endpoint named '" + cfg.endpoint + "'",
-                              "the endpoints are: " + names + " (modelctl endpoints lists them)");
-        endpoint_->optional = false; // asked for by name: it must answer
-    }
+    if (!endpoint_)
+        endpoint_ = core::operations::select_endpoint(endpoints(), config().endpoint);
     return *endpoint_;
 }
 
@@ -119,26 +71,8 @@ core::resources::Snapshot Context::probe() const {
 
 core::resources::BudgetReport
 Context::budget(const Endpoint& e, const std::vector<core::provider::LoadedModel>& loaded) const {
-    auto cfg = config();
-    if (e.vram)
-        cfg.vram = e.vram;
-    if (e.ram)
-        cfg.ram = e.ram;
-    bool local = is_loopback(e.address);
-    auto snap = cfg.memory ? core::resources::Snapshot{} : probe();
-    // A size the server does not place (LM Studio's) counts where models go:
-    // on the GPU when there is one.
-    bool gpu = cfg.vram.has_value() || (local && !snap.gpus.empty());
-    uint64_t vram = 0, ram = 0;
-    for (const auto& m : loaded) {
-        if (!m.size_reported) {
-            (gpu ? vram : ram) += m.size;
-            continue;
-        }
-        vram += m.size_vram;
-        ram += m.size > m.size_vram ? m.size - m.size_vram : 0;
-    }
-    auto report = core::resources::compute_budget(snap, cfg, local, vram, ram);
+    auto report = core::operations::budget(
+        e, config(), [this] { return probe(); }, loaded);
     note("budget of " + e.name + ": " + report.explanation);
     return report;
 }

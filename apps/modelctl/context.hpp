@@ -5,7 +5,7 @@
 #include "config/config.hpp"
 #include "environment.hpp"
 #include "error.hpp"
-#include "http/endpoint.hpp"
+#include "operations/endpoints.hpp"
 #include "provider/provider.hpp"
 #include "resources/resources.hpp"
 #include "store/store.hpp"
@@ -28,17 +28,7 @@ struct GlobalOptions {
     int verbose = 0;      // -v (repeatable)
 };
 
-// A model server modelctl manages: one from the config file, or, with none
-// configured, Ollama at OLLAMA_HOST ("ollama") and LM Studio at its default
-// port ("lmstudio", optional: left out of status and gc when it does not answer).
-struct Endpoint {
-    std::string name;
-    std::string provider; // "ollama" or "lmstudio"
-    core::http::Endpoint address;
-    std::string token_env; // the variable holding its bearer token; "" none
-    std::optional<uint64_t> vram, ram;
-    bool optional = false;
-};
+using Endpoint = core::operations::Endpoint;
 
 struct Context {
     core::Environment env;

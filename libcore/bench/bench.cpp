@@ -42,6 +42,11 @@ void summarize(const std::vector<Sample>& samples, Result& result) {
     result.total_ms = field(&Sample::total_ms);
     result.prompt_tokens_per_second = field(&Sample::prompt_tokens_per_second);
     result.tokens_per_second = field(&Sample::tokens_per_second);
+    std::vector<double> per_token;
+    for (const auto& s : samples)
+        if (s.ms_per_token > 0)
+            per_token.push_back(s.ms_per_token);
+    result.ms_per_token = spread(std::move(per_token));
     std::vector<double> tokens;
     for (const auto& s : samples)
         tokens.push_back(static_cast<double>(s.tokens));
@@ -50,21 +55,45 @@ void summarize(const std::vector<Sample>& samples, Result& result) {
 
 std::vector<Change> compare(const Result& before, const Result& after, double threshold) {
     std::vector<Change> out;
-    // higher_better: tokens/s; the others are times.
-    auto add = [&](const char* figure, double b, double a, bool higher_better) {
-        if (b <= 0 || a <= 0)
+    // higher_better: rates; the others are times.
+    auto add = [&](const char* figure, const Spread& b, const Spread& a, bool higher_better,
+                   bool gated) {
+        if (b.median <= 0 || a.median <= 0)
             return;
-        Change c{figure, b, a, higher_better ? (b - a) / b : (a - b) / b, false};
-        c.regressed = c.worse > threshold;
+        Change c{
+            figure,
+            b.median,
+            a.median,
+            higher_better ? (b.median - a.median) / b.median : (a.median - b.median) / b.median,
+            gated,
+            false,
+            ""};
+        // Every new run worse than every earlier one.
+        bool apart = higher_better ? a.max < b.min : a.min > b.max;
+        if (gated && threshold > 0 && c.worse > threshold && apart) {
+            c.regressed = true;
+            char buf[160];
+            std::snprintf(buf, sizeof buf,
+                          "%.1f%% worse, past the limit of %.1f%%; every run %s than the %s "
+                          "before (%.4g %s %.4g)",
+                          c.worse * 100, threshold * 100, higher_better ? "slower" : "longer",
+                          higher_better ? "slowest" : "longest", higher_better ? a.max : a.min,
+                          higher_better ? "<" : ">", higher_better ? b.min : b.max);
+            c.why = buf;
+        }
         out.push_back(c);
     };
-    add("tokens_per_second", before.tokens_per_second.median, after.tokens_per_second.median, true);
-    add("prompt_tokens_per_second", before.prompt_tokens_per_second.median,
-        after.prompt_tokens_per_second.median, true);
-    add("ttft_ms", before.ttft_ms.median, after.ttft_ms.median, false);
-    add("total_ms", before.total_ms.median, after.total_ms.median, false);
-    if (before.load_seconds && after.load_seconds)
-        add("load_seconds", *before.load_seconds, *after.load_seconds, false);
+    add("tokens_per_second", before.tokens_per_second, after.tokens_per_second, true, true);
+    add("prompt_tokens_per_second", before.prompt_tokens_per_second, after.prompt_tokens_per_second,
+        true, true);
+    add("ttft_ms", before.ttft_ms, after.ttft_ms, false, true);
+    add("ms_per_token", before.ms_per_token, after.ms_per_token, false, true);
+    add("total_ms", before.total_ms, after.total_ms, false, false);
+    if (before.load_seconds && after.load_seconds) {
+        Spread b{*before.load_seconds, *before.load_seconds, *before.load_seconds};
+        Spread a{*after.load_seconds, *after.load_seconds, *after.load_seconds};
+        add("load_seconds", b, a, false, true);
+    }
     return out;
 }
 
@@ -111,6 +140,8 @@ std::vector<Sample> measure(provider::Provider& provider, const std::string& mod
         s.tokens = m.eval_count;
         s.prompt_tokens_per_second = m.prompt_tokens_per_second();
         s.tokens_per_second = m.tokens_per_second();
+        if (s.tokens > 1 && ttft)
+            s.ms_per_token = (total - *ttft) / static_cast<double>(s.tokens - 1);
         samples.push_back(s);
     }
     return samples;

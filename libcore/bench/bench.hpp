@@ -56,6 +56,9 @@ struct Sample {
     int64_t tokens = 0;
     double prompt_tokens_per_second = 0; // 0 when the server gave no duration
     double tokens_per_second = 0;
+    // (total - time to first token) / (tokens - 1): the client's time per
+    // generated token after the first; 0 with fewer than two tokens.
+    double ms_per_token = 0;
 };
 
 struct Spread {
@@ -79,7 +82,8 @@ struct Result {
     Spread total_ms;
     Spread prompt_tokens_per_second;
     Spread tokens_per_second;
-    double tokens = 0; // median tokens generated a run
+    Spread ms_per_token; // all zero in results from before it was measured
+    double tokens = 0;   // median tokens generated a run
     // Failed a --fail-on-regression gate: kept in the history, but never the
     // baseline a later result is compared with (previous() skips it).
     bool regressed = false;
@@ -90,17 +94,25 @@ void summarize(const std::vector<Sample>& samples, Result& result);
 
 // One figure compared with an earlier result.
 struct Change {
-    std::string figure; // "tokens_per_second", "prompt_tokens_per_second", "ttft_ms", "total_ms",
-                        // "load_seconds"
+    std::string figure; // "tokens_per_second", "prompt_tokens_per_second", "ttft_ms",
+                        // "ms_per_token", "total_ms", "load_seconds"
     double before = 0;
     double after = 0;
-    double worse = 0;       // fraction worse (negative: better), in the figure's direction
-    bool regressed = false; // worse by more than the threshold
+    double worse = 0; // fraction worse (negative: better), in the figure's direction
+    // Whether the figure can fail a gate: not total_ms, which grows with the
+    // length of the answer (a run that happens to generate 97 tokens instead
+    // of 78 takes longer at the same speed).
+    bool gated = true;
+    bool regressed = false; // gated, and worse beyond doubt (see compare)
+    std::string why;        // why it regressed, with figures; "" when it did not
 };
 
 // Compares medians (and the load time when both results measured one);
-// `threshold` is a fraction (0.10 for 10%). Figures that are 0 in either
-// result (not reported) are left out.
+// `threshold` is a fraction (0.10 for 10%). A gated figure regresses when its
+// median is worse by more than the threshold and every new run is worse than
+// every earlier one (the ranges min..max do not overlap), so that the noise of
+// a busy machine between runs does not fail a gate. Figures that are 0 in
+// either result (not reported, or not measured then) are left out.
 std::vector<Change> compare(const Result& before, const Result& after, double threshold);
 
 // The newest of `history` comparable with `settings` (and of the same

@@ -69,15 +69,17 @@ struct Best {
     size_t count = 0;
     std::vector<size_t> members;
 
-    // Lower cost wins; then more memory freed; then fewer victims.
+    // Lower cost wins; then fewer victims (models never used cost 0, and
+    // unloading them all because it is free would be unloading more than
+    // needed); then more memory freed.
     bool beaten_by(double c, uint64_t f, size_t n) const {
         if (!found)
             return true;
         if (c != cost)
             return c < cost;
-        if (f != freed)
-            return f > freed;
-        return n < count;
+        if (n != count)
+            return n < count;
+        return f > freed;
     }
 };
 
@@ -176,6 +178,30 @@ uint64_t total_bytes(const std::vector<Resident>& models) {
     return sum;
 }
 
+// The constraints a set of models breaks, in words: memory, the count, or
+// both. Each victim's reason then says what it frees of them.
+std::string binding(uint64_t need_bytes, uint64_t total, size_t need_slots, size_t count,
+                    const Budget& budget) {
+    std::string out;
+    if (need_bytes > 0)
+        out = "the models would hold " + util::format_size(total) + ", " +
+              util::format_size(need_bytes) + " more than the budget of " +
+              util::format_size(budget.bytes);
+    if (need_slots > 0)
+        out += (out.empty() ? "" : "; ") + std::to_string(count) +
+               " models would be loaded, more than budget.max_loaded = " +
+               std::to_string(budget.max_loaded);
+    return out;
+}
+
+void name_slot(std::vector<Victim>& victims, size_t need_slots, const Budget& budget) {
+    if (need_slots == 0)
+        return;
+    for (auto& v : victims)
+        v.reason +=
+            " and one of the " + std::to_string(budget.max_loaded) + " slots of budget.max_loaded";
+}
+
 } // namespace
 
 Plan plan_load(const std::vector<Resident>& loaded, const std::vector<Want>& wanted,
@@ -238,6 +264,8 @@ Plan plan_load(const std::vector<Resident>& loaded, const std::vector<Want>& wan
     Choice c = choose_victims(candidates, need_bytes, need_slots, now, p);
     // Cannot fail: the unpinned candidates alone cover the excess (checked above).
     plan.evict = c.victims;
+    plan.need = binding(need_bytes, total, need_slots, count_after, budget);
+    name_slot(plan.evict, need_slots, budget);
     plan.used_after = total - c.freed;
     return plan;
 }
@@ -276,6 +304,8 @@ GcPlan plan_gc(const std::vector<Resident>& loaded, const std::vector<double>& i
             }
         plan.still_over = true;
     }
+    plan.need = binding(need_bytes, used, need_slots, rest.size(), budget);
+    name_slot(c.victims, need_slots, budget);
     for (auto& v : c.victims)
         v.reason = "over budget: " + v.reason;
     plan.over_budget = c.victims;

@@ -85,7 +85,8 @@ struct Choice {
 
 // Chooses victims among `candidates` (pinned ones are skipped) freeing at
 // least `need_bytes` bytes and `need_slots` slots, with the lowest summed
-// cost; among equal costs, the set freeing more memory. Not feasible when even
+// cost; among equal costs, the one with fewer victims, then the one freeing
+// more memory. Not feasible when even
 // evicting every unpinned candidate is not enough.
 Choice choose_victims(const std::vector<Resident>& candidates, uint64_t need_bytes,
                       size_t need_slots, double now, const Params& p);
@@ -107,8 +108,11 @@ struct Plan {
     std::string refusal;           // why not, when !feasible
     std::vector<std::string> load; // wanted models not loaded yet
     std::vector<Victim> evict;     // to unload first
-    uint64_t used_before = 0;      // bytes held by loaded models now
-    uint64_t used_after = 0;       // after evictions and loads
+    // Why anything must be evicted: the constraint that binds, memory or the
+    // count (budget.max_loaded), with figures; "" when nothing must go.
+    std::string need;
+    uint64_t used_before = 0; // bytes held by loaded models now
+    uint64_t used_after = 0;  // after evictions and loads
 };
 
 // Plans loading `wanted` together: models already loaded stay and are not
@@ -125,6 +129,7 @@ struct GcPlan {
     std::vector<Victim> idle;        // unloaded for idleness
     std::vector<Victim> over_budget; // unloaded to get back under the budget
     bool still_over = false;         // pins alone exceed the budget
+    std::string need;                // as Plan::need, for the over-budget victims
     uint64_t used_before = 0;
     uint64_t used_after = 0;
 };

@@ -1,7 +1,6 @@
 #include "registry/registry.hpp"
 
 #include "error.hpp"
-#include "registry/planning.hpp"
 #include "util/interrupt.hpp"
 #include "versions/versions.hpp"
 

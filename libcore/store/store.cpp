@@ -221,6 +221,7 @@ json bench_json(const bench::Result& b) {
             {"total_ms", spread_json(b.total_ms)},
             {"prompt_tokens_per_second", spread_json(b.prompt_tokens_per_second)},
             {"tokens_per_second", spread_json(b.tokens_per_second)},
+            {"ms_per_token", spread_json(b.ms_per_token)},
             {"tokens", b.tokens},
             {"regressed", b.regressed}};
 }
@@ -244,6 +245,8 @@ bench::Result bench_from(const json& j) {
     b.total_ms = spread_from(j, "total_ms");
     b.prompt_tokens_per_second = spread_from(j, "prompt_tokens_per_second");
     b.tokens_per_second = spread_from(j, "tokens_per_second");
+    if (j.contains("ms_per_token")) // added after store/v1's first release: optional
+        b.ms_per_token = spread_from(j, "ms_per_token");
     b.tokens = number(j, "tokens", 0, 0, double(kMaxCount));
     b.regressed = j.value("regressed", false);
     return b;

@@ -29,8 +29,9 @@ check "the result is kept in the store" eval 'jq -e ".endpoints.ollama.models[\"
 check "bench runs are not recorded as uses" eval 'jq -e ".endpoints.ollama.models[\"llama3.2:3b\"].usage == null" "$MODELCTL_HOME/state.json" >/dev/null'
 
 # The gate compares medians that include client-side times (time to first
-# token, total): slow enough simulated answers (~30 ms to the first token) keep
-# the machine's jitter well under the 25% limit, and half the speed doubles them.
+# token, time per token): slow enough simulated answers (~30 ms to the first
+# token) keep the machine's jitter well under the 25% limit, and half the speed
+# doubles them.
 start_sim --speed 1 --startup 0.2 --load-bandwidth 20e9
 gate=(bench llama3.1:8b --runs 3 --num-predict 8 --fail-on-regression 25%)
 run "$MODELCTL" "${gate[@]}"
@@ -41,7 +42,7 @@ check "the same speed again: no regression, exit 0, table with the previous" eva
 # The same models on a server half as fast.
 start_sim --speed 0.5 --startup 0.2 --load-bandwidth 20e9
 run "$MODELCTL" "${gate[@]}"
-check "half the speed: --fail-on-regression exits 1 naming the figure" eval 'rc_is 1 && has "$ERR" "llama3.1:8b regressed: median tokens_per_second" && has "$OUT" "REGRESSED"'
+check "half the speed: --fail-on-regression exits 1 naming the figure and why" eval 'rc_is 1 && has "$ERR" "llama3.1:8b regressed: median tokens_per_second" && has "$ERR" "every run slower than the slowest before" && has "$OUT" "REGRESSED"'
 check "the regressed result is kept, marked" eval 'jq -e ".endpoints.ollama.models[\"llama3.1:8b\"].bench[-1].regressed" "$MODELCTL_HOME/state.json" >/dev/null'
 run "$MODELCTL" "${gate[@]}"
 check "but is no baseline: still slow, still fails" eval 'rc_is 1 && has "$ERR" "regressed"'
@@ -55,6 +56,20 @@ check "other settings are not compared" eval 'rc_is 0 && has "$OUT" "no earlier 
 start_sim --speed 1 --startup 0.2 --load-bandwidth 20e9
 run "$MODELCTL" "${gate[@]}"
 check "faster again is no regression" eval 'rc_is 0 && ! has "$ERR" regressed'
+
+# Answer length is not speed: the same server giving answers three times as
+# long is no regression (total time is shown, not gated). modelsim's answer
+# lengths follow its --seed: medians of 49 tokens with seed 2, 151 with seed 1.
+long=(--json bench llama3.2:3b --runs 3 --num-predict 400 --fail-on-regression 25%)
+start_sim --speed 1 --startup 0.2 --load-bandwidth 20e9 --seed 2
+run "$MODELCTL" "${long[@]}"
+short_tokens=$(jq '.results[0].tokens' <<<"$OUT")
+start_sim --speed 1 --startup 0.2 --load-bandwidth 20e9 --seed 1
+run "$MODELCTL" "${long[@]}"
+check "three times longer answers at the same speed: no regression" eval 'rc_is 0 && [ "$short_tokens" = 49 ] &&
+    jq -e ".results[0].tokens == 151 and
+        (.results[0].changes[] | select(.figure == \"total_ms\") | .change > 1 and .gated == false and .regressed == false) and
+        ([.results[0].changes[] | select(.regressed)] | length == 0)" <<<"$OUT" >/dev/null'
 
 start_sim --speed 20 --startup 0.2
 run "$MODELCTL" --json bench --compare llama3.2:3b llama3.1:8b --runs 2 --num-predict 8

@@ -103,4 +103,27 @@ chmod +x "$root/bin/nvidia-smi"
 MODELCTL_SYSROOT="$root" PATH="$root/bin:$PATH" run "$MODELCTL" --json load --dry-run gemma3:12b
 check "budget from the probes: one GPU, 90% or 1 GB free, minus what others hold" eval 'rc_is 0 &&
     jq -e ".plan.budget.pool == \"gpu\" and (.plan.budget.explanation | startswith(\"1 GPU(s)\")) and .plan.budget.capacity == 25769803776" <<<"$OUT" >/dev/null'
+# A model the server lacks is named, and the others are still loaded (as the
+# man page says of every command on several models).
+export MODELCTL_BUDGET_MEMORY=21GB
+"$MODELCTL" -q unload --all
+run "$MODELCTL" --json load llama3.2:3b nope qwen2.5-coder:7b
+check "load A nope B loads A and B, reports nope, exit 1" eval 'rc_is 1 &&
+    has "$ERR" "model '"'"'nope'"'"' is not installed" && [ "$(loaded)" = "llama3.2:3b qwen2.5-coder:7b " ] &&
+    jq -e "([.results[] | select(.ok) | .model] == [\"llama3.2:3b\", \"qwen2.5-coder:7b\"]) and
+        (.results[] | select(.model == \"nope\") | .ok == false and .error.kind == \"not_found\") and
+        .plan.missing[0].model == \"nope\"" <<<"$OUT" >/dev/null'
+
+# The count cap binds like memory does, and the reasons say so: 3 models
+# hold 13 GB of 21 GB, budget.max_loaded is 3.
+"$MODELCTL" -q load llama3.1:8b
+run env MODELCTL_BUDGET_MAX_LOADED=3 "$MODELCTL" load --dry-run qwen2.5-coder:1.5b
+check "load --dry-run names budget.max_loaded when the count binds, not memory" eval 'rc_is 0 &&
+    has "$OUT" "4 models would be loaded, more than budget.max_loaded = 3" &&
+    has "$OUT" "slots of budget.max_loaded" && ! has "$OUT" "more than the budget of"'
+run env MODELCTL_BUDGET_MAX_LOADED=3 "$MODELCTL" load --no-evict qwen2.5-coder:1.5b
+check "--no-evict says which constraint binds" eval 'rc_is 4 && has "$ERR" "budget.max_loaded = 3"'
+run env MODELCTL_BUDGET_MAX_LOADED=2 "$MODELCTL" --json gc --dry-run
+check "gc over the count cap says so" eval 'rc_is 0 &&
+    jq -e "[.actions[] | select(.why == \"over_budget\")] | length == 1 and (.[0].reason | contains(\"budget.max_loaded\"))" <<<"$OUT" >/dev/null'
 finish

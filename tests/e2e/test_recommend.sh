@@ -103,6 +103,10 @@ run "$MODELCTL" --json preload --at "$at" --memory 7GB
 check "preload never evicts: a model that does not fit in free memory is skipped" eval 'rc_is 0 && jq -e "
     .forecast[] | select(.model == \"gemma3:4b\") | .action == \"skip\" and (.reason | contains(\"never evicts\"))" <<<"$OUT" >/dev/null &&
     [ "$(curl -s "$sim_url/api/ps" | jq -r "[.models[].name] | join(\",\")")" = "llama3.1:8b" ]'
+run env MODELCTL_BUDGET_MAX_LOADED=1 "$MODELCTL" preload --at "$at"
+check "a likely model skipped for the count cap: budget.max_loaded named, and said even off a terminal (cron)" eval 'rc_is 0 &&
+    has "$OUT" "skip gemma3:4b" && has "$OUT" "budget.max_loaded = 1" && has "$OUT" "never evicts" &&
+    [ "$(curl -s "$sim_url/api/ps" | jq -r "[.models[].name] | join(\",\")")" = "llama3.1:8b" ]'
 run "$MODELCTL" preload --at 25:00
 check "a bad --at: exit 2" eval 'rc_is 2 && has "$ERR" "HH:MM"'
 finish

@@ -3,6 +3,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <thread>
 
 using namespace core::bench;
@@ -46,34 +47,55 @@ TEST_CASE("summarize takes each figure's spread") {
 
 TEST_CASE("compare reports each median's change in its own direction") {
     Result before, after;
-    before.tokens_per_second = {0, 100, 0};
-    after.tokens_per_second = {0, 85, 0}; // 15% slower
-    before.ttft_ms = {0, 200, 0};
-    after.ttft_ms = {0, 210, 0}; // 5% slower
-    before.total_ms = {0, 1000, 0};
-    after.total_ms = {0, 800, 0};                // 20% faster
+    before.tokens_per_second = {98, 100, 102};
+    after.tokens_per_second = {84, 85, 86}; // 15% slower, every run
+    before.ttft_ms = {190, 200, 210};
+    after.ttft_ms = {205, 210, 215}; // 5% slower
+    before.total_ms = {1000, 1000, 1000};
+    after.total_ms = {800, 800, 800};            // 20% faster
     before.prompt_tokens_per_second = {0, 0, 0}; // not reported: left out
-    after.prompt_tokens_per_second = {0, 300, 0};
+    after.prompt_tokens_per_second = {300, 300, 300};
     after.load_seconds = 2.0; // only one side measured a load: left out
     auto changes = compare(before, after, 0.10);
     REQUIRE(changes.size() == 3);
     CHECK(changes[0].figure == "tokens_per_second");
     CHECK(changes[0].worse == doctest::Approx(0.15));
     CHECK(changes[0].regressed);
+    CHECK(
+        changes[0].why ==
+        "15.0% worse, past the limit of 10.0%; every run slower than the slowest before (86 < 98)");
     CHECK(changes[1].figure == "ttft_ms");
     CHECK(changes[1].worse == doctest::Approx(0.05));
     CHECK_FALSE(changes[1].regressed);
     CHECK(changes[2].figure == "total_ms");
     CHECK(changes[2].worse == doctest::Approx(-0.20));
+    CHECK_FALSE(changes[2].gated); // grows with the answer's length
     CHECK_FALSE(changes[2].regressed);
+    // Twice as long in total is no regression: total time is not gated.
+    after.total_ms = {2000, 2000, 2000};
+    CHECK_FALSE(compare(before, after, 0.10)[2].regressed);
     before.load_seconds = 1.0;
     changes = compare(before, after, 0.5);
     CHECK(changes.back().figure == "load_seconds");
     CHECK(changes.back().worse == doctest::Approx(1.0));
     CHECK(changes.back().regressed);
     // Exactly at the threshold is not a regression.
-    after.tokens_per_second = {0, 90, 0};
+    after.tokens_per_second = {90, 90, 90};
     CHECK_FALSE(compare(before, after, 0.10)[0].regressed);
+    // Worse in the median, but one new run as fast as an earlier one: the
+    // runs overlap, and noise cannot be ruled out.
+    after.tokens_per_second = {60, 70, 98};
+    CHECK_FALSE(compare(before, after, 0.10)[0].regressed);
+    after.tokens_per_second = {60, 70, 97.9};
+    CHECK(compare(before, after, 0.10)[0].regressed);
+    // Time per token, where both results measured it.
+    before.ms_per_token = {10, 10, 10};
+    after.ms_per_token = {13, 13, 13};
+    auto c = compare(before, after, 0.10);
+    auto it = std::find_if(c.begin(), c.end(),
+                           [](const Change& x) { return x.figure == "ms_per_token"; });
+    REQUIRE(it != c.end());
+    CHECK(it->regressed);
 }
 
 TEST_CASE("previous finds the newest comparable result") {

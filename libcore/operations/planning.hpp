@@ -4,6 +4,7 @@
 // loaded models as the policy sees them.
 
 #include "config/config.hpp"
+#include "error.hpp"
 #include "policy/policy.hpp"
 #include "provider/provider.hpp"
 #include "store/store.hpp"
@@ -14,7 +15,7 @@
 #include <string>
 #include <vector>
 
-namespace core::registry {
+namespace core::operations {
 
 // Ollama's KV cache at num_ctx, from /api/show model_info:
 // 2 (K and V) x block_count x head_count_kv x (embedding_length / head_count)
@@ -60,14 +61,21 @@ struct Wanted {
     bool loaded = false; // in memory now (and not stopping)
 };
 
+// A model asked for that the server does not have.
+struct Missing {
+    std::string model; // as asked for
+    Error error;       // NotFound, with a hint
+};
+
 // What each of `models` will take: its size if loaded now, else the memory
 // observed after an earlier load at its num_ctx, else file size + KV cache
-// from /api/show. Throws Error{NotFound} for a model the server lacks.
+// from /api/show. A model the server lacks goes to `missing`, or, when that
+// is null, throws its Error{NotFound}.
 std::vector<Wanted> describe_wanted(provider::Provider& server,
                                     const std::vector<std::string>& models,
                                     const std::vector<provider::LoadedModel>& loaded,
                                     const store::State& state, const config::Config& cfg,
-                                    util::Timestamp now);
+                                    util::Timestamp now, std::vector<Missing>* missing = nullptr);
 
 // Loaded models as the policy sees them: bytes as the server reports, reload
 // time as last observed (else 1 s + 2 GB/s), pins, priorities and uses. The
@@ -78,4 +86,4 @@ std::vector<policy::Resident> residents(const std::vector<provider::LoadedModel>
                                         const store::State& state, const config::Config& cfg,
                                         util::Timestamp now);
 
-} // namespace core::registry
+} // namespace core::operations

@@ -1,11 +1,12 @@
 // Memory estimates, effective settings and expiry observation.
-#include "registry/planning.hpp"
+#include "operations/planning.hpp"
 #include "registry/registry.hpp"
 
 #include <doctest/doctest.h>
 
 using namespace core;
 using namespace core::registry;
+using namespace core::operations;
 using json = nlohmann::json;
 
 namespace {

@@ -1,4 +1,4 @@
-#include "registry/planning.hpp"
+#include "operations/planning.hpp"
 
 #include "error.hpp"
 #include "policy/replay.hpp"
@@ -7,7 +7,7 @@
 
 #include <algorithm>
 
-namespace core::registry {
+namespace core::operations {
 
 using json = nlohmann::json;
 
@@ -173,7 +173,7 @@ std::vector<Wanted> describe_wanted(provider::Provider& server,
                                     const std::vector<std::string>& models,
                                     const std::vector<provider::LoadedModel>& loaded,
                                     const store::State& state, const config::Config& cfg,
-                                    util::Timestamp now) {
+                                    util::Timestamp now, std::vector<Missing>* missing) {
     std::vector<Wanted> out;
     std::vector<provider::InstalledModel> installed;
     for (const auto& name : models) {
@@ -192,12 +192,17 @@ std::vector<Wanted> describe_wanted(provider::Provider& server,
                 installed = server.installed();
             auto it = std::find_if(installed.begin(), installed.end(),
                                    [&](const auto& m) { return server.same_model(m.name, name); });
-            if (it == installed.end())
-                throw Error(ErrorKind::NotFound,
-                            "model '" + name + "' is not installed on the server at " +
-                                server.address(),
-                            server.kind() == "lmstudio" ? "download it first: lms get " + name
-                                                        : "pull it first: modelctl pull " + name);
+            if (it == installed.end()) {
+                Error e(ErrorKind::NotFound,
+                        "model '" + name + "' is not installed on the server at " +
+                            server.address(),
+                        server.kind() == "lmstudio" ? "download it first: lms get " + name
+                                                    : "pull it first: modelctl pull " + name);
+                if (!missing)
+                    throw e;
+                missing->push_back({name, e});
+                continue;
+            }
             auto info = server.show(name);
             w.estimate = estimate_memory(r, it->size, info.model_info, w.settings.num_ctx);
         }
@@ -206,4 +211,4 @@ std::vector<Wanted> describe_wanted(provider::Provider& server,
     return out;
 }
 
-} // namespace core::registry
+} // namespace core::operations

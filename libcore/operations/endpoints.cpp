@@ -1,0 +1,83 @@
+#include "operations/endpoints.hpp"
+
+#include "error.hpp"
+#include "provider/ollama_host.hpp"
+
+namespace core::operations {
+
+namespace {
+
+// An endpoint's url, read as OLLAMA_HOST is (bind-all addresses mean this
+// machine); an LM Studio url without scheme or port gets LM Studio's 1234.
+http::Endpoint address_of(const std::string& provider, const std::string& url) {
+    auto ep = provider::connectable(provider::parse_ollama_host(url));
+    bool port_given = url.find("://") != std::string::npos ||
+                      url.find(":" + std::to_string(ep.port)) != std::string::npos;
+    if (provider == "lmstudio" && !port_given)
+        ep.port = 1234;
+    return ep;
+}
+
+} // namespace
+
+std::vector<Endpoint> resolve_endpoints(const config::Config& cfg) {
+    std::vector<Endpoint> out;
+    for (const auto& c : cfg.endpoints)
+        out.push_back(
+            {c.name, c.provider, address_of(c.provider, c.url), c.token_env, c.vram, c.ram, false});
+    if (out.empty()) {
+        out.push_back(
+            {"ollama", "ollama", address_of("ollama", cfg.host), "", cfg.vram, cfg.ram, false});
+        out.push_back({"lmstudio", "lmstudio", address_of("lmstudio", "127.0.0.1:1234"),
+                       "LM_API_TOKEN", cfg.vram, cfg.ram, true});
+    }
+    return out;
+}
+
+Endpoint select_endpoint(const std::vector<Endpoint>& all, const std::string& name) {
+    if (name.empty())
+        return all.front();
+    std::string names;
+    for (const auto& e : all) {
+        if (e.name == name) {
+            Endpoint chosen = e;
+            chosen.optional = false; // asked for by name: it must answer
+            return chosen;
+        }
+        names += (names.empty() ? "" : ", ") + e.name;
+    }
+    throw Error(ErrorKind::Usage, "no endpoint named '" + name + "'",
+                "the endpoints are: " + names + " (modelctl endpoints lists them)");
+}
+
+bool is_local(const Endpoint& e) {
+    const auto& h = e.address.host;
+    return h == "localhost" || h == "::1" || h.rfind("127.", 0) == 0;
+}
+
+resources::BudgetReport budget(const Endpoint& e, const config::Config& config,
+                               const std::function<resources::Snapshot()>& probe,
+                               const std::vector<provider::LoadedModel>& loaded) {
+    auto cfg = config;
+    if (e.vram)
+        cfg.vram = e.vram;
+    if (e.ram)
+        cfg.ram = e.ram;
+    bool local = is_local(e);
+    auto snap = cfg.memory ? resources::Snapshot{} : probe();
+    // A size the server does not place (LM Studio's) counts where models go:
+    // on the GPU when there is one.
+    bool gpu = cfg.vram.has_value() || (local && !snap.gpus.empty());
+    uint64_t vram = 0, ram = 0;
+    for (const auto& m : loaded) {
+        if (!m.size_reported) {
+            (gpu ? vram : ram) += m.size;
+            continue;
+        }
+        vram += m.size_vram;
+        ram += m.size > m.size_vram ? m.size - m.size_vram : 0;
+    }
+    return resources::compute_budget(snap, cfg, local, vram, ram);
+}
+
+} // namespace core::operations

@@ -1,0 +1,51 @@
+#pragma once
+// The model servers modelctl manages, and the memory budget of each.
+
+#include "config/config.hpp"
+#include "http/endpoint.hpp"
+#include "provider/provider.hpp"
+#include "resources/resources.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace core::operations {
+
+// A model server: one from the config file's `endpoints`, or, with none
+// configured, Ollama at OLLAMA_HOST ("ollama") and LM Studio at its default
+// port ("lmstudio", optional: left out of status and gc when it does not
+// answer).
+struct Endpoint {
+    std::string name;
+    std::string provider; // "ollama" or "lmstudio"
+    http::Endpoint address;
+    std::string token_env; // the variable holding its bearer token; "" none
+    std::optional<uint64_t> vram, ram;
+    bool optional = false;
+};
+
+// Every endpoint, in the config file's order, else the two defaults.
+std::vector<Endpoint> resolve_endpoints(const config::Config& cfg);
+
+// The endpoint named `name` (optional = false: asked for by name, it must
+// answer), or the first when `name` is empty. Throws Error{Usage} naming the
+// endpoints there are for an unknown name.
+Endpoint select_endpoint(const std::vector<Endpoint>& all, const std::string& name);
+
+// Whether the server runs on this machine (its memory is the probe's).
+bool is_local(const Endpoint& e);
+
+// The memory budget for an endpoint's loaded models (resources.hpp): the
+// endpoint's configured memory, else the config's, else (a server on this
+// machine) what `probe` finds. `probe` is called only when needed.
+resources::BudgetReport budget(const Endpoint& e, const config::Config& cfg,
+                               const std::function<resources::Snapshot()>& probe,
+                               const std::vector<provider::LoadedModel>& loaded);
+
+// The budget of one endpoint as a function of what is loaded there.
+using BudgetFn = std::function<resources::BudgetReport(const std::vector<provider::LoadedModel>&)>;
+
+} // namespace core::operations

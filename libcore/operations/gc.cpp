@@ -1,0 +1,37 @@
+#include "operations/gc.hpp"
+
+#include "error.hpp"
+#include "operations/planning.hpp"
+
+#include <cstdint>
+
+namespace core::operations {
+
+GcPlan plan_gc(provider::Provider& server, registry::Registry& reg, const config::Config& cfg,
+               const BudgetFn& budget, bool idle_given) {
+    auto now = util::now();
+    auto loaded = server.loaded();
+    auto state = reg.observe(loaded, now);
+    GcPlan out;
+    out.loaded = loaded.size();
+    std::vector<double> timeouts;
+    for (const auto& m : loaded) {
+        auto rec = state.models.find(m.name); // the server's own name: canonical
+        auto eff =
+            effective_settings(m.name, cfg, rec == state.models.end() ? nullptr : &rec->second);
+        timeouts.push_back(idle_given ? cfg.idle_timeout.count() : eff.idle_timeout.count());
+    }
+    try {
+        out.budget = budget(loaded);
+    } catch (const Error& err) {
+        if (err.kind() != ErrorKind::Usage)
+            throw;
+        out.no_budget = err.what(); // a remote server without configured memory
+    }
+    out.plan = policy::plan_gc(residents(loaded, state, cfg, now), timeouts,
+                               out.budget ? out.budget->budget : policy::Budget{UINT64_MAX, 0},
+                               epoch_seconds(now), policy::Params{});
+    return out;
+}
+
+} // namespace core::operations

@@ -1,0 +1,32 @@
+#pragma once
+// gc's decisions for one endpoint: which loaded models to unload for
+// idleness (each model's idle_timeout, or the one given for the run), then
+// which to unload by the policy while the rest break the budget (memory or
+// budget.max_loaded). Pinned models are never chosen.
+
+#include "operations/endpoints.hpp"
+#include "policy/policy.hpp"
+#include "provider/provider.hpp"
+#include "registry/registry.hpp"
+#include "resources/resources.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace core::operations {
+
+struct GcPlan {
+    size_t loaded = 0;                             // models loaded before
+    std::optional<resources::BudgetReport> budget; // none: no budget can be set (idle only)
+    std::string no_budget;                         // why not, when none
+    policy::GcPlan plan;
+};
+
+// `idle_given`: the config's idle_timeout was given for this run (--idle) and
+// beats each model's own. Reads the server and the store; changes nothing but
+// what observing the loaded models records.
+GcPlan plan_gc(provider::Provider& server, registry::Registry& reg, const config::Config& cfg,
+               const BudgetFn& budget, bool idle_given);
+
+} // namespace core::operations

@@ -1,0 +1,73 @@
+#include "operations/load.hpp"
+
+#include "util/timestamp.hpp"
+
+namespace core::operations {
+
+Error LoadPlan::refusal() const {
+    bool pins = plan.refusal.find("pinned") != std::string::npos;
+    bool count = plan.refusal.find("max_loaded") != std::string::npos;
+    std::string hint =
+        count  ? "unload or unpin a model, or raise budget.max_loaded"
+        : pins ? "unpin a model (modelctl unpin), or raise the budget with --memory"
+               : "raise the budget with --memory or budget.memory, or choose a smaller model";
+    return Error(ErrorKind::Refused, "cannot load: " + plan.refusal, hint);
+}
+
+void LoadPlan::require_feasible() const {
+    if (!plan.feasible)
+        throw refusal();
+}
+
+void LoadPlan::refuse_evictions(bool no_evict) const {
+    if (!no_evict || plan.evict.empty())
+        return;
+    std::string names;
+    for (const auto& v : plan.evict)
+        names += (names.empty() ? "" : ", ") + v.name;
+    throw Error(ErrorKind::Refused,
+                "not enough room without unloading " + names + " (--no-evict): " + plan.need,
+                "drop --no-evict to let the policy make room; modelctl load --dry-run "
+                "shows the plan");
+}
+
+LoadPlan plan_loads(provider::Provider& server, registry::Registry& reg, const config::Config& cfg,
+                    const BudgetFn& budget, const std::vector<std::string>& models,
+                    bool missing_fails) {
+    auto now = util::now();
+    auto loaded = server.loaded();
+    auto state = reg.observe(loaded, now);
+    LoadPlan lp;
+    lp.wanted = describe_wanted(server, models, loaded, state, cfg, now,
+                                missing_fails ? nullptr : &lp.missing);
+    lp.budget = budget(loaded);
+    std::vector<policy::Want> wants;
+    for (const auto& w : lp.wanted)
+        wants.push_back({w.model, w.estimate.bytes});
+    lp.plan = policy::plan_load(residents(loaded, state, cfg, now), wants, lp.budget.budget,
+                                epoch_seconds(now), policy::Params{});
+    return lp;
+}
+
+provider::LoadSettings load_settings(const config::Config& cfg, const Wanted& w,
+                                     bool keep_alive_flag) {
+    provider::LoadSettings s{keep_alive_flag ? cfg.keep_alive : w.settings.keep_alive, 0};
+    auto it = cfg.models.find(w.model);
+    if (it != cfg.models.end() && it->second.num_ctx)
+        s.num_ctx = *it->second.num_ctx;
+    return s;
+}
+
+std::optional<util::KeepAlive> request_keep_alive(const store::Store& store, const Wanted& w,
+                                                  const provider::LoadSettings& s) {
+    if (s.keep_alive)
+        return s.keep_alive;
+    auto state = store.read();
+    auto it = state.models.find(w.model);
+    if (it == state.models.end() || !it->second.keep_alive_seconds)
+        return std::nullopt;
+    double secs = *it->second.keep_alive_seconds;
+    return secs < 0 ? util::KeepAlive{true, {}} : util::KeepAlive{false, util::Seconds(secs)};
+}
+
+} // namespace core::operations
