@@ -108,7 +108,7 @@ _modelctl() {
             if [[ "$prev" == --format ]]; then
                 COMPREPLY=($(compgen -W "text json prometheus" -- "$cur"))
             elif [[ "$cur" == -* ]]; then
-                COMPREPLY=($(compgen -W "--loaded --timeout --format $global" -- "$cur"))
+                COMPREPLY=($(compgen -W "--loaded --timeout --format --no-evict $global" -- "$cur"))
             else
                 COMPREPLY=($(compgen -W "$(_modelctl_models)" -- "$cur"))
             fi ;;

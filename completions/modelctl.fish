@@ -111,4 +111,5 @@ complete -c modelctl -n "__fish_seen_subcommand_from bench" -x -a '(__modelctl_i
 complete -c modelctl -n "__fish_seen_subcommand_from health" -l loaded -d 'Also check every loaded model'
 complete -c modelctl -n "__fish_seen_subcommand_from health" -l timeout -x -d 'Longest each check may take'
 complete -c modelctl -n "__fish_seen_subcommand_from health" -l format -x -a 'text json prometheus' -d 'Output format'
+complete -c modelctl -n "__fish_seen_subcommand_from health" -l no-evict -d 'Fail the load check rather than unload other models'
 complete -c modelctl -n "__fish_seen_subcommand_from health" -x -a '(__modelctl_installed)'

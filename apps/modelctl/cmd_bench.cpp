@@ -328,6 +328,8 @@ int run_bench(Context& ctx, const BenchOptions& o) {
         try {
             Measured m;
             m.model = ctx.canonical(name);
+            // Before --cold unloads it or the plan evicts others.
+            core::operations::require_capability(*provider, m.model, "completion");
             Progress progress(ctx.show_progress());
             if (o.cold) {
                 progress.start("unloading " + m.model + " for a cold start");

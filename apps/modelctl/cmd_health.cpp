@@ -33,6 +33,8 @@ void setup_health(CLI::App& app, Context& ctx) {
                     "Longest each check may take, e.g. 30s, 2m (default 30s)");
     sub->add_option("--format", opts->format, "Output: text (default), json or prometheus")
         ->check(CLI::IsMember({"text", "json", "prometheus"}));
+    sub->add_flag("--no-evict", opts->no_evict,
+                  "Fail the load check rather than unload other models to make room");
     sub->callback([&ctx, opts] { ctx.exit_code = run_health(ctx, *opts); });
 }
 
@@ -56,12 +58,15 @@ std::string took(double seconds) {
     return seconds < 1 ? fixed(seconds * 1000, 0) + " ms" : elapsed_text(seconds);
 }
 
+// Tokens the answer check asks for.
+constexpr int kProbeTokens = 8;
+
 class Checker {
 public:
     Checker(Context& ctx, provider::Provider& server, core::store::Store& store,
-            const core::config::Config& cfg, double timeout)
+            const core::config::Config& cfg, double timeout, bool no_evict)
         : ctx_(ctx), server_(server), store_(store), reg_(server, store), cfg_(cfg),
-          timeout_(timeout) {}
+          timeout_(timeout), no_evict_(no_evict) {}
 
     std::vector<Check> checks;
     bool unreachable = false;
@@ -134,15 +139,16 @@ public:
                 if (w.loaded)
                     return "already loaded, " + where(m);
                 lp.require_feasible();
+                lp.refuse_evictions(no_evict_);
                 std::ostringstream evicted;
                 evict(ctx_, reg_, lp.plan, evicted);
                 auto r = reg_.load(m, settings, /*as_use=*/false);
+                std::string names;
+                for (const auto& v : lp.plan.evict)
+                    names += (names.empty() ? "" : ", ") + v.name;
                 return "loaded in " + elapsed_text(r.seconds) + ", " +
                        (r.observed ? placed(*r.observed) : "not listed by the server afterwards") +
-                       (lp.plan.evict.empty()
-                            ? ""
-                            : "; unloaded " + std::to_string(lp.plan.evict.size()) +
-                                  " other model(s) to make room");
+                       (names.empty() ? "" : "; unloaded " + names + " to make room");
             }))
             return;
         bool embedding_only = std::find(caps.begin(), caps.end(), "embedding") != caps.end() &&
@@ -157,13 +163,16 @@ public:
             provider::GenerateRequest req;
             req.model = m;
             req.prompt = "Reply with one word: ready?";
-            req.num_predict = 1;
+            // A few tokens, read to the final line: one token ends before a
+            // stream that breaks mid-answer would show it.
+            req.num_predict = kProbeTokens;
             req.keep_alive = keep.keep_alive;
             std::string text;
             auto metrics = server_.generate(req, [&](std::string_view t) { text += t; });
             if (metrics.eval_count < 1 && text.empty())
                 throw core::Error(core::ErrorKind::Protocol, "the answer had no token");
-            return "answered a one-token prompt";
+            return "answered " + std::to_string(metrics.eval_count) + " token(s), streamed to " +
+                   "the end (" + (metrics.done_reason.empty() ? "done" : metrics.done_reason) + ")";
         });
     }
 
@@ -188,6 +197,7 @@ private:
     registry::Registry reg_;
     const core::config::Config& cfg_;
     double timeout_;
+    bool no_evict_;
 };
 
 } // namespace
@@ -203,7 +213,7 @@ int run_health(Context& ctx, const HealthOptions& o) {
     const auto& cfg = ctx.config();
     auto server = ctx.provider(*timeout);
     auto store = ctx.store();
-    Checker checker(ctx, *server, store, cfg, timeout->count());
+    Checker checker(ctx, *server, store, cfg, timeout->count(), o.no_evict);
 
     checker.server();
     if (checker.checks.back().ok && (!o.models.empty() || o.loaded)) {

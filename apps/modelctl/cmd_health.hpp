@@ -19,6 +19,7 @@ struct HealthOptions {
     bool loaded = false;
     std::string timeout = "30s";
     std::string format; // text (default), json, prometheus
+    bool no_evict = false;
 };
 
 void setup_health(CLI::App& app, Context& ctx);

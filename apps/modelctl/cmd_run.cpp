@@ -89,6 +89,8 @@ int run_run(Context& ctx, const RunOptions& o) {
     auto store = ctx.store();
     registry::Registry reg(*provider, store);
 
+    // Before anything is evicted or recorded.
+    core::operations::require_capability(*provider, o.model, "completion");
     auto lp = plan_loads(ctx, *provider, reg, cfg, {o.model});
     lp.require_feasible();
     lp.refuse_evictions(o.no_evict);

@@ -2,6 +2,8 @@
 
 #include "util/timestamp.hpp"
 
+#include <algorithm>
+
 namespace core::operations {
 
 Error LoadPlan::refusal() const {
@@ -47,6 +49,25 @@ LoadPlan plan_loads(provider::Provider& server, registry::Registry& reg, const c
     lp.plan = policy::plan_load(residents(loaded, state, cfg, now), wants, lp.budget.budget,
                                 epoch_seconds(now), policy::Params{});
     return lp;
+}
+
+provider::ModelInfo require_capability(provider::Provider& server, const std::string& model,
+                                       const std::string& capability) {
+    auto info = server.show(model);
+    const auto& caps = info.capabilities;
+    if (caps.empty() || std::find(caps.begin(), caps.end(), capability) != caps.end())
+        return info;
+    std::string has;
+    for (const auto& c : caps)
+        has += (has.empty() ? "" : ", ") + c;
+    bool generate = capability == "completion";
+    throw Error(ErrorKind::Failed,
+                server.canonical(model) + " cannot " +
+                    (generate ? std::string("generate text") : "do " + capability) +
+                    ": the server lists its capabilities as " + has,
+                generate ? "run and bench need a model that generates text, as modelctl recommend "
+                           "lists them; modelctl health checks an embedding model"
+                         : "");
 }
 
 provider::LoadSettings load_settings(const config::Config& cfg, const Wanted& w,

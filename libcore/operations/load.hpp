@@ -39,6 +39,14 @@ LoadPlan plan_loads(provider::Provider& server, registry::Registry& reg, const c
                     const BudgetFn& budget, const std::vector<std::string>& models,
                     bool missing_fails = false);
 
+// The model's details, after checking that it can do what is asked
+// ("completion": generate text). Throws Error{Failed} with a hint when the
+// server says it cannot (an embedding model asked to generate), before
+// anything is loaded or evicted; a server that lists no capabilities (an older
+// Ollama) is taken at its word later. Error{NotFound} for a missing model.
+provider::ModelInfo require_capability(provider::Provider& server, const std::string& model,
+                                       const std::string& capability);
+
 // How to load a wanted model: --keep-alive when given (`keep_alive_flag`),
 // else the model's own or the global keep_alive; num_ctx when the config sets
 // one for the model (else the server's default).

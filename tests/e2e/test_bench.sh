@@ -89,7 +89,7 @@ check "recommend uses the bench figures" eval 'jq -e ".recommendations[] | selec
 run "$MODELCTL" bench nosuch:1b llama3.2:3b --runs 1 --num-predict 4
 check "a missing model fails (exit 1), the others are still measured" eval 'rc_is 1 && has "$ERR" "not installed" && has "$OUT" "llama3.2:3b"'
 run "$MODELCTL" bench nomic-embed-text --runs 1
-check "an embedding model cannot be benchmarked, and says why" eval 'rc_is 1 && has "$ERR" "does not support generate"'
+check "an embedding model cannot be benchmarked, and says why" eval 'rc_is 1 && has "$ERR" "cannot generate text" && has "$ERR" "hint:"'
 run "$MODELCTL" bench llama3.2:3b --fail-on-regression lots
 check "a bad percentage is a usage error" eval 'rc_is 2 && has "$ERR" "not a percentage"'
 run "$MODELCTL" bench llama3.2:3b --runs 0

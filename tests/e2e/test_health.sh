@@ -18,7 +18,7 @@ start_sim --speed 20 --startup 0.2 --fault fail=gemma3:12b
 run "$MODELCTL" health
 check "the server alone: exit 0, its version" eval 'rc_is 0 && has "$OUT" "ok    server: Ollama 0.9.6 at $SIM_URL" && has "$OUT" "healthy: 1 of 1 checks passed"'
 run "$MODELCTL" health llama3.2:3b
-check "all good: installed, loads, answers; exit 0" eval 'rc_is 0 && has "$OUT" "ok    llama3.2:3b installed" && has "$OUT" "ok    llama3.2:3b load: loaded in" && has "$OUT" "ok    llama3.2:3b answer: answered a one-token prompt"'
+check "all good: installed, loads, answers; exit 0" eval 'rc_is 0 && has "$OUT" "ok    llama3.2:3b installed" && has "$OUT" "ok    llama3.2:3b load: loaded in" && has "$OUT" "ok    llama3.2:3b answer: answered 8 token(s), streamed to the end (length)"'
 check "the model was loaded by the check" eval '[ "$(curl -s "$SIM_URL/api/ps" | jq -r ".models[0].name")" = llama3.2:3b ]'
 run "$MODELCTL" health nosuch:1b
 check "model missing: exit 1, the installed check says so" eval 'rc_is 1 && has "$OUT" "FAIL  nosuch:1b installed: not installed" && ! has "$OUT" "nosuch:1b load"'
@@ -55,6 +55,23 @@ printf 'bad{x="1"} 1\nbad{x="1"} 2\n' >"$SCRATCH/dup.prom"
 printf 'm 1\n# TYPE m gauge\n' >"$SCRATCH/late.prom"
 printf 'm{model="a"b"} 1\n' >"$SCRATCH/quote.prom"
 check "the format check itself refuses what breaks the rules" eval '! prom_valid "$SCRATCH/dup.prom" >/dev/null && ! prom_valid "$SCRATCH/late.prom" >/dev/null && ! prom_valid "$SCRATCH/quote.prom" >/dev/null'
+
+# A load that must evict names what it unloaded; --no-evict fails the check
+# instead; either way the other models' fate is said.
+start_sim --speed 20 --startup 0.2
+"$MODELCTL" -q load llama3.2:3b qwen2.5-coder:7b
+run env MODELCTL_BUDGET_MEMORY=9GB "$MODELCTL" health --no-evict llama3.1:8b
+check "health --no-evict: the load check fails naming what it would unload, nothing unloaded" eval 'rc_is 1 &&
+    has "$OUT" "FAIL  llama3.1:8b load: not enough room without unloading" && has "$OUT" "(--no-evict)" &&
+    [ "$(curl -s "$SIM_URL/api/ps" | jq ".models | length")" = 2 ]'
+run env MODELCTL_BUDGET_MEMORY=9GB "$MODELCTL" health llama3.1:8b
+check "health names the models it unloaded to load" eval 'rc_is 0 && grep -qE "ok    llama3.1:8b load: loaded in .*; unloaded (llama3.2:3b|qwen2.5-coder:7b)(, (llama3.2:3b|qwen2.5-coder:7b))? to make room" <<<"$OUT"'
+
+# A stream that breaks mid-answer (after 3 tokens) fails the answer check, as
+# it fails run: the probe asks for more and reads to the end.
+start_sim --speed 20 --startup 0.2 --fault midstream-error
+run "$MODELCTL" health llama3.2:3b
+check "a stream broken mid-answer: the answer check fails, exit 1" eval 'rc_is 1 && has "$OUT" "FAIL  llama3.2:3b answer:" && has "$OUT" "unexpected EOF"'
 
 # Too slow: real-time loads (1 s start-up + size / 2 GB/s) against a 1 s timeout.
 start_sim --speed 1

@@ -26,6 +26,15 @@ vram=$(curl -s "$sim_url/api/ps" | jq ".models[0].size_vram")
 check "tokens/s is what modelsim's speed model implies" eval 'jq -e --argjson v "$vram" "
     (.metrics.tokens_per_second / (400e9 * 20 / \$v) - 1 | fabs) < 0.01" <<<"$doc" >/dev/null'
 check "time to first token is before the last token" eval 'jq -e ".metrics.ttft_ms > 0 and .metrics.ttft_ms < .metrics.latency_ms" <<<"$doc" >/dev/null'
+# An embedding model cannot generate: refused before anything is evicted or
+# recorded (it evicted the others, then failed with the server's error, and
+# counted a failed use).
+before=$(cat "$MODELCTL_HOME/state.json")
+run env MODELCTL_BUDGET_MEMORY=2.6GB "$MODELCTL" run nomic-embed-text "hello"
+check "run on an embedding model: exit 1 with a hint, nothing evicted, nothing recorded" eval 'rc_is 1 &&
+    has "$ERR" "nomic-embed-text:latest cannot generate text" && has "$ERR" "hint:" &&
+    [ "$(curl -s "$sim_url/api/ps" | jq -r "[.models[].name] | join(\",\")")" = llama3.2:3b ] &&
+    [ "$(cat "$MODELCTL_HOME/state.json")" = "$before" ]'
 run "$MODELCTL" --json stats llama3.2:3b
 check "stats adds both runs up" eval 'jq -e --argjson d "$doc" ".models[0] | .uses == 2 and .failures == 0 and .tokens_out > \$d.metrics.tokens_out" <<<"$OUT" >/dev/null'
 
