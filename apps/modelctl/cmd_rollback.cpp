@@ -71,7 +71,8 @@ int run_rollback(Context& ctx, const RollbackOptions& o) {
     if (ctx.global.quiet)
         return 0;
     if (!r.changed) {
-        std::cout << r.model << " is already at " << versions::short_digest(r.to) << "\n";
+        std::cout << r.model << " is already at " << versions::short_digest(r.to)
+                  << (o.reload ? "; nothing to reload" : "") << "\n";
         return 0;
     }
     std::cout << "rolled back " << r.model << " to " << versions::short_digest(r.to);
@@ -80,6 +81,10 @@ int run_rollback(Context& ctx, const RollbackOptions& o) {
     std::cout << "\n";
     if (!reloaded.is_null())
         std::cout << "reloaded " << r.model << " in " << elapsed_text(reloaded["seconds"]) << "\n";
+    else if (o.reload)
+        std::cout << "not reloaded: " << r.model
+                  << (loaded ? " is loaded with these weights already\n"
+                             : " is not loaded; its next load reads the weights rolled back to\n");
     else if (stale)
         std::cout << r.model << " is loaded with the weights of "
                   << versions::short_digest(loaded->digest)

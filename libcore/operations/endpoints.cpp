@@ -21,6 +21,14 @@ http::Endpoint address_of(const std::string& provider, const std::string& url) {
 } // namespace
 
 std::vector<Endpoint> resolve_endpoints(const config::Config& cfg) {
+    // The address of the default Ollama means nothing once endpoints are
+    // configured: a --host given then would be silently ignored.
+    for (const auto& s : cfg.settings)
+        if (s.key == "host" && s.source == config::Source::Flag && !cfg.endpoints.empty())
+            throw Error(ErrorKind::Usage,
+                        s.origin + " does not apply: endpoints are configured in " +
+                            cfg.file.string(),
+                        "choose one of them with --endpoint NAME (modelctl endpoints lists them)");
     std::vector<Endpoint> out;
     for (const auto& c : cfg.endpoints)
         out.push_back(

@@ -27,7 +27,9 @@ struct Endpoint {
     bool optional = false;
 };
 
-// Every endpoint, in the config file's order, else the two defaults.
+// Every endpoint, in the config file's order, else the two defaults. Throws
+// Error{Usage} for --host with endpoints configured (it would be ignored);
+// OLLAMA_HOST is then ignored, as the config file's `host` is.
 std::vector<Endpoint> resolve_endpoints(const config::Config& cfg);
 
 // The endpoint named `name` (optional = false: asked for by name, it must

@@ -35,6 +35,11 @@ check "endpoints: each with reachability, provider, version; one down gives exit
 
 run "$MODELCTL" -q load llama3.2:3b
 check "load goes to the first endpoint by default" eval 'rc_is 0'
+run "$MODELCTL" --host "$STUDIO_URL" status
+check "--host with endpoints configured is refused, not ignored (exit 2)" eval 'rc_is 2 &&
+    has "$ERR" "--host does not apply: endpoints are configured in" && has "$ERR" "--endpoint NAME"'
+run env OLLAMA_HOST=127.0.0.1:1 "$MODELCTL" -q --endpoint work status
+check "OLLAMA_HOST, as the config file says, gives way to the endpoints" eval 'rc_is 0 && has "$OUT" "llama3.2:3b"'
 run "$MODELCTL" --endpoint studio load llama3.1-8b
 keep
 check "load on LM Studio, saying what it does not report" eval 'rc_is 0 && has "$OUT" "loaded llama3.1-8b" && has "$OUT" "file size"'

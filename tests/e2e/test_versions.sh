@@ -98,6 +98,10 @@ run "$MODELCTL" rollback qwen2.5-coder:1.5b --to "${Q2:0:12}" --reload --json
 check "rollback --reload reloads it with the rolled-back weights" eval 'rc_is 0 &&
     jq -e --arg q "$Q2" ".loaded and .reloaded.digest == \$q" <<<"$OUT" >/dev/null &&
     [ "$(curl -sf "$SIM_URL/api/ps" | jq -r ".models[] | select(.name == \"qwen2.5-coder:1.5b\") | .digest")" = "$Q2" ]'
+"$MODELCTL" -q unload qwen2.5-coder:1.5b
+run "$MODELCTL" rollback qwen2.5-coder:1.5b --to "${Q1:0:12}" --reload
+check "rollback --reload of a model not loaded says there was nothing to reload" eval 'rc_is 0 &&
+    has "$OUT" "rolled back qwen2.5-coder:1.5b" && has "$OUT" "not reloaded: qwen2.5-coder:1.5b is not loaded"'
 
 # A version pulled without modelctl enters the history when status --all sees it.
 "$MODELCTL" -q status --all >/dev/null
