@@ -25,6 +25,7 @@
 // loaded again with another context length; modelsim replaces the first.
 
 #include "library.hpp"
+#include "provider/ollama_api.hpp"
 #include "util/timestamp.hpp"
 
 #include <nlohmann/json.hpp>
@@ -52,9 +53,10 @@ struct SimConfig {
     double unload_seconds = 0.5;       // runner shutdown after an unload
     double gpu_bandwidth = 400e9;      // bytes/s: decode speed is memory-bound
     double cpu_bandwidth = 50e9;
-    double pull_bandwidth = 1e9;                     // bytes/s a pull downloads
-    double speed = 1.0;                              // divides every simulated duration
-    Ns default_keep_alive = std::chrono::minutes(5); // OLLAMA_KEEP_ALIVE
+    double pull_bandwidth = 1e9; // bytes/s a pull downloads
+    double speed = 1.0;          // divides every simulated duration
+    Ns default_keep_alive = std::chrono::duration_cast<Ns>(
+        core::provider::ollama::kDefaultKeepAlive); // OLLAMA_KEEP_ALIVE
     int default_num_ctx = 4096;
     unsigned seed = 1;
     int utc_offset_minutes = 0; // timestamps are written with this offset, as Go writes local time

@@ -158,7 +158,7 @@ std::vector<policy::Resident> residents(const std::vector<provider::LoadedModel>
         if (provider::classify_expiry(m.expires_at, now) == provider::Expiry::At) {
             double keep = rec && rec->keep_alive_seconds && *rec->keep_alive_seconds >= 0
                               ? *rec->keep_alive_seconds
-                              : 300; // Ollama's default keep_alive
+                              : provider::ollama::kDefaultKeepAlive.count();
             last = std::max(last,
                             *m.expires_at - std::chrono::duration_cast<util::Timestamp::duration>(
                                                 std::chrono::duration<double>(keep)));

@@ -10,6 +10,7 @@
 // loaded alone and counted at the budget (Ollama would spill it to system RAM).
 
 #include "policy/policy.hpp"
+#include "provider/ollama_api.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -70,7 +71,7 @@ struct ReplayOptions {
     uint64_t memory = 0;
     size_t max_loaded = 0; // 0: no limit (the Ollama rule has its own, below)
     Params params;
-    double ollama_keep_alive = 300;
+    double ollama_keep_alive = provider::ollama::kDefaultKeepAlive.count();
     size_t ollama_max_loaded = 3;
 };
 

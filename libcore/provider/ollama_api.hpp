@@ -8,6 +8,7 @@
 
 #include "error.hpp"
 #include "provider/provider.hpp"
+#include "util/duration.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -16,6 +17,12 @@
 #include <vector>
 
 namespace core::provider::ollama {
+
+// How long Ollama keeps a model loaded after a request that gives no
+// keep_alive: OLLAMA_KEEP_ALIVE's default, five minutes (docs/faq.md "How do
+// I keep a model loaded in memory?"). It sets expires_at = the end of the
+// request + keep_alive (server/sched.go).
+inline constexpr util::Seconds kDefaultKeepAlive{300};
 
 // "llama3.2" -> "llama3.2:latest"; names with a tag are kept.
 std::string normalize_name(std::string_view name);

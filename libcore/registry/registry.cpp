@@ -1,6 +1,7 @@
 #include "registry/registry.hpp"
 
 #include "error.hpp"
+#include "provider/ollama_api.hpp"
 #include "util/interrupt.hpp"
 #include "versions/versions.hpp"
 
@@ -40,8 +41,9 @@ bool observe_expiry(store::ModelRecord& r, const provider::LoadedModel& m, util:
     if (moved) {
         // Ollama sets expires_at = end of the last request + keep_alive
         // (server/sched.go), so that is when it was last used.
-        double keep =
-            r.keep_alive_seconds && *r.keep_alive_seconds >= 0 ? *r.keep_alive_seconds : 300;
+        double keep = r.keep_alive_seconds && *r.keep_alive_seconds >= 0
+                          ? *r.keep_alive_seconds
+                          : provider::ollama::kDefaultKeepAlive.count();
         auto used = *m.expires_at - std::chrono::duration_cast<util::Timestamp::duration>(
                                         std::chrono::duration<double>(keep));
         store::note_use(r, std::min(used, now));
