@@ -36,9 +36,11 @@ int run_config_show(Context& ctx, const ConfigOptions&) {
     const auto& cfg = ctx.config();
     auto state = ctx.store().read();
 
+    // Each per-model key as the endpoint's server names the model.
+    const auto& kind = ctx.endpoint().provider;
     std::set<std::string> models;
-    for (const auto& [name, m] : cfg.models)
-        models.insert(name);
+    for (const auto& [key, m] : cfg.models)
+        models.insert(core::provider::canonical_name(kind, key));
     for (const auto& [name, r] : state.models)
         if (r.pinned || r.priority)
             models.insert(name);
@@ -59,9 +61,7 @@ int run_config_show(Context& ctx, const ConfigOptions&) {
     json per_model = json::array();
     Table mtable({"MODEL", "PIN", "PRIORITY", "KEEP ALIVE", "IDLE TIMEOUT", "NUM CTX"});
     for (const auto& name : models) {
-        auto rec = state.models.find(name);
-        auto e = core::operations::effective_settings(
-            name, cfg, rec == state.models.end() ? nullptr : &rec->second);
+        auto e = core::operations::effective_settings(name, kind, cfg, state);
         auto with = [](const std::string& v, config::Source s) {
             return s == config::Source::Default ? v : v + " (" + config::source_name(s) + ")";
         };

@@ -3,6 +3,7 @@
 #include "cmd_versions.hpp"
 #include "errors.hpp"
 #include "operations/gc.hpp"
+#include "operations/planning.hpp"
 #include "output.hpp"
 #include "plan_output.hpp"
 #include "provider/ollama_api.hpp"
@@ -114,7 +115,7 @@ json gc_versions_endpoint(Context& ctx, const Endpoint& e, const GcOptions& o,
     versions::Manager manager(*server, store);
     auto installed = server->installed();
     auto state = store.read();
-    auto pinned = pinned_names(state, cfg);
+    auto pinned = core::operations::pinned_names(state, cfg, e.provider);
     std::set<std::string> names; // the models that may have versions
     for (const auto& m : installed)
         if (!versions::looks_like_version_tag(m.name))
@@ -128,7 +129,7 @@ json gc_versions_endpoint(Context& ctx, const Endpoint& e, const GcOptions& o,
     for (const auto& name : names) {
         auto rec = state.models.find(name);
         const auto* record = rec == state.models.end() ? nullptr : &rec->second;
-        int keep = keep_versions(name, state, cfg);
+        int keep = core::operations::effective_settings(name, e.provider, cfg, state).keep_versions;
         for (const auto& v :
              versions::beyond_retention(versions::history(name, record, installed, pinned), keep)) {
             std::string why =

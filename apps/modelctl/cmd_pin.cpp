@@ -2,6 +2,7 @@
 
 #include "error.hpp"
 #include "errors.hpp"
+#include "operations/planning.hpp"
 #include "output.hpp"
 #include "provider/ollama_api.hpp"
 #include "registry/registry.hpp"
@@ -58,8 +59,8 @@ int run_pin(Context& ctx, const PinOptions& o) {
     int code = 0;
     for (const auto& n : names) {
         reg.set_pin(n, o.pin);
-        auto it = cfg.models.find(n);
-        if (!o.pin && it != cfg.models.end() && it->second.pin.value_or(false)) {
+        const auto* entry = core::operations::config_entry(cfg, provider->kind(), n);
+        if (!o.pin && entry && entry->pin.value_or(false)) {
             code = report(n + " stays pinned by the config file " + cfg.file.string(),
                           "remove \"pin\" from its entry there", kFailed);
             results.push_back({{"model", n}, {"pinned", true}, {"pinned_by", "file"}});

@@ -2,6 +2,7 @@
 
 #include "cmd_versions.hpp"
 #include "errors.hpp"
+#include "operations/planning.hpp"
 #include "output.hpp"
 #include "progress_bar.hpp"
 #include "util/interrupt.hpp"
@@ -63,8 +64,10 @@ int run_pull(Context& ctx, const PullOptions& o) {
                           << " is kept as " << r.kept_by;
             std::cout << "\n";
             auto state = store.read();
-            int keep = keep_versions(r.model, state, cfg);
-            auto list = manager.list(r.model, pinned_names(state, cfg));
+            int keep =
+                core::operations::effective_settings(r.model, e.provider, cfg, state).keep_versions;
+            auto list =
+                manager.list(r.model, core::operations::pinned_names(state, cfg, e.provider));
             auto extra = versions::beyond_retention(list, keep);
             if (!extra.empty())
                 std::cout << extra.size() << " more version" << (extra.size() > 1 ? "s" : "")

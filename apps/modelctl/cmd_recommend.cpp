@@ -118,7 +118,7 @@ int run_recommend(Context& ctx, const RecommendOptions& o) {
             throw;
         ctx.note("no memory budget (" + std::string(e.what()) + ")");
     }
-    auto residents = core::operations::residents(loaded, state, cfg, now);
+    auto residents = core::operations::residents(loaded, state, cfg, provider->kind(), now);
     double now_s = core::operations::epoch_seconds(now);
 
     std::vector<rec::Candidate> cands;
@@ -141,7 +141,7 @@ int run_recommend(Context& ctx, const RecommendOptions& o) {
             c.bytes_source = "loaded now";
             c.readiness = rec::Readiness::Loaded;
         } else {
-            auto eff = core::operations::effective_settings(c.name, cfg, r);
+            auto eff = core::operations::effective_settings(c.name, provider->kind(), cfg, r);
             auto est = core::operations::estimate_memory(r, m.size, info.model_info, eff.num_ctx);
             c.bytes = est.bytes;
             c.bytes_source = est.source;

@@ -48,9 +48,7 @@ int run_rollback(Context& ctx, const RollbackOptions& o) {
     if (stale && o.reload) {
         core::registry::Registry reg(*server, store);
         auto state = store.read();
-        auto rec = state.models.find(r.model);
-        auto eff = core::operations::effective_settings(
-            r.model, cfg, rec == state.models.end() ? nullptr : &rec->second);
+        auto eff = core::operations::effective_settings(r.model, e.provider, cfg, state);
         reg.unload(r.model);
         auto l = reg.load(r.model, {eff.keep_alive, loaded->context_length});
         reloaded = {{"seconds", l.seconds},

@@ -80,7 +80,7 @@ policy::Trace trace_from_history(Context& ctx) {
         e.load_seconds = r.last_load ? r.last_load->seconds : policy::default_load_seconds(e.bytes);
         if (e.bytes == 0)
             continue;
-        auto eff = core::operations::effective_settings(name, cfg, &r);
+        auto eff = core::operations::effective_settings(name, ctx.endpoint().provider, cfg, &r);
         e.pinned = eff.pinned;
         e.priority = eff.priority;
         index[name] = t.catalog.size();

@@ -218,11 +218,12 @@ int status_prometheus(Context& ctx) {
     for (const auto& s : seen)
         if (s.status)
             for (const auto& m : s.status->loaded)
-                e.sample(with(s, m), core::operations::effective_settings(
-                                         m.name, cfg, record_of(s.status->state, m.name))
-                                             .pinned
-                                         ? 1
-                                         : 0);
+                e.sample(with(s, m),
+                         core::operations::effective_settings(m.name, s.endpoint.provider, cfg,
+                                                              record_of(s.status->state, m.name))
+                                 .pinned
+                             ? 1
+                             : 0);
     e.family("modelctl_memory_budget_bytes", "gauge",
              "The memory budget modelctl plans loaded models within.");
     for (const auto& s : seen)
@@ -273,7 +274,8 @@ int run_status(Context& ctx, const StatusOptions& o) {
     int code = report_failures(seen);
     const auto now = core::util::now();
     auto settings = [&](const Seen& s, const std::string& name) {
-        return core::operations::effective_settings(name, cfg, record_of(s.status->state, name));
+        return core::operations::effective_settings(name, s.endpoint.provider, cfg,
+                                                    record_of(s.status->state, name));
     };
     auto is_loaded = [](const Seen& s, const std::string& name) {
         return std::any_of(s.status->loaded.begin(), s.status->loaded.end(),

@@ -24,26 +24,6 @@ std::unique_ptr<core::provider::Provider> model_files_server(Context& ctx, const
     return ctx.provider(e);
 }
 
-std::set<std::string> pinned_names(const core::store::State& state,
-                                   const core::config::Config& cfg) {
-    std::set<std::string> out;
-    for (const auto& [name, r] : state.models)
-        if (r.pinned.value_or(false))
-            out.insert(name);
-    for (const auto& [name, m] : cfg.models)
-        if (m.pin.value_or(false))
-            out.insert(name);
-    return out;
-}
-
-int keep_versions(const std::string& name, const core::store::State& state,
-                  const core::config::Config& cfg) {
-    auto rec = state.models.find(name);
-    return core::operations::effective_settings(name, cfg,
-                                                rec == state.models.end() ? nullptr : &rec->second)
-        .keep_versions;
-}
-
 void setup_versions(CLI::App& app, Context& ctx) {
     auto opts = std::make_shared<VersionsOptions>();
     auto* sub = app.add_subcommand(
@@ -83,13 +63,13 @@ int run_versions(Context& ctx, const VersionsOptions& o) {
     std::string name = server->canonical(o.model);
     versions::Manager manager(*server, store);
     auto state = store.read();
-    auto list = manager.list(name, pinned_names(state, cfg));
+    auto list = manager.list(name, core::operations::pinned_names(state, cfg, e.provider));
     if (list.empty())
         throw core::Error(core::ErrorKind::NotFound,
                           "'" + name + "' is not installed on the server at " + server->address() +
                               ", and modelctl has no history of it",
                           "modelctl pull " + o.model + " installs it");
-    int keep = keep_versions(name, state, cfg);
+    int keep = core::operations::effective_settings(name, e.provider, cfg, state).keep_versions;
     auto now = core::util::now();
 
     if (ctx.global.json) {

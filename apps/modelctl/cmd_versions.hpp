@@ -25,12 +25,4 @@ int run_versions(Context& ctx, const VersionsOptions& options);
 // Error{Usage} naming the endpoint otherwise.
 std::unique_ptr<core::provider::Provider> model_files_server(Context& ctx, const Endpoint& e);
 
-// The model's keep_versions: its config entry's, else the global one.
-int keep_versions(const std::string& name, const core::store::State& state,
-                  const core::config::Config& cfg);
-
-// The names pinned by `modelctl pin` (the store) or the config file.
-std::set<std::string> pinned_names(const core::store::State& state,
-                                   const core::config::Config& cfg);
-
 } // namespace modelctl

@@ -1,7 +1,6 @@
 #include "config/config.hpp"
 
 #include "error.hpp"
-#include "provider/ollama_api.hpp"
 #include "util/file.hpp"
 #include "util/size.hpp"
 
@@ -361,8 +360,7 @@ Config load(const Environment& env, const std::optional<fs::path>& file,
                 if (!j["models"].is_object())
                     bad(origin, "models", "expected an object keyed by model name");
                 for (const auto& [name, v] : j["models"].items())
-                    c.models[provider::ollama::normalize_name(name)] =
-                        model_settings(name, v, origin);
+                    c.models[name] = model_settings(name, v, origin);
             }
         } else if (file) {
             throw Error(ErrorKind::Usage, "cannot read the config file " + file->string(),

@@ -94,8 +94,10 @@ struct Config {
     std::optional<uint64_t> vram; // the server's memory, when it is not this machine's
     std::optional<uint64_t> ram;
 
-    std::map<std::string, ModelSettings> models; // by normalized name
-    std::filesystem::path file;                  // the file read, or that would be
+    // Per-model settings, keyed as written in the file: each endpoint reads a
+    // key by its own server's naming rule (operations::config_entry).
+    std::map<std::string, ModelSettings> models;
+    std::filesystem::path file; // the file read, or that would be
     bool file_exists = false;
     std::vector<Setting> settings; // every global key, in table order
 };

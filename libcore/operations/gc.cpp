@@ -17,8 +17,8 @@ GcPlan plan_gc(provider::Provider& server, registry::Registry& reg, const config
     std::vector<double> timeouts;
     for (const auto& m : loaded) {
         auto rec = state.models.find(m.name); // the server's own name: canonical
-        auto eff =
-            effective_settings(m.name, cfg, rec == state.models.end() ? nullptr : &rec->second);
+        auto eff = effective_settings(m.name, server.kind(), cfg,
+                                      rec == state.models.end() ? nullptr : &rec->second);
         timeouts.push_back(idle_given ? cfg.idle_timeout.count() : eff.idle_timeout.count());
     }
     try {
@@ -28,7 +28,7 @@ GcPlan plan_gc(provider::Provider& server, registry::Registry& reg, const config
             throw;
         out.no_budget = err.what(); // a remote server without configured memory
     }
-    out.plan = policy::plan_gc(residents(loaded, state, cfg, now), timeouts,
+    out.plan = policy::plan_gc(residents(loaded, state, cfg, server.kind(), now), timeouts,
                                out.budget ? out.budget->budget : policy::Budget{UINT64_MAX, 0},
                                epoch_seconds(now), policy::Params{});
     return out;

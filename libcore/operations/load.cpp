@@ -46,8 +46,8 @@ LoadPlan plan_loads(provider::Provider& server, registry::Registry& reg, const c
     std::vector<policy::Want> wants;
     for (const auto& w : lp.wanted)
         wants.push_back({w.model, w.estimate.bytes});
-    lp.plan = policy::plan_load(residents(loaded, state, cfg, now), wants, lp.budget.budget,
-                                epoch_seconds(now), policy::Params{});
+    lp.plan = policy::plan_load(residents(loaded, state, cfg, server.kind(), now), wants,
+                                lp.budget.budget, epoch_seconds(now), policy::Params{});
     return lp;
 }
 
@@ -73,9 +73,8 @@ provider::ModelInfo require_capability(provider::Provider& server, const std::st
 provider::LoadSettings load_settings(const config::Config& cfg, const Wanted& w,
                                      bool keep_alive_flag) {
     provider::LoadSettings s{keep_alive_flag ? cfg.keep_alive : w.settings.keep_alive, 0};
-    auto it = cfg.models.find(w.model);
-    if (it != cfg.models.end() && it->second.num_ctx)
-        s.num_ctx = *it->second.num_ctx;
+    if (w.settings.num_ctx_own)
+        s.num_ctx = w.settings.num_ctx;
     return s;
 }
 

@@ -46,6 +46,24 @@ const store::ModelRecord* find(const store::State& st, const std::string& name) 
 
 } // namespace
 
+Effective effective_settings(const std::string& model, const std::string& kind,
+                             const config::Config& cfg, const store::State& state) {
+    auto it = state.models.find(model);
+    return effective_settings(model, kind, cfg, it == state.models.end() ? nullptr : &it->second);
+}
+
+std::set<std::string> pinned_names(const store::State& state, const config::Config& cfg,
+                                   const std::string& kind) {
+    std::set<std::string> out;
+    for (const auto& [name, r] : state.models)
+        if (r.pinned.value_or(false))
+            out.insert(name);
+    for (const auto& [key, m] : cfg.models)
+        if (m.pin.value_or(false))
+            out.insert(provider::canonical_name(kind, key));
+    return out;
+}
+
 double epoch_seconds(util::Timestamp t) {
     return std::chrono::duration<double>(t.time_since_epoch()).count();
 }
@@ -90,17 +108,25 @@ Estimate estimate_memory(const store::ModelRecord* record, uint64_t file_size,
     return e;
 }
 
-Effective effective_settings(const std::string& model, const config::Config& cfg,
-                             const store::ModelRecord* record) {
+const config::ModelSettings* config_entry(const config::Config& cfg, const std::string& kind,
+                                          const std::string& model) {
+    if (auto it = cfg.models.find(model); it != cfg.models.end())
+        return &it->second;
+    for (const auto& [key, settings] : cfg.models)
+        if (provider::canonical_name(kind, key) == model)
+            return &settings;
+    return nullptr;
+}
+
+Effective effective_settings(const std::string& model, const std::string& kind,
+                             const config::Config& cfg, const store::ModelRecord* record) {
     Effective e;
     e.keep_alive = cfg.keep_alive;
     e.idle_timeout = cfg.idle_timeout;
     e.num_ctx = cfg.num_ctx;
     e.keep_versions = cfg.keep_versions;
-    // Config keys are normalized by Ollama's rule whatever the server, so look up the same way.
-    auto it = cfg.models.find(provider::ollama::normalize_name(model));
-    if (it != cfg.models.end()) {
-        const auto& m = it->second;
+    if (const auto* entry = config_entry(cfg, kind, model)) {
+        const auto& m = *entry;
         if (m.pin) {
             e.pinned = *m.pin;
             e.pin_source = config::Source::File;
@@ -113,8 +139,10 @@ Effective effective_settings(const std::string& model, const config::Config& cfg
             e.keep_alive = m.keep_alive;
         if (m.idle_timeout)
             e.idle_timeout = *m.idle_timeout;
-        if (m.num_ctx)
+        if (m.num_ctx) {
             e.num_ctx = *m.num_ctx;
+            e.num_ctx_own = true;
+        }
         if (m.keep_versions)
             e.keep_versions = *m.keep_versions;
     }
@@ -131,11 +159,11 @@ Effective effective_settings(const std::string& model, const config::Config& cfg
 
 std::vector<policy::Resident> residents(const std::vector<provider::LoadedModel>& loaded,
                                         const store::State& state, const config::Config& cfg,
-                                        util::Timestamp now) {
+                                        const std::string& kind, util::Timestamp now) {
     std::vector<policy::Resident> out;
     for (const auto& m : loaded) {
         const store::ModelRecord* rec = find(state, m.name);
-        Effective eff = effective_settings(m.name, cfg, rec);
+        Effective eff = effective_settings(m.name, kind, cfg, rec);
         policy::Resident r;
         r.name = m.name; // the server's own name: canonical
         r.bytes = m.size;
@@ -180,7 +208,7 @@ std::vector<Wanted> describe_wanted(provider::Provider& server,
         Wanted w;
         w.model = server.canonical(name);
         const store::ModelRecord* r = find(state, w.model);
-        w.settings = effective_settings(w.model, cfg, r);
+        w.settings = effective_settings(w.model, server.kind(), cfg, r);
         for (const auto& m : loaded)
             if (server.same_model(m.name, name) &&
                 provider::classify_expiry(m.expires_at, now) != provider::Expiry::Stopping) {

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -40,16 +41,34 @@ struct Effective {
     std::optional<util::KeepAlive> keep_alive;
     util::Seconds idle_timeout{0};
     int num_ctx = 0;
+    bool num_ctx_own = false; // set for this model in the config file (else the global default)
     int keep_versions = 2;
     config::Source pin_source = config::Source::Default;
     config::Source priority_source = config::Source::Default;
 };
 
-// A model is pinned when the store (modelctl pin) or the config file pins
-// it. The store's priority (modelctl priority) wins over the file's; the
-// file's per-model values win over the global settings.
-Effective effective_settings(const std::string& model, const config::Config& cfg,
-                             const store::ModelRecord* record);
+// The config file's settings for `model` (canonical on a server of `kind`):
+// the entry whose key names it by that server's rule ("llama3.2" is
+// "llama3.2:latest" on Ollama; LM Studio keys are taken as written), an exact
+// key first. nullptr when the file has none.
+const config::ModelSettings* config_entry(const config::Config& cfg, const std::string& kind,
+                                          const std::string& model);
+
+// The one place a model's settings are resolved. A model is pinned when the
+// store (modelctl pin) or the config file pins it. The store's priority
+// (modelctl priority) wins over the file's; the file's per-model values win
+// over the global settings.
+Effective effective_settings(const std::string& model, const std::string& kind,
+                             const config::Config& cfg, const store::ModelRecord* record);
+
+// The model's effective settings as the store holds its record.
+Effective effective_settings(const std::string& model, const std::string& kind,
+                             const config::Config& cfg, const store::State& state);
+
+// Every model pinned on an endpoint of `kind`, by `modelctl pin` (the store)
+// or the config file (its keys read by that server's rule).
+std::set<std::string> pinned_names(const store::State& state, const config::Config& cfg,
+                                   const std::string& kind);
 
 double epoch_seconds(util::Timestamp t);
 
@@ -84,6 +103,6 @@ std::vector<Wanted> describe_wanted(provider::Provider& server,
 // idle longer than the server's own expiry implies).
 std::vector<policy::Resident> residents(const std::vector<provider::LoadedModel>& loaded,
                                         const store::State& state, const config::Config& cfg,
-                                        util::Timestamp now);
+                                        const std::string& kind, util::Timestamp now);
 
 } // namespace core::operations

@@ -29,7 +29,7 @@ PreloadPlan plan_preload(provider::Provider& server, registry::Registry& reg,
     auto loaded = server.loaded();
     auto state = reg.observe(loaded, now);
     out.budget = budget(loaded);
-    auto loaded_now = residents(loaded, state, cfg, now);
+    auto loaded_now = residents(loaded, state, cfg, server.kind(), now);
 
     for (const auto& [name, r] : state.models) {
         if (r.usage.uses == 0)

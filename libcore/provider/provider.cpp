@@ -1,10 +1,15 @@
 #include "provider/provider.hpp"
 
 #include "error.hpp"
+#include "provider/ollama_api.hpp"
 
 #include <cmath>
 
 namespace core::provider {
+
+std::string canonical_name(std::string_view kind, std::string_view name) {
+    return kind == "ollama" ? ollama::normalize_name(name) : std::string(name);
+}
 
 namespace {
 

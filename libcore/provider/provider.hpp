@@ -155,6 +155,12 @@ public:
     virtual void remove(const std::string& model);
 };
 
+// A model's name as a server of `kind` ("ollama", "lmstudio") knows it, by
+// that server's rule alone (Provider::canonical without a connection): the
+// one identity of a model on an endpoint, used for the store, the config
+// file's per-model keys and the policy.
+std::string canonical_name(std::string_view kind, std::string_view name);
+
 // Where a loaded model lives, as `ollama ps` prints it: "100% GPU", "100% CPU",
 // "25%/75% CPU/GPU", or "Unknown" when the sizes make no sense.
 std::string processor_label(uint64_t size, uint64_t size_vram);

@@ -19,7 +19,8 @@ cat >"$XDG_CONFIG_HOME/modelctl/config.json" <<JSON
   {"name": "studio", "provider": "lmstudio", "url": "$STUDIO_URL", "token_env": "STUDIO_TOKEN",
    "memory": {"vram": "24GB"}},
   {"name": "down", "provider": "ollama", "url": "127.0.0.1:1"}
-]}
+],
+ "models": {"llama3.1-8b": {"num_ctx": 8192}}}
 JSON
 export STUDIO_TOKEN=$TOKEN
 ALL_OUT="$SCRATCH/all-output"
@@ -43,6 +44,12 @@ check "OLLAMA_HOST, as the config file says, gives way to the endpoints" eval 'r
 run "$MODELCTL" --endpoint studio load llama3.1-8b
 keep
 check "load on LM Studio, saying what it does not report" eval 'rc_is 0 && has "$OUT" "loaded llama3.1-8b" && has "$OUT" "file size"'
+run curl -sf -H "Authorization: Bearer $TOKEN" "$STUDIO_URL/api/v1/models"
+check "a per-model num_ctx applies to an LM Studio model (its key is read by LM Studio's rule)" eval 'jq -e "
+    .models[] | select(.key == \"llama3.1-8b\") | .loaded_instances[0].config.context_length == 8192" <<<"$OUT" >/dev/null'
+run "$MODELCTL" --endpoint studio --json config show
+check "config show names it as LM Studio does, not llama3.1-8b:latest" eval 'rc_is 0 &&
+    jq -e "[.models[].model] == [\"llama3.1-8b\"] and .models[0].num_ctx == 8192" <<<"$OUT" >/dev/null'
 run env MODELCTL_ENDPOINT=studio "$MODELCTL" -q load llama3.2-3b
 check "MODELCTL_ENDPOINT picks the endpoint too" eval 'rc_is 0'
 run "$MODELCTL" --endpoint studio load -k 30m llama3.1-8b

@@ -58,10 +58,10 @@ TEST_CASE("estimate: observed at this context beats the formula") {
 TEST_CASE("effective settings: store, then file, then global") {
     config::Config cfg;
     cfg.idle_timeout = util::Seconds(1800);
-    cfg.models["a:latest"].priority = 7;
-    cfg.models["a:latest"].pin = true;
-    cfg.models["a:latest"].idle_timeout = util::Seconds(600);
-    auto e = effective_settings("a", cfg, nullptr);
+    cfg.models["a"].priority = 7; // as written in the file: Ollama reads it as a:latest
+    cfg.models["a"].pin = true;
+    cfg.models["a"].idle_timeout = util::Seconds(600);
+    auto e = effective_settings("a:latest", "ollama", cfg, nullptr);
     CHECK(e.pinned);
     CHECK(e.pin_source == config::Source::File);
     CHECK(e.priority == 7);
@@ -69,14 +69,34 @@ TEST_CASE("effective settings: store, then file, then global") {
 
     store::ModelRecord r;
     r.priority = 2;
-    e = effective_settings("a:latest", cfg, &r);
+    e = effective_settings("a:latest", "ollama", cfg, &r);
     CHECK(e.priority == 2);
     CHECK(e.priority_source == config::Source::Store);
     CHECK(e.pinned); // the file's pin holds whatever the store says
 
-    e = effective_settings("b", cfg, &r);
+    e = effective_settings("b:latest", "ollama", cfg, &r);
     CHECK(e.idle_timeout.count() == 1800);
     CHECK_FALSE(e.pinned);
+}
+
+TEST_CASE("a per-model key is read by the endpoint's own naming rule") {
+    config::Config cfg;
+    cfg.models["llama3.1-8b"].num_ctx = 8192;
+    cfg.models["llama3.1-8b"].pin = true;
+    // LM Studio keys are names as they are: its model gets the setting.
+    auto e = effective_settings("llama3.1-8b", "lmstudio", cfg, nullptr);
+    CHECK(e.num_ctx == 8192);
+    CHECK(e.num_ctx_own);
+    CHECK(e.pinned);
+    // On Ollama the same key names llama3.1-8b:latest.
+    CHECK(effective_settings("llama3.1-8b:latest", "ollama", cfg, nullptr).num_ctx_own);
+    CHECK_FALSE(effective_settings("llama3.1-8b:latest", "lmstudio", cfg, nullptr).num_ctx_own);
+    store::State st;
+    CHECK(pinned_names(st, cfg, "lmstudio") == std::set<std::string>{"llama3.1-8b"});
+    CHECK(pinned_names(st, cfg, "ollama") == std::set<std::string>{"llama3.1-8b:latest"});
+    // An exact key wins over one that reads the same.
+    cfg.models["llama3.1-8b:latest"].num_ctx = 2048;
+    CHECK(effective_settings("llama3.1-8b:latest", "ollama", cfg, nullptr).num_ctx == 2048);
 }
 
 TEST_CASE("expires_at moving forward is a use at expires_at - keep_alive") {
@@ -106,7 +126,7 @@ TEST_CASE("residents: last use never older than the server's expiry implies") {
     m.name = "x:latest";
     m.size = 1000;
     m.expires_at = at(1000); // default keep_alive: used at 700
-    auto rs = residents({m}, st, cfg, at(800));
+    auto rs = residents({m}, st, cfg, "ollama", at(800));
     REQUIRE(rs.size() == 1);
     CHECK(rs[0].last_use == doctest::Approx(epoch_seconds(at(700))));
     CHECK(rs[0].reload_seconds == doctest::Approx(1.0)); // 1 s + 1000 B at 2 GB/s
