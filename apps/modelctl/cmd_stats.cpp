@@ -69,8 +69,7 @@ int run_stats(Context& ctx, const StatsOptions& o) {
         if (log.rotated && !log.events.empty() && log.events.front().at > from)
             log_starts = log.events.front().at;
         for (const auto& e : log.events) {
-            std::string endpoint = e.endpoint.empty() ? core::store::kDefaultEndpoint : e.endpoint;
-            if (e.at < from || endpoint != store.endpoint())
+            if (e.at < from || core::store::owner(state, e) != store.endpoint())
                 continue;
             auto name = e.endpoint.empty() ? ctx.canonical(e.model) : e.model;
             Row& row = rows[name];

@@ -7,6 +7,7 @@
 #include "util/duration.hpp"
 
 #include <iostream>
+#include <set>
 #include <unistd.h>
 
 namespace modelctl {
@@ -121,9 +122,21 @@ Context::provider(const Endpoint& e, std::optional<core::util::Seconds> read_tim
 core::store::Store Context::store(const Endpoint& e) const {
     auto dir = core::store::default_dir(env);
     note("store " + dir.string() + ", endpoint " + e.name);
-    return core::store::Store(
+    core::store::Store store(
         dir, std::chrono::duration_cast<std::chrono::milliseconds>(config().lock_timeout),
         config().max_log_bytes, e.name);
+    // Records follow the server: an endpoint renamed in the config file keeps
+    // what modelctl knew under the old name, saying so once.
+    std::set<std::string> siblings;
+    for (const auto& other : endpoints())
+        if (other.name != e.name)
+            siblings.insert(other.name);
+    bool quiet = global.quiet;
+    store.identify(e.address.url(), std::move(siblings), [quiet](const std::string& line) {
+        if (!quiet)
+            std::cerr << "modelctl: note: " << line << "\n";
+    });
+    return store;
 }
 
 void Context::note(const std::string& text) const {

@@ -342,11 +342,20 @@ ModelRecord& touch(State& state, const std::string& name, util::Timestamp now) {
 
 json to_json(const State& s) {
     json endpoints = json::object();
+    auto section = [&s](const std::string& name,
+                        const std::map<std::string, ModelRecord>& records) {
+        json e = {{"models", models_json(records)}};
+        if (auto u = s.urls.find(name); u != s.urls.end() && !u->second.empty())
+            e["url"] = u->second;
+        if (auto f = s.formerly.find(name); f != s.formerly.end() && !f->second.empty())
+            e["formerly"] = f->second;
+        return e;
+    };
     for (const auto& [name, records] : s.other_endpoints)
         if (!records.empty())
-            endpoints[name] = {{"models", models_json(records)}};
+            endpoints[name] = section(name, records);
     if (!s.models.empty())
-        endpoints[s.endpoint] = {{"models", models_json(s.models)}};
+        endpoints[s.endpoint] = section(s.endpoint, s.models);
     json j = {{"schema_version", s.schema_version}, {"endpoints", std::move(endpoints)}};
     if (s.log)
         j["log"] = {{"dev", s.log->dev}, {"ino", s.log->ino}, {"offset", s.log->offset}};
@@ -470,6 +479,22 @@ State state_from_json(const json& j, const std::string& endpoint) {
             if (!e.is_object() || !e.contains("models") || !e["models"].is_object())
                 throw Error(ErrorKind::Store, "has no models object for endpoint '" + name + "'");
             all[name] = models_from(e["models"]);
+            if (auto u = e.find("url"); u != e.end()) {
+                if (!u->is_string() || u->get<std::string>().size() > 1024)
+                    throw Error(ErrorKind::Store, "has a bad url for endpoint '" + name + "'");
+                s.urls[name] = u->get<std::string>();
+            }
+            if (auto f = e.find("formerly"); f != e.end()) {
+                if (!f->is_array() || f->size() > 64)
+                    throw Error(ErrorKind::Store,
+                                "has a bad formerly list for endpoint '" + name + "'");
+                for (const auto& n : *f) {
+                    if (!n.is_string() || n.get<std::string>().size() > 256)
+                        throw Error(ErrorKind::Store,
+                                    "has a bad formerly list for endpoint '" + name + "'");
+                    s.formerly[name].push_back(n.get<std::string>());
+                }
+            }
         }
     }
     s.endpoint = endpoint;
@@ -585,8 +610,16 @@ void note_use(ModelRecord& r, util::Timestamp at) {
         r.last_used = at;
 }
 
-void fold_use(State& state, const Event& e) {
+std::string owner(const State& state, const Event& e) {
     std::string endpoint = e.endpoint.empty() ? kDefaultEndpoint : e.endpoint;
+    for (const auto& [name, former] : state.formerly)
+        if (std::find(former.begin(), former.end(), endpoint) != former.end())
+            return name;
+    return endpoint;
+}
+
+void fold_use(State& state, const Event& e) {
+    std::string endpoint = owner(state, e);
     auto& models = endpoint == state.endpoint ? state.models : state.other_endpoints[endpoint];
     auto [it, inserted] = models.try_emplace(
         e.endpoint.empty() ? provider::ollama::normalize_name(e.model) : e.model);
@@ -614,6 +647,44 @@ Store::Store(fs::path dir, std::chrono::milliseconds lock_timeout, uint64_t max_
              std::string endpoint)
     : dir_(std::move(dir)), lock_timeout_(lock_timeout), max_log_bytes_(max_log_bytes),
       endpoint_(std::move(endpoint)) {}
+
+void Store::identify(std::string url, std::set<std::string> siblings,
+                     std::function<void(const std::string&)> notice) {
+    url_ = std::move(url);
+    siblings_ = std::move(siblings);
+    notice_ = std::move(notice);
+}
+
+void Store::adopt(State& s) const {
+    if (url_.empty())
+        return;
+    if (s.models.empty()) {
+        for (auto it = s.other_endpoints.begin(); it != s.other_endpoints.end(); ++it) {
+            const std::string name = it->first;
+            auto u = s.urls.find(name);
+            if (name == endpoint_ || siblings_.count(name) || u == s.urls.end() ||
+                u->second != url_ || it->second.empty())
+                continue;
+            s.models = std::move(it->second);
+            auto& former = s.formerly[endpoint_];
+            former.push_back(name);
+            for (const auto& f : s.formerly[name])
+                former.push_back(f);
+            s.formerly.erase(name);
+            s.urls.erase(name);
+            s.other_endpoints.erase(it);
+            s.adopted_from = name;
+            if (notice_ && !noticed_) {
+                noticed_ = true;
+                notice_("endpoint '" + endpoint_ + "' takes over what modelctl knew as '" + name +
+                        "' (the same server, " + url_ + "): pins, priorities, history and usage");
+            }
+            break;
+        }
+    }
+    if (!s.models.empty())
+        s.urls[endpoint_] = url_;
+}
 
 std::vector<Event> Store::stamped(std::vector<Event> events) const {
     for (auto& e : events)
@@ -746,6 +817,7 @@ State Store::read_unlocked(json* document) const {
 State Store::read() const {
     State s = read_unlocked();
     fold_pending(s);
+    adopt(s);
     return s;
 }
 
@@ -830,6 +902,7 @@ State Store::update_locked(const std::function<void(State&)>& mutate, std::strin
     if (before.is_null())
         before = to_json(state);
     fold_pending(state);
+    adopt(state);
     if (!lines.empty()) {
         bool exists = false, header = false;
         uint64_t size = 0;
@@ -856,6 +929,7 @@ State Store::update_locked(const std::function<void(State&)>& mutate, std::strin
             state.log = LogMark{log.dev, log.ino, log.size};
     }
     mutate(state);
+    adopt(state); // records the url of an endpoint that had none before
     state.schema_version = kSchemaVersion;
     json after = to_json(state);
     if (after != before)
@@ -932,7 +1006,7 @@ RepairReport Store::repair() {
             auto e = parse_event(line);
             if (!e || e->type != "use")
                 return;
-            std::string ep = e->endpoint.empty() ? kDefaultEndpoint : e->endpoint;
+            std::string ep = owner(*state, *e);
             auto& models = ep == state->endpoint ? state->models : state->other_endpoints[ep];
             std::string name =
                 e->endpoint.empty() ? provider::ollama::normalize_name(e->model) : e->model;

@@ -38,6 +38,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -151,6 +152,13 @@ struct State {
     std::string endpoint = kDefaultEndpoint;
     std::map<std::string, ModelRecord> models; // the endpoint's, by the server's name (canonical)
     std::map<std::string, std::map<std::string, ModelRecord>> other_endpoints;
+    // Each endpoint's server address, as last used, and the names its records
+    // were kept under before (an endpoint renamed in the config file).
+    std::map<std::string, std::string> urls;
+    std::map<std::string, std::vector<std::string>> formerly;
+    // Not stored: the endpoint whose records this one took over on reading
+    // (Store::identify), "" when none.
+    std::string adopted_from;
 };
 
 // A usage event as stored in events.jsonl.
@@ -186,6 +194,10 @@ void note_use(ModelRecord& r, util::Timestamp at);
 // without an endpoint (from before endpoints) is Ollama's, and its name is
 // normalized as Ollama's.
 void fold_use(State& state, const Event& use);
+
+// The endpoint an event's records belong to now: the one it names, or the
+// endpoint that took over that one's records under a new name (identify()).
+std::string owner(const State& state, const Event& e);
 
 struct EventLog {
     std::vector<Event> events; // oldest first
@@ -265,6 +277,14 @@ public:
     // The directory, created 0700 (parents too) when missing.
     void ensure_dir() const;
 
+    // Names the server this endpoint describes, so that its records follow
+    // the server, not the name: when the endpoint has no records and another
+    // one, `siblings` aside (the endpoints configured now), last described the
+    // same `url`, its records become this endpoint's (on reading; kept on the
+    // next write), and `notice` is told once with a line to show.
+    void identify(std::string url, std::set<std::string> siblings,
+                  std::function<void(const std::string&)> notice);
+
 private:
     // The largest log read() will read: history.max_log_size rotates far sooner.
     uint64_t max_log_read() const;
@@ -279,11 +299,17 @@ private:
                         const std::vector<Event>& events);
 
     std::vector<Event> stamped(std::vector<Event> events) const;
+    // Takes over the records of a renamed endpoint of the same server (identify).
+    void adopt(State& state) const;
 
     std::filesystem::path dir_;
     std::chrono::milliseconds lock_timeout_;
     uint64_t max_log_bytes_;
     std::string endpoint_;
+    std::string url_;
+    std::set<std::string> siblings_;
+    std::function<void(const std::string&)> notice_;
+    mutable bool noticed_ = false;
 };
 
 // JSON forms (schema documented in docs/STORE.md).

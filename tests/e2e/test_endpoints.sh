@@ -120,4 +120,28 @@ printf '{"endpoints": [{"name": "x", "provider": "vllm", "url": "h"}]}' >"$SCRAT
 run "$MODELCTL" --config "$SCRATCH/bad.json" status
 check "a bad endpoint in the config is refused naming it" eval 'rc_is 2 && has "$ERR" "endpoints.x.provider"'
 
+# The default endpoint configured under a new name for the same server: what
+# modelctl knew follows the server (it vanished, and gc unloaded a model
+# pinned a minute earlier).
+export MODELCTL_HOME="$SCRATCH/renamed"
+"$MODELCTL" -q load llama3.2:3b qwen2.5-coder:7b
+"$MODELCTL" -q pin llama3.2:3b
+"$MODELCTL" -q priority qwen2.5-coder:7b 8
+"$MODELCTL" -q record llama3.2:3b --latency-ms 120
+cat >"$XDG_CONFIG_HOME/modelctl/config.json" <<JSON
+{"endpoints": [{"name": "local", "provider": "ollama", "url": "$WORK_URL"}]}
+JSON
+run "$MODELCTL" --json status
+check "a renamed endpoint keeps pins and priorities, saying so once" eval 'rc_is 0 &&
+    has "$ERR" "endpoint '"'"'local'"'"' takes over what modelctl knew as '"'"'ollama'"'"'" &&
+    jq -e "(.loaded[] | select(.name == \"llama3.2:3b\") | .pinned) and
+        (.loaded[] | select(.name == \"qwen2.5-coder:7b\") | .priority == 8)" <<<"$OUT" >/dev/null'
+run "$MODELCTL" --json gc --idle 1ms
+check "gc after the rename keeps the pinned model" eval 'rc_is 0 &&
+    [ "$(curl -s "$WORK_URL/api/ps" | jq -r "[.models[].name] | index(\"llama3.2:3b\") != null")" = true ]'
+run "$MODELCTL" --json stats llama3.2:3b
+check "usage recorded under the old name still counts" eval 'rc_is 0 && ! has "$ERR" "takes over" && jq -e ".models[0].uses == 1" <<<"$OUT" >/dev/null'
+run "$MODELCTL" --json stats --since 1d llama3.2:3b
+check "and so does the log under the old name (stats --since)" eval 'rc_is 0 && jq -e ".models[0].uses == 1" <<<"$OUT" >/dev/null'
+
 finish

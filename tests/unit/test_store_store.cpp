@@ -1,6 +1,7 @@
 #include "error.hpp"
 #include "scratch.hpp"
 #include "store/store.hpp"
+#include "util/file.hpp"
 
 #include <doctest/doctest.h>
 
@@ -589,4 +590,45 @@ TEST_CASE("repair rebuilds the summaries of a corrupt state from the log") {
     CHECK(st.models.at("b:latest").usage.uses == 1);
     store.append({use_event("a:latest")}); // and the log goes on from the mark
     CHECK(store.read().models.at("a:latest").usage.uses == 3);
+}
+
+TEST_CASE("an endpoint renamed for the same server takes over its records, once") {
+    Scratch s;
+    Store before(s.path, std::chrono::seconds(10), Store::kDefaultMaxLogBytes, "ollama");
+    before.identify("http://127.0.0.1:11434", {}, nullptr);
+    before.update([](State& st) { st.models["a:latest"].pinned = true; });
+    Event use;
+    use.type = "use";
+    use.model = "a:latest";
+    use.at = util::now();
+    use.latency_ms = 5;
+    before.append({use}); // in the log, stamped "ollama"
+
+    std::vector<std::string> notices;
+    Store renamed(s.path, std::chrono::seconds(10), Store::kDefaultMaxLogBytes, "local");
+    renamed.identify("http://127.0.0.1:11434", {},
+                     [&](const std::string& n) { notices.push_back(n); });
+    auto st = renamed.read();
+    CHECK(st.adopted_from == "ollama");
+    REQUIRE(st.models.count("a:latest"));
+    CHECK(st.models["a:latest"].pinned.value_or(false));
+    CHECK(st.models["a:latest"].usage.uses == 1);
+    CHECK(st.other_endpoints.count("ollama") == 0);
+    renamed.update([](State&) {}); // kept on the next write
+    auto file = state_from_json(
+        nlohmann::json::parse(*util::read_file(renamed.state_path(), 1 << 20, ErrorKind::Store)),
+        "local");
+    CHECK(file.models.count("a:latest"));
+    CHECK(file.urls["local"] == "http://127.0.0.1:11434");
+    CHECK(file.formerly["local"] == std::vector<std::string>{"ollama"});
+    CHECK(notices.size() == 1);
+    CHECK(owner(file, use) == "local"); // old events count for the new name
+
+    // Another server, or a sibling configured now, is never taken over.
+    Store other(s.path, std::chrono::seconds(10), Store::kDefaultMaxLogBytes, "remote");
+    other.identify("http://10.0.0.5:11434", {}, nullptr);
+    CHECK(other.read().models.empty());
+    Store sibling(s.path, std::chrono::seconds(10), Store::kDefaultMaxLogBytes, "twin");
+    sibling.identify("http://127.0.0.1:11434", {"local"}, nullptr);
+    CHECK(sibling.read().models.empty());
 }
