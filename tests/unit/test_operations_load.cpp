@@ -142,7 +142,10 @@ TEST_CASE("a server that does not report sizes (LM Studio): file sizes count, on
     t.server.sizes_reported = false;
     t.server.put_loaded("a:latest");
     t.server.put_loaded("b:latest");
-    Endpoint e{"lms", "lmstudio", {}, "", uint64_t(10e9), std::nullopt, false};
+    Endpoint e;
+    e.name = "lms";
+    e.provider = "lmstudio";
+    e.vram = uint64_t(10e9);
     e.address.host = "10.0.0.5"; // remote: its memory is the configured one
     auto budget_of = [&](const std::vector<provider::LoadedModel>& loaded) {
         return budget(
