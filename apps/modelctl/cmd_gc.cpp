@@ -45,9 +45,7 @@ json gc_endpoint(Context& ctx, const Endpoint& e, const GcOptions& o,
     auto provider = ctx.provider(e);
     auto store = ctx.store(e);
     registry::Registry reg(*provider, store);
-    auto g = core::operations::plan_gc(
-        *provider, reg, cfg, [&ctx, &e](const auto& loaded) { return ctx.budget(e, loaded); },
-        !o.idle.empty());
+    auto g = core::operations::plan_gc(*provider, reg, cfg, ctx.budget_fn(e), !o.idle.empty());
     if (!g.budget)
         ctx.note("no memory budget (" + g.no_budget + "): idle models only");
     const auto& plan = g.plan;

@@ -54,11 +54,8 @@ int run_load(Context& ctx, const LoadOptions& o) {
     json plan_doc = plan_json(lp);
     int code = 0;
     json results = json::array();
-    for (const auto& m : lp.missing) {
-        int c = report(m.error);
-        code = code ? code : c;
-        results.push_back({{"model", m.model}, {"ok", false}, {"error", error_json(m.error)}});
-    }
+    for (const auto& m : lp.missing)
+        results.push_back(failed_model(m.error, m.model, code));
 
     if (o.dry_run) {
         if (ctx.global.json) {

@@ -86,8 +86,7 @@ int run_preload(Context& ctx, const PreloadOptions& o) {
     auto provider = ctx.provider();
     auto store = ctx.store();
     registry::Registry reg(*provider, store);
-    auto p = core::operations::plan_preload(
-        *provider, reg, cfg, [&ctx](const auto& loaded) { return ctx.budget(loaded); }, at);
+    auto p = core::operations::plan_preload(*provider, reg, cfg, ctx.budget_fn(), at);
     auto& steps = p.steps;
     const auto& forecasts = p.forecasts;
     const auto& budget = p.budget;

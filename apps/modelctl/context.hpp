@@ -93,6 +93,11 @@ struct Context {
     }
     core::resources::BudgetReport
     budget(const Endpoint& e, const std::vector<core::provider::LoadedModel>& loaded) const;
+    // budget() of an endpoint (default: the context's) as the operations take it.
+    core::operations::BudgetFn budget_fn() const { return budget_fn(endpoint()); }
+    core::operations::BudgetFn budget_fn(const Endpoint& e) const {
+        return [this, e](const auto& loaded) { return budget(e, loaded); };
+    }
     // Progress and chatter go to stderr, only on a terminal and without -q.
     bool show_progress() const { return stderr_tty && !global.quiet && !global.json; }
     // Verbose notes to stderr with -v.

@@ -71,6 +71,11 @@ nlohmann::ordered_json model_failure(const core::Error& e, const std::string& mo
     if (e.kind() == K::Unreachable || e.kind() == K::Usage || e.kind() == K::Store ||
         e.kind() == K::Interrupted)
         throw; // called from a catch block: rethrows the exception as caught
+    return failed_model(e, model, exit_code);
+}
+
+nlohmann::ordered_json failed_model(const core::Error& e, const std::string& model,
+                                    int& exit_code) {
     int code = report(e);
     if (exit_code == 0)
         exit_code = code;

@@ -37,6 +37,9 @@ int report(const std::string& message, const std::string& hint, int code);
 // first, and returned as {"model": ..., "ok": false, "error": ...}.
 nlohmann::ordered_json model_failure(const core::Error& e, const std::string& model,
                                      int& exit_code);
+// The same for a failure that is not being handled (a model the plan set
+// aside): reports it, keeps its exit code if first, returns the JSON.
+nlohmann::ordered_json failed_model(const core::Error& e, const std::string& model, int& exit_code);
 
 // For a command going through several endpoints: reports `e` as "endpoint
 // NAME: ..." and keeps its exit code in `exit_code` if it is the first.

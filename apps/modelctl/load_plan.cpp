@@ -12,9 +12,7 @@ core::operations::LoadPlan plan_loads(const Context& ctx, core::provider::Provid
                                       core::registry::Registry& reg,
                                       const core::config::Config& cfg,
                                       const std::vector<std::string>& models, bool missing_fails) {
-    return core::operations::plan_loads(
-        server, reg, cfg, [&ctx](const auto& loaded) { return ctx.budget(loaded); }, models,
-        missing_fails);
+    return core::operations::plan_loads(server, reg, cfg, ctx.budget_fn(), models, missing_fails);
 }
 
 json plan_json(const core::operations::LoadPlan& lp) {

@@ -40,21 +40,30 @@ PreloadPlan plan_preload(provider::Provider& server, registry::Registry& reg,
     }
     recommend::sort_forecasts(out.forecasts);
 
+    // The likely models described at once: one list of installed models.
+    std::vector<std::string> likely;
+    for (const auto& f : out.forecasts)
+        if (f.probability >= kPreloadLikely)
+            likely.push_back(f.model);
+    std::vector<Missing> missing;
+    auto described = describe_wanted(server, likely, loaded, state, cfg, now, &missing);
+
     std::vector<policy::Want> chosen;
     for (const auto& f : out.forecasts) {
         if (f.probability < kPreloadLikely)
             continue;
         PreloadStep s;
         s.forecast = f;
-        std::vector<Missing> missing;
-        auto wanted = describe_wanted(server, {f.model}, loaded, state, cfg, now, &missing);
-        if (wanted.empty()) {
+        auto found = std::find_if(described.begin(), described.end(), [&](const Wanted& w) {
+            return server.same_model(w.model, f.model);
+        });
+        if (found == described.end()) {
             s.action = "skip";
             s.reason = "not installed on the server any more";
             out.steps.push_back(s);
             continue;
         }
-        const auto& w = wanted.front();
+        const auto& w = *found;
         s.bytes = w.estimate.bytes;
         // Keep it loaded to the end of the forecast hour at least.
         double cover = std::ceil(out.until - now_s);

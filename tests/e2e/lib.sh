@@ -83,6 +83,9 @@ check() {
 }
 
 has() { grep -qF -- "$2" <<<"$1"; }
+# jq_out FILTER: stdout is not empty and FILTER holds on it (jq 1.6's -e
+# exits 0 on empty input, so the emptiness is checked first).
+jq_out() { [ -n "$OUT" ] && jq -e "$1" <<<"$OUT" >/dev/null; }
 rc_is() { [ "$RC" -eq "$1" ]; }
 
 finish() {

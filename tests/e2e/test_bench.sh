@@ -72,9 +72,9 @@ run "$MODELCTL" "${long[@]}"
 echo "# tokens a run: $short_tokens, then $(jq -c '[.results[0].tokens, [.results[0].changes[] | {figure, change, regressed}]]' <<<"$OUT")"
 # The precondition: the total time grew past the 25% the old gate fired at.
 check "three times longer answers at the same speed: no regression" eval 'rc_is 0 && [ "$short_tokens" = 49 ] &&
-    jq -e ".results[0].tokens == 151 and
+    jq_out ".results[0].tokens == 151 and
         (.results[0].changes[] | select(.figure == \"total_ms\") | .change > 0.25 and .gated == false and .regressed == false) and
-        ([.results[0].changes[] | select(.regressed)] | length == 0)" <<<"$OUT" >/dev/null'
+        ([.results[0].changes[] | select(.regressed)] | length == 0)"'
 
 start_sim --speed 20 --startup 0.2
 run "$MODELCTL" --json bench --compare llama3.2:3b llama3.1:8b --runs 2 --num-predict 8

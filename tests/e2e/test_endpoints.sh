@@ -45,11 +45,11 @@ run "$MODELCTL" --endpoint studio load llama3.1-8b
 keep
 check "load on LM Studio, saying what it does not report" eval 'rc_is 0 && has "$OUT" "loaded llama3.1-8b" && has "$OUT" "file size"'
 run curl -sf -H "Authorization: Bearer $TOKEN" "$STUDIO_URL/api/v1/models"
-check "a per-model num_ctx applies to an LM Studio model (its key is read by LM Studio's rule)" eval 'jq -e "
-    .models[] | select(.key == \"llama3.1-8b\") | .loaded_instances[0].config.context_length == 8192" <<<"$OUT" >/dev/null'
+check "a per-model num_ctx applies to an LM Studio model (its key is read by LM Studio's rule)" eval 'rc_is 0 && jq_out "
+    .models[] | select(.key == \"llama3.1-8b\") | .loaded_instances[0].config.context_length == 8192"'
 run "$MODELCTL" --endpoint studio --json config show
 check "config show names it as LM Studio does, not llama3.1-8b:latest" eval 'rc_is 0 &&
-    jq -e "[.models[].model] == [\"llama3.1-8b\"] and .models[0].num_ctx == 8192" <<<"$OUT" >/dev/null'
+    jq_out "[.models[].model] == [\"llama3.1-8b\"] and .models[0].num_ctx == 8192"'
 run env MODELCTL_ENDPOINT=studio "$MODELCTL" -q load llama3.2-3b
 check "MODELCTL_ENDPOINT picks the endpoint too" eval 'rc_is 0'
 run "$MODELCTL" --endpoint studio load -k 30m llama3.1-8b
@@ -134,14 +134,14 @@ JSON
 run "$MODELCTL" --json status
 check "a renamed endpoint keeps pins and priorities, saying so once" eval 'rc_is 0 &&
     has "$ERR" "endpoint '"'"'local'"'"' takes over what modelctl knew as '"'"'ollama'"'"'" &&
-    jq -e "(.loaded[] | select(.name == \"llama3.2:3b\") | .pinned) and
-        (.loaded[] | select(.name == \"qwen2.5-coder:7b\") | .priority == 8)" <<<"$OUT" >/dev/null'
+    jq_out "(.loaded[] | select(.name == \"llama3.2:3b\") | .pinned) and
+        (.loaded[] | select(.name == \"qwen2.5-coder:7b\") | .priority == 8)"'
 run "$MODELCTL" --json gc --idle 1ms
 check "gc after the rename keeps the pinned model" eval 'rc_is 0 &&
     [ "$(curl -s "$WORK_URL/api/ps" | jq -r "[.models[].name] | index(\"llama3.2:3b\") != null")" = true ]'
 run "$MODELCTL" --json stats llama3.2:3b
-check "usage recorded under the old name still counts" eval 'rc_is 0 && ! has "$ERR" "takes over" && jq -e ".models[0].uses == 1" <<<"$OUT" >/dev/null'
+check "usage recorded under the old name still counts" eval 'rc_is 0 && ! has "$ERR" "takes over" && jq_out ".models[0].uses == 1"'
 run "$MODELCTL" --json stats --since 1d llama3.2:3b
-check "and so does the log under the old name (stats --since)" eval 'rc_is 0 && jq -e ".models[0].uses == 1" <<<"$OUT" >/dev/null'
+check "and so does the log under the old name (stats --since)" eval 'rc_is 0 && jq_out ".models[0].uses == 1"'
 
 finish

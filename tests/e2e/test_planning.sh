@@ -110,9 +110,9 @@ export MODELCTL_BUDGET_MEMORY=21GB
 run "$MODELCTL" --json load llama3.2:3b nope qwen2.5-coder:7b
 check "load A nope B loads A and B, reports nope, exit 1" eval 'rc_is 1 &&
     has "$ERR" "model '"'"'nope'"'"' is not installed" && [ "$(loaded)" = "llama3.2:3b qwen2.5-coder:7b " ] &&
-    jq -e "([.results[] | select(.ok) | .model] == [\"llama3.2:3b\", \"qwen2.5-coder:7b\"]) and
+    jq_out "([.results[] | select(.ok) | .model] == [\"llama3.2:3b\", \"qwen2.5-coder:7b\"]) and
         (.results[] | select(.model == \"nope\") | .ok == false and .error.kind == \"not_found\") and
-        .plan.missing[0].model == \"nope\"" <<<"$OUT" >/dev/null'
+        .plan.missing[0].model == \"nope\""'
 
 # The count cap binds like memory does, and the reasons say so: 3 models
 # hold 13 GB of 21 GB, budget.max_loaded is 3.
@@ -125,5 +125,5 @@ run env MODELCTL_BUDGET_MAX_LOADED=3 "$MODELCTL" load --no-evict qwen2.5-coder:1
 check "--no-evict says which constraint binds" eval 'rc_is 4 && has "$ERR" "budget.max_loaded = 3"'
 run env MODELCTL_BUDGET_MAX_LOADED=2 "$MODELCTL" --json gc --dry-run
 check "gc over the count cap says so" eval 'rc_is 0 &&
-    jq -e "[.actions[] | select(.why == \"over_budget\")] | length == 1 and (.[0].reason | contains(\"budget.max_loaded\"))" <<<"$OUT" >/dev/null'
+    jq_out "[.actions[] | select(.why == \"over_budget\")] | length == 1 and (.[0].reason | contains(\"budget.max_loaded\"))"'
 finish
