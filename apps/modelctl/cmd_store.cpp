@@ -51,7 +51,7 @@ int run_store(Context& ctx, const StoreOptions& o) {
                     {"dir", store.dir().string()},
                     {"state",
                      {{"path", store.state_path().string()},
-                      {"schema_version", state.schema_version},
+                      {"schema_version", core::store::kSchemaVersion},
                       {"models", state.models.size()},
                       {"bytes", bytes_of(store.state_path())}}},
                     {"events",
@@ -79,7 +79,7 @@ int run_store(Context& ctx, const StoreOptions& o) {
         std::cout << "the state file is healthy; nothing to repair\n";
     std::cout << "store    " << store.dir().string() << "\n"
               << "state    " << state.models.size() << " models known, schema "
-              << state.schema_version << ", "
+              << core::store::kSchemaVersion << ", "
               << core::util::format_size(bytes_of(store.state_path())) << "\n"
               << "events   " << log.events.size() << " recorded, "
               << core::util::format_size(bytes_of(store.events_path())) << "\n";

@@ -12,6 +12,7 @@
 // never had. Each generation's prompt therefore begins with its own run
 // number (run_prompt()), which leaves the cache nothing to reuse.
 
+#include "metrics/bench_result.hpp"
 #include "provider/provider.hpp"
 #include "util/timestamp.hpp"
 
@@ -26,21 +27,10 @@ namespace core::bench {
 inline constexpr const char* kDefaultPrompt =
     "Explain in a few paragraphs how a refrigerator keeps food cold, for a curious child.";
 
-// What makes two results comparable: the same prompt, token limit and
-// context length (the count of runs and --cold are not part of it).
-struct Settings {
-    std::string prompt_hash; // 16 hex digits of FNV-1a 64 of the prompt
-    size_t prompt_chars = 0;
-    int num_predict = 128;
-    int num_ctx = 0; // 0: the server's default
-    int runs = 5;
-    bool cold = false;
-
-    bool comparable(const Settings& other) const {
-        return prompt_hash == other.prompt_hash && num_predict == other.num_predict &&
-               num_ctx == other.num_ctx;
-    }
-};
+// Results and what makes two comparable (metrics/bench_result.hpp).
+using Settings = metrics::BenchSettings;
+using Spread = metrics::Spread;
+using Result = metrics::BenchResult;
 
 // 16 lowercase hex digits of the 64-bit FNV-1a hash of `text`.
 std::string hash_text(const std::string& text);
@@ -61,33 +51,9 @@ struct Sample {
     double ms_per_token = 0;
 };
 
-struct Spread {
-    double min = 0;
-    double median = 0;
-    double max = 0;
-};
-
 // min / median / max; the median of an even count is the mean of the middle
 // two. All zero for no values.
 Spread spread(std::vector<double> values);
-
-struct Result {
-    util::Timestamp at;
-    std::string digest; // of the model benchmarked
-    Settings settings;
-    std::optional<double> load_seconds; // a load was measured (always with --cold)
-    uint64_t size = 0;                  // memory observed after load, all of it
-    uint64_t size_vram = 0;             // of that, on the GPU
-    Spread ttft_ms;
-    Spread total_ms;
-    Spread prompt_tokens_per_second;
-    Spread tokens_per_second;
-    Spread ms_per_token; // all zero in results from before it was measured
-    double tokens = 0;   // median tokens generated a run
-    // Failed a --fail-on-regression gate: kept in the history, but never the
-    // baseline a later result is compared with (previous() skips it).
-    bool regressed = false;
-};
 
 // Summarizes the samples (one per run, warm-up excluded) into `result`.
 void summarize(const std::vector<Sample>& samples, Result& result);

@@ -7,6 +7,23 @@
 
 namespace core::metrics {
 
+UseCount decayed(const UseCount& c, double now, double decay_seconds) {
+    double dt = std::max(0.0, now - c.at);
+    return {c.count * std::exp(-dt / decay_seconds), std::max(now, c.at)};
+}
+
+UseCount add_use(const UseCount& c, double now, double decay_seconds) {
+    if (now < c.at && c.count > 0) // a use from before the count's time: already decayed
+        return {c.count + std::exp(-(c.at - now) / decay_seconds), c.at};
+    UseCount d = decayed(c, now, decay_seconds);
+    d.count += 1;
+    return d;
+}
+
+double use_rate(const UseCount& c, double now, double decay_seconds) {
+    return decayed(c, now, decay_seconds).count / decay_seconds;
+}
+
 void Histogram::add(double ms) {
     int i = 0;
     if (ms >= 1.0) // false for NaN too

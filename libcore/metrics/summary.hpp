@@ -11,6 +11,24 @@
 
 namespace core::metrics {
 
+// The time constant of a decayed use count: a use weighs e^-1 after this
+// long. One hour fits both a busy server and a workstation (POLICY.md).
+inline constexpr double kDecaySeconds = 3600;
+
+// A count of uses that decays exponentially: every use adds 1, and the count
+// shrinks by e^(-dt / decay_seconds). Two numbers, updated in O(1).
+struct UseCount {
+    double count = 0;
+    double at = 0; // seconds: the time `count` is valid at
+};
+
+UseCount decayed(const UseCount& c, double now, double decay_seconds);
+// A use at `now`; a use older than the count (an imported log) adds what
+// is left of it today, e^(-age / decay_seconds).
+UseCount add_use(const UseCount& c, double now, double decay_seconds);
+// λ in uses per second: the decayed count over the decay time constant.
+double use_rate(const UseCount& c, double now, double decay_seconds);
+
 // Latency histogram with log-spaced buckets: bucket i holds values in
 // [kBase^i, kBase^(i+1)) milliseconds, so a percentile read from it is within
 // half a bucket (about 2.5%) of the true value. Values under 1 ms fall in

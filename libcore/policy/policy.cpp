@@ -11,23 +11,6 @@
 
 namespace core::policy {
 
-UseCount decayed(const UseCount& c, double now, const Params& p) {
-    double dt = std::max(0.0, now - c.at);
-    return {c.count * std::exp(-dt / p.decay_seconds), std::max(now, c.at)};
-}
-
-UseCount add_use(const UseCount& c, double now, const Params& p) {
-    if (now < c.at && c.count > 0) // a use from before the count's time: already decayed
-        return {c.count + std::exp(-(c.at - now) / p.decay_seconds), c.at};
-    UseCount d = decayed(c, now, p);
-    d.count += 1;
-    return d;
-}
-
-double use_rate(const UseCount& c, double now, const Params& p) {
-    return decayed(c, now, p).count / p.decay_seconds;
-}
-
 double priority_weight(int priority) {
     return std::pow(2.0, (std::clamp(priority, 0, kMaxPriority) - kDefaultPriority) / 2.0);
 }

@@ -14,6 +14,8 @@
 // reload seconds per second. A plan frees the memory (and slots) needed while
 // keeping the summed cost of its victims lowest; pins are never victims.
 
+#include "metrics/summary.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -22,9 +24,8 @@
 namespace core::policy {
 
 struct Params {
-    // Time constant of the decayed use count: a use weighs e^-1 after this
-    // long. One hour fits both a busy server and a workstation (POLICY.md).
-    double decay_seconds = 3600;
+    // Time constant of the decayed use count (metrics::UseCount).
+    double decay_seconds = metrics::kDecaySeconds;
     // Up to this many candidates the cheapest set of victims is found
     // exactly; beyond it a greedy pass by cost per byte is used.
     size_t exhaustive_limit = 16;
@@ -33,19 +34,17 @@ struct Params {
 inline constexpr int kDefaultPriority = 5;
 inline constexpr int kMaxPriority = 9;
 
-// A count of uses that decays exponentially: every use adds 1, and the count
-// shrinks by e^(-dt / decay_seconds). Two numbers, updated in O(1).
-struct UseCount {
-    double count = 0;
-    double at = 0; // seconds: the time `count` is valid at
-};
-
-UseCount decayed(const UseCount& c, double now, const Params& p);
-// A use at `now`; a use older than the count (an imported log) adds what
-// is left of it today, e^(-age / decay_seconds).
-UseCount add_use(const UseCount& c, double now, const Params& p);
-// λ in uses per second: the decayed count over the decay time constant.
-double use_rate(const UseCount& c, double now, const Params& p);
+// The decayed use count (metrics/summary.hpp), with the policy's time constant.
+using metrics::UseCount;
+inline UseCount decayed(const UseCount& c, double now, const Params& p) {
+    return metrics::decayed(c, now, p.decay_seconds);
+}
+inline UseCount add_use(const UseCount& c, double now, const Params& p) {
+    return metrics::add_use(c, now, p.decay_seconds);
+}
+inline double use_rate(const UseCount& c, double now, const Params& p) {
+    return metrics::use_rate(c, now, p.decay_seconds);
+}
 
 // A loaded model as the policy sees it.
 struct Resident {

@@ -1,6 +1,7 @@
 #pragma once
 // What modelctl needs from a model server, whichever server it is.
 
+#include "model/details.hpp"
 #include "util/duration.hpp"
 #include "util/timestamp.hpp"
 
@@ -15,14 +16,8 @@
 
 namespace core::provider {
 
-struct ModelDetails {
-    std::string parent_model;
-    std::string format;
-    std::string family;
-    std::vector<std::string> families;
-    std::string parameter_size;
-    std::string quantization_level;
-};
+// As the server reports them (model/details.hpp).
+using ModelDetails = model::Details;
 
 struct InstalledModel {
     std::string name;

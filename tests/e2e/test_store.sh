@@ -90,4 +90,14 @@ run env -u MODELCTL_HOME XDG_STATE_HOME="$SCRATCH/xdg" "$MODELCTL" load llama3.2
 check "XDG_STATE_HOME/modelctl is used" eval 'rc_is 0 && [ -f "$SCRATCH/xdg/modelctl/state.json" ]'
 run env -u MODELCTL_HOME -u XDG_STATE_HOME HOME="$SCRATCH/home" "$MODELCTL" load llama3.2:1b
 check "else ~/.local/state/modelctl" eval 'rc_is 0 && [ -f "$SCRATCH/home/.local/state/modelctl/state.json" ]'
+# Fields a newer modelctl wrote survive a write by this one (issue 16: no
+# schema bump for a new field).
+export MODELCTL_HOME="$SCRATCH/newer"
+mkdir -p "$MODELCTL_HOME"
+echo '{"schema_version":7,"future_top":1,"endpoints":{"ollama":{"future_section":[2],"models":{"m:latest":{"loads":1,"future":"x"}}}}}' >"$MODELCTL_HOME/state.json"
+run "$MODELCTL" record m:latest --latency-ms 100
+check "record succeeds on a store with fields it does not know" eval 'rc_is 0'
+OUT=$(cat "$MODELCTL_HOME/state.json")
+check "the unknown fields are written back, beside the new use" eval 'jq_out ".future_top == 1 and .endpoints.ollama.future_section == [2] and .endpoints.ollama.models[\"m:latest\"].future == \"x\" and .endpoints.ollama.models[\"m:latest\"].usage.uses == 1"'
+
 finish

@@ -432,10 +432,18 @@ TEST_CASE("endpoints: each store sees its own models; the others are kept; old d
     CHECK(ollama.read().models.count("qwen/qwen3-4b") == 0);
     CHECK(ollama.read().models.at("a:latest").loads == 2);
 
-    // An event from before endpoints is Ollama's, its name normalized.
-    Event old = use_event("b");
+    // An event from before endpoints is Ollama's, its name normalized as
+    // Ollama's was then.
+    auto old_json = to_json(use_event("b"));
+    old_json.erase("endpoint");
+    auto old = event_from_json(old_json);
+    REQUIRE(old);
+    CHECK(old->endpoint == kDefaultEndpoint);
+    Event named = use_event("ns/b");
+    named.endpoint = "ollama";
+    CHECK(event_from_json(to_json(named))->model == "ns/b"); // with an endpoint: as written
     State st = ollama.read();
-    fold_use(st, old);
+    fold_use(st, *old);
     CHECK(st.models.at("b:latest").usage.uses == 1);
     Event other = use_event("x");
     other.endpoint = "gpu-box";
@@ -461,7 +469,8 @@ TEST_CASE("out-of-range numbers in state.json make it malformed, not a crash or 
         std::string bad : std::vector<std::string>{
             with_usage(R"({"uses": 1, "latency_ms": {"from": 2147483600, "counts": "1,1"}})"),
             with_usage(R"({"uses": 1, "latency_ms": {"from": -1000000000, "counts": "1"}})"),
-            with_usage(R"({"uses": 1, "latency_ms_buckets": {"99999999999": 1}})"),
+            R"({"schema_version": 2, "models": {"m": {"usage": {"uses": 1, "latency_ms_buckets": {"99999999999": 1}}}}})",
+            R"({"schema_version": 2, "models": {"m": {"usage": {"uses": 1, "latency_ms_buckets": {"3": -1}}}}})",
             with_usage(R"({"uses": 1, "eval_seconds": 1e999})"),
             with_usage(R"({"uses": -1})"),
             with_usage(R"({"uses": 1, "failures": 2})"),
