@@ -7,6 +7,7 @@
 #include "util/duration.hpp"
 #include "util/size.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -149,30 +150,44 @@ int run_simulate(Context& ctx, const SimulateOptions& o) {
         policy::ReplayOptions ro;
         ro.memory = budget;
         ro.max_loaded = o.max_loaded;
+        std::vector<policy::ReplayResult> replays;
+        for (auto rule : rules)
+            replays.push_back(policy::replay(trace, rule, ro));
+        bool any_refused = std::any_of(replays.begin(), replays.end(),
+                                       [](const auto& r) { return r.refused > 0; });
+        std::vector<std::string> header = {"POLICY", "COLD LOADS", "LOADING", "HIT RATE",
+                                           "PEAK MEMORY"};
+        if (any_refused)
+            header.push_back("REFUSED");
+        Table table(header);
         json results = json::array();
-        Table table({"POLICY", "COLD LOADS", "LOADING", "HIT RATE", "PEAK MEMORY"});
-        size_t oversize = 0;
-        for (auto rule : rules) {
-            auto r = policy::replay(trace, rule, ro);
-            oversize = r.oversize_requests;
-            results.push_back({{"policy", policy::rule_name(rule)},
+        for (const auto& r : replays) {
+            results.push_back({{"policy", policy::rule_name(r.rule)},
                                {"cold_loads", r.cold_loads},
                                {"load_seconds", r.load_seconds},
                                {"hit_rate", r.hit_rate()},
-                               {"peak_bytes", r.peak_bytes}});
-            table.add({policy::rule_name(rule), std::to_string(r.cold_loads),
-                       seconds_text(r.load_seconds), percent(r.hit_rate()),
-                       core::util::format_size(r.peak_bytes)});
+                               {"peak_bytes", r.peak_bytes},
+                               {"refused", r.refused}});
+            std::vector<std::string> row = {policy::rule_name(r.rule), std::to_string(r.cold_loads),
+                                            seconds_text(r.load_seconds), percent(r.hit_rate()),
+                                            core::util::format_size(r.peak_bytes)};
+            if (any_refused)
+                row.push_back(std::to_string(r.refused));
+            table.add(row);
         }
+        size_t oversize = replays.empty() ? 0 : replays.front().oversize_requests;
         runs.push_back({{"memory", budget}, {"oversize_requests", oversize}, {"results", results}});
         if (ctx.global.json || ctx.global.quiet)
             continue;
         std::cout << "\nMemory " << core::util::format_size(budget) << ":\n";
         table.print(std::cout, ctx.color());
-        if (oversize)
-            std::cout << oversize
-                      << " requests were for models larger than the budget: each loaded alone, "
-                         "counted at the budget.\n";
+        if (any_refused)
+            std::cout << "Refused: requests for a model that cannot fit, as `modelctl load` "
+                         "refuses them"
+                      << (oversize ? " (" + std::to_string(oversize) +
+                                         " for models larger than the whole budget)"
+                                   : std::string())
+                      << "; they load nothing and are not hits.\n";
     }
     if (ctx.global.json) {
         print_json({{"schema", "modelctl.simulate/v1"},

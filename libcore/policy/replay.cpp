@@ -216,11 +216,13 @@ private:
         auto it = std::find_if(loaded_.begin(), loaded_.end(),
                                [&](const Slot& s) { return s.model == req.model; });
         if (it == loaded_.end()) {
-            uint64_t bytes = std::min(model.bytes, o_.memory);
-            make_room(bytes, now);
+            if (!make_room(model, now)) {
+                result_.refused += 1;
+                return; // as `modelctl load` refuses: nothing changes
+            }
             result_.cold_loads += 1;
             result_.load_seconds += model.load_seconds;
-            loaded_.push_back({req.model, bytes, now, 0});
+            loaded_.push_back({req.model, model.bytes, now, 0});
             it = std::prev(loaded_.end());
             result_.peak_bytes = std::max(result_.peak_bytes, used());
         }
@@ -230,19 +232,21 @@ private:
         uses_[req.model] = add_use(uses_[req.model], now, o_.params);
     }
 
-    void make_room(uint64_t bytes, double now) {
-        uint64_t need_bytes = used() + bytes > o_.memory ? used() + bytes - o_.memory : 0;
+    // Evicts by the rule until `model` fits; false (nothing evicted) when it
+    // cannot. Under modelctl's rule this is policy::plan_load, the planner of
+    // `modelctl load`: pins stay, and a model that does not fit beside them is
+    // refused. Under every rule a model larger than the whole budget is
+    // refused (docs/POLICY.md).
+    bool make_room(const CatalogEntry& model, double now) {
+        if (model.bytes > o_.memory)
+            return false;
+        if (rule_ == Rule::Modelctl)
+            return evict_by_policy(model, now);
         size_t limit = max_loaded();
-        size_t need_slots = limit && loaded_.size() + 1 > limit ? loaded_.size() + 1 - limit : 0;
-        if (need_bytes == 0 && need_slots == 0)
-            return;
-        if (rule_ == Rule::Modelctl) {
-            evict_by_policy(need_bytes, need_slots, now);
-            return;
-        }
         while (!loaded_.empty() &&
-               (used() + bytes > o_.memory || (limit && loaded_.size() >= limit)))
+               (used() + model.bytes > o_.memory || (limit && loaded_.size() >= limit)))
             loaded_.erase(pick_victim(now));
+        return true;
     }
 
     std::vector<Slot>::iterator pick_victim(double now) {
@@ -274,23 +278,21 @@ private:
         return loaded_.begin();
     }
 
-    void evict_by_policy(uint64_t need_bytes, size_t need_slots, double now) {
+    bool evict_by_policy(const CatalogEntry& model, double now) {
         std::vector<Resident> residents;
         for (const auto& s : loaded_) {
             const CatalogEntry& e = trace_.catalog[s.model];
             residents.push_back({e.name, s.bytes, e.load_seconds, e.pinned, e.priority,
                                  uses_[s.model], s.last_use});
         }
-        Choice c = choose_victims(residents, need_bytes, need_slots, now, o_.params);
-        if (!c.feasible) {
-            // Pins fill the budget: the model is loaded beside them anyway
-            // (the server would spill it); evict everything unpinned.
-            std::erase_if(loaded_, [&](const Slot& s) { return !trace_.catalog[s.model].pinned; });
-            return;
-        }
-        for (const auto& v : c.victims)
+        Plan plan = plan_load(residents, {{model.name, model.bytes}},
+                              Budget{o_.memory, o_.max_loaded}, now, o_.params);
+        if (!plan.feasible)
+            return false;
+        for (const auto& v : plan.evict)
             std::erase_if(loaded_,
                           [&](const Slot& s) { return trace_.catalog[s.model].name == v.name; });
+        return true;
     }
 
     const Trace& trace_;

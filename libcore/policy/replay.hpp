@@ -6,8 +6,11 @@
 // The model of the world (docs/POLICY.md): a request for a loaded model is a
 // hit; any other request is a cold load that costs the model's load seconds
 // and first evicts, by the rule, until the model fits. Loads take no trace
-// time (requests are not delayed). A model larger than the whole budget is
-// loaded alone and counted at the budget (Ollama would spill it to system RAM).
+// time (requests are not delayed). A request for a model that cannot fit is
+// refused, as `modelctl load` refuses it, and changes nothing: under every
+// rule a model larger than the whole budget; under modelctl's rule, whose
+// decision is policy::plan_load itself, also one that pinned models leave no
+// room for.
 
 #include "policy/policy.hpp"
 #include "provider/ollama_api.hpp"
@@ -82,8 +85,12 @@ struct ReplayResult {
     double load_seconds = 0;
     uint64_t peak_bytes = 0;
     size_t oversize_requests = 0; // requests for models larger than the budget
+    size_t refused = 0;           // requests for models that could not fit (see above)
+    // Requests served by a model already loaded, of all requests.
     double hit_rate() const {
-        return requests ? 1.0 - static_cast<double>(cold_loads) / static_cast<double>(requests) : 0;
+        return requests ? static_cast<double>(requests - cold_loads - refused) /
+                              static_cast<double>(requests)
+                        : 0;
     }
 };
 

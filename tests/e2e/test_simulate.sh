@@ -15,6 +15,15 @@ check "json: schema named" eval '[ "$(jq -r .schema <<<"$OUT")" = modelctl.simul
 run "$MODELCTL" --json simulate --trace "$DATA/six.csv" --catalog "$DATA/catalog.csv" --memory 20GB --policy lru --every 2 --stretch 10
 check "thinning and one policy" eval 'rc_is 0 && [ "$(jq ".trace.requests" <<<"$OUT")" = 3 ] && [ "$(jq ".runs[0].results | length" <<<"$OUT")" = 1 ]'
 
+# A model that cannot fit is refused, as `load` refuses it (issue 16: the
+# replay once loaded it alone, evicting everything, and counted a cold load).
+printf 'time,model\n0,a\n1,big\n2,a\n' >"$SCRATCH/big.csv"
+run "$MODELCTL" --json simulate --trace "$SCRATCH/big.csv" --catalog "$DATA/catalog.csv" --memory 20GB
+check "json: the 43 GB model is refused under every rule; a stays loaded (1 cold load, 1 hit)" eval 'rc_is 0 &&
+    jq_out "(.runs[0].results | map(.refused == 1 and .cold_loads == 1) | all and length == 4) and .runs[0].oversize_requests == 1"'
+run "$MODELCTL" simulate --trace "$SCRATCH/big.csv" --catalog "$DATA/catalog.csv" --memory 20GB --policy modelctl
+check "human: a REFUSED column, and why" eval 'rc_is 0 && has "$OUT" "REFUSED" && has "$OUT" "1 for models larger than the whole budget"'
+
 printf 'time,model\n0,a\n1,zz\n' >"$SCRATCH/bad.csv"
 run "$MODELCTL" simulate --trace "$SCRATCH/bad.csv" --catalog "$DATA/catalog.csv" --memory 20GB
 check "unknown model: usage error naming file and line" eval 'rc_is 2 && has "$ERR" "bad.csv:3: model '"'"'zz'"'"' is not in the catalog"'

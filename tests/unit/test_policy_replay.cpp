@@ -83,13 +83,33 @@ TEST_CASE("pins stay through replay") {
     CHECK(r.cold_loads == 4);
 }
 
-TEST_CASE("a model larger than the budget is loaded alone, counted at the budget") {
+TEST_CASE("a model that cannot fit is refused, as live planning refuses it, under every rule") {
     auto t = make("model,size_bytes,load_s\nbig,43GB,22.5\nsmall,2GB,2\n",
                   "time,model\n0,small\n1,big\n2,small\n");
-    auto r = run(t, Rule::Lru, 24 * GB);
-    CHECK(r.cold_loads == 3);
-    CHECK(r.oversize_requests == 1);
-    CHECK(r.peak_bytes == 24 * GB);
+    for (Rule rule : {Rule::Modelctl, Rule::Lru, Rule::Ollama, Rule::Belady}) {
+        CAPTURE(rule_name(rule));
+        auto r = run(t, rule, 24 * GB);
+        CHECK(r.oversize_requests == 1);
+        CHECK(r.refused == 1);
+        CHECK(r.cold_loads == 1); // small stayed loaded: the refusal evicted nothing
+        CHECK(r.peak_bytes == 2 * GB);
+        CHECK(r.hit_rate() == doctest::Approx(1.0 / 3));
+    }
+
+    // Pins leave no room: modelctl's rule refuses, as `modelctl load` does
+    // (policy::plan_load), where it once evicted everything unpinned and
+    // loaded the model beside the pins.
+    t = make("model,size_bytes\npinned,20GB\nx,2GB\ny,8GB\n",
+             "time,model\n0,pinned\n1,x\n2,y\n3,x\n");
+    t.catalog[0].pinned = true;
+    auto r = run(t, Rule::Modelctl, 24 * GB);
+    CHECK(r.refused == 1);    // y: 20 + 8 > 24 with the pin
+    CHECK(r.cold_loads == 2); // pinned, x
+    CHECK(r.peak_bytes == 22 * GB);
+    CHECK(r.hit_rate() == doctest::Approx(0.25)); // the second x
+    std::vector<Resident> loaded = {{"pinned", 20 * GB, 1, true, 5, {}, 0},
+                                    {"x", 2 * GB, 1, false, 5, {}, 1}};
+    CHECK_FALSE(plan_load(loaded, {{"y", 8 * GB}}, Budget{24 * GB, 0}, 2, Params{}).feasible);
 }
 
 TEST_CASE("catalog and trace parsing") {
