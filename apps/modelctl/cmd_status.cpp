@@ -3,6 +3,7 @@
 #include "errors.hpp"
 #include "metrics/prometheus.hpp"
 #include "operations/planning.hpp"
+#include "operations/status.hpp"
 #include "output.hpp"
 #include "provider/ollama_api.hpp"
 #include "registry/registry.hpp"
@@ -21,17 +22,13 @@ namespace util = core::util;
 
 namespace {
 
-const core::store::ModelRecord* record_of(const core::store::State& st, const std::string& name) {
-    auto it = st.models.find(name); // the server's own name: canonical
-    return it == st.models.end() ? nullptr : &it->second;
-}
-
 // One endpoint as status sees it: its server's answer, or why there is none.
 struct Seen {
     Endpoint endpoint;
     std::unique_ptr<core::provider::Provider> provider;
     std::optional<core::store::Store> store;
     std::optional<core::registry::Status> status;
+    core::operations::StatusView view; // of `status`, when there is one
     std::string version;
     std::optional<core::Error> error; // unreachable (or failed)
 };
@@ -43,10 +40,11 @@ struct Seen {
 std::vector<Seen> look(Context& ctx, bool installed, bool version) {
     std::vector<Seen> out;
     for (const auto& e : ctx.endpoints_to_visit()) {
-        Seen s{e, ctx.provider(e), ctx.store(e), std::nullopt, "", std::nullopt};
+        Seen s{e, ctx.provider(e), ctx.store(e), std::nullopt, {}, "", std::nullopt};
         try {
             core::registry::Registry registry(*s.provider, *s.store);
             s.status = registry.status(installed);
+            s.view = core::operations::status_view(*s.status, *s.provider, ctx.config());
             if (installed)
                 s.version = s.status->version;
             else if (version)
@@ -154,7 +152,6 @@ void store_metrics(core::metrics::Exposition& e,
 }
 
 int status_prometheus(Context& ctx) {
-    const auto& cfg = ctx.config();
     auto seen = look(ctx, false, true);
     int code = report_failures(seen);
     core::metrics::Exposition e;
@@ -216,14 +213,8 @@ int status_prometheus(Context& ctx) {
             }
     e.family("modelctl_model_pinned", "gauge", "Whether a loaded model is pinned (1) or not (0).");
     for (const auto& s : seen)
-        if (s.status)
-            for (const auto& m : s.status->loaded)
-                e.sample(with(s, m),
-                         core::operations::effective_settings(m.name, s.endpoint.provider, cfg,
-                                                              record_of(s.status->state, m.name))
-                                 .pinned
-                             ? 1
-                             : 0);
+        for (const auto& v : s.view.loaded)
+            e.sample(with(s, v.model), v.settings.pinned ? 1 : 0);
     e.family("modelctl_memory_budget_bytes", "gauge",
              "The memory budget modelctl plans loaded models within.");
     for (const auto& s : seen)
@@ -263,7 +254,6 @@ int run_status(Context& ctx, const StatusOptions& o) {
         return status_prometheus(ctx);
     if (o.format == "json")
         ctx.global.json = true;
-    const auto& cfg = ctx.config();
     auto seen = look(ctx, o.all, false);
     auto primary = std::find_if(seen.begin(), seen.end(), [&](const Seen& s) {
         return s.endpoint.name == ctx.endpoint().name;
@@ -273,47 +263,30 @@ int run_status(Context& ctx, const StatusOptions& o) {
         throw *seen[0].error;
     int code = report_failures(seen);
     const auto now = core::util::now();
-    auto settings = [&](const Seen& s, const std::string& name) {
-        return core::operations::effective_settings(name, s.endpoint.provider, cfg,
-                                                    record_of(s.status->state, name));
-    };
-    auto is_loaded = [](const Seen& s, const std::string& name) {
-        return std::any_of(s.status->loaded.begin(), s.status->loaded.end(),
-                           [&](const auto& l) { return s.provider->same_model(l.name, name); });
-    };
 
     if (ctx.global.json) {
         auto loaded_of = [&](const Seen& s) {
             json loaded = json::array();
-            if (!s.status)
-                return loaded;
-            for (const auto& m : s.status->loaded) {
-                json j = loaded_json(m, now);
-                const auto* r = record_of(s.status->state, m.name);
-                j["known"] = record_json(r);
-                auto eff = settings(s, m.name);
-                j["pinned"] = eff.pinned;
-                j["priority"] = eff.priority;
-                j["idle_seconds"] =
-                    r && r->last_used
-                        ? json(std::chrono::duration<double>(now - *r->last_used).count())
-                        : json(nullptr);
+            for (const auto& v : s.view.loaded) {
+                json j = loaded_json(v.model, now);
+                j["known"] = record_json(v.record);
+                j["pinned"] = v.settings.pinned;
+                j["priority"] = v.settings.priority;
+                j["idle_seconds"] = v.idle_seconds ? json(*v.idle_seconds) : json(nullptr);
                 loaded.push_back(std::move(j));
             }
             return loaded;
         };
         auto installed_of = [&](const Seen& s) {
             json installed = json::array();
-            if (!s.status)
-                return installed;
-            for (const auto& m : s.status->installed)
-                installed.push_back({{"name", m.name},
-                                     {"digest", m.digest},
-                                     {"size", m.size},
-                                     {"modified_at", time_json(m.modified_at)},
-                                     {"loaded", is_loaded(s, m.name)},
-                                     {"details", details_json(m.details)},
-                                     {"known", record_json(record_of(s.status->state, m.name))}});
+            for (const auto& v : s.view.installed)
+                installed.push_back({{"name", v.model.name},
+                                     {"digest", v.model.digest},
+                                     {"size", v.model.size},
+                                     {"modified_at", time_json(v.model.modified_at)},
+                                     {"loaded", v.loaded},
+                                     {"details", details_json(v.model.details)},
+                                     {"known", record_json(v.record)}});
             return installed;
         };
         json endpoints = json::array();
@@ -377,16 +350,15 @@ int run_status(Context& ctx, const StatusOptions& o) {
         if (!s.status)
             continue;
         const auto& st = *s.status;
-        bool unplaced = false, no_expiry = false;
-        if (st.loaded.empty()) {
+        const auto& view = s.view;
+        if (view.loaded.empty()) {
             std::cout << "No models loaded on " << s.provider->address() << ".\n";
         } else {
             Table t({"NAME", "ID", "SIZE", "PROCESSOR", "CONTEXT", "UNTIL", "IDLE", "LOADS",
                      "LAST LOAD", "PIN"});
-            for (const auto& m : st.loaded) {
-                const auto* r = record_of(st.state, m.name);
-                unplaced = unplaced || !m.size_reported;
-                no_expiry = no_expiry || !m.expiry_reported;
+            for (const auto& v : view.loaded) {
+                const auto& m = v.model;
+                const auto* r = v.record;
                 std::string id = !m.digest.empty() ? m.digest.substr(0, 12)
                                  : !m.instance_id.empty() && m.instance_id != m.name ? m.instance_id
                                                                                      : "-";
@@ -397,10 +369,11 @@ int run_status(Context& ctx, const StatusOptions& o) {
                        m.expiry_reported ? until_text(m.expires_at, now) : "unknown",
                        r ? ago_text(r->last_used, now) : "-", std::to_string(r ? r->loads : 0),
                        r && r->last_load ? elapsed_text(r->last_load->seconds) : "-",
-                       settings(s, m.name).pinned ? "yes" : "-"});
+                       v.settings.pinned ? "yes" : "-"});
             }
             t.print(std::cout, color);
         }
+        bool unplaced = view.sizes_unreported, no_expiry = view.expiry_unreported;
         if (unplaced || no_expiry)
             std::cout << s.provider->kind() << " does not report"
                       << (unplaced ? " the memory a loaded model holds (~: its file's size)" : "")
@@ -411,14 +384,14 @@ int run_status(Context& ctx, const StatusOptions& o) {
                       << s.provider->kind() << " " << st.version << " at " << s.provider->address()
                       << ", " << st.installed.size() << " models installed:\n";
             Table t({"INSTALLED", "ID", "SIZE", "PARAMS", "QUANT", "MODIFIED", "LOADED", "LOADS"});
-            for (const auto& m : st.installed) {
-                const auto* r = record_of(st.state, m.name);
+            for (const auto& v : view.installed) {
+                const auto& m = v.model;
                 t.add({m.name, m.digest.empty() ? "-" : m.digest.substr(0, 12),
                        m.size ? util::format_size(m.size) : "-",
                        m.details.parameter_size.empty() ? "-" : m.details.parameter_size,
                        m.details.quantization_level.empty() ? "-" : m.details.quantization_level,
                        m.modified_at ? ago_text(m.modified_at, now) + " ago" : "-",
-                       is_loaded(s, m.name) ? "yes" : "no", std::to_string(r ? r->loads : 0)});
+                       v.loaded ? "yes" : "no", std::to_string(v.record ? v.record->loads : 0)});
             }
             t.print(std::cout, color);
         }
