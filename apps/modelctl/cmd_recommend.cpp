@@ -2,14 +2,13 @@
 
 #include "error.hpp"
 #include "errors.hpp"
-#include "operations/planning.hpp"
+#include "operations/recommend.hpp"
 #include "output.hpp"
 #include "plan_output.hpp"
 #include "provider/ollama_api.hpp"
 #include "recommend/recommend.hpp"
 #include "registry/registry.hpp"
 #include "util/size.hpp"
-#include "versions/versions.hpp"
 
 #include <cstdio>
 #include <iostream>
@@ -94,81 +93,19 @@ int run_recommend(Context& ctx, const RecommendOptions& o) {
     }
     req.count = o.count;
 
-    const auto& cfg = ctx.config();
     auto provider = ctx.provider();
     auto store = ctx.store();
     registry::Registry reg(*provider, store);
-    auto now = core::util::now();
-    auto loaded = provider->loaded();
-    auto state = reg.observe(loaded, now);
-    auto installed = provider->installed();
-    // A version tag keeps an earlier version of a model for rollback: not a
-    // model of its own to recommend.
-    std::erase_if(installed, [](const core::provider::InstalledModel& m) {
-        return core::versions::looks_like_version_tag(m.name);
-    });
-
-    std::optional<core::resources::BudgetReport> budget;
-    try {
-        budget = ctx.budget(loaded);
+    auto input =
+        core::operations::recommend_candidates(*provider, reg, ctx.config(), ctx.budget_fn());
+    const auto& budget = input.budget;
+    if (budget) {
         req.budget = budget->budget.bytes;
         req.bandwidth = rec::default_bandwidth(budget->pool);
-    } catch (const core::Error& e) {
-        if (e.kind() != core::ErrorKind::Usage)
-            throw;
-        ctx.note("no memory budget (" + std::string(e.what()) + ")");
+    } else {
+        ctx.note("no memory budget (" + input.no_budget + ")");
     }
-    auto residents = core::operations::residents(loaded, state, cfg, provider->kind(), now);
-    double now_s = core::operations::epoch_seconds(now);
-
-    std::vector<rec::Candidate> cands;
-    for (const auto& m : installed) {
-        rec::Candidate c;
-        c.name = ctx.canonical(m.name);
-        auto it = state.models.find(c.name);
-        const core::store::ModelRecord* r = it == state.models.end() ? nullptr : &it->second;
-        auto info = provider->show(m.name);
-        c.capabilities = info.capabilities;
-        c.details = info.details.family.empty() ? m.details : info.details;
-        const core::provider::LoadedModel* live = nullptr;
-        for (const auto& l : loaded)
-            if (ctx.same_model(l.name, m.name) &&
-                core::provider::classify_expiry(l.expires_at, now) !=
-                    core::provider::Expiry::Stopping)
-                live = &l;
-        if (live) {
-            c.bytes = live->size;
-            c.bytes_source = "loaded now";
-            c.readiness = rec::Readiness::Loaded;
-        } else {
-            auto eff = core::operations::effective_settings(c.name, provider->kind(), cfg, r);
-            auto est = core::operations::estimate_memory(r, m.size, info.model_info, eff.num_ctx);
-            c.bytes = est.bytes;
-            c.bytes_source = est.source;
-            if (budget) {
-                auto plan = core::policy::plan_load(residents, {{c.name, c.bytes}}, budget->budget,
-                                                    now_s, core::policy::Params{});
-                c.readiness = !plan.feasible       ? rec::Readiness::Blocked
-                              : plan.evict.empty() ? rec::Readiness::Fits
-                                                   : rec::Readiness::Evicts;
-                for (const auto& v : plan.evict)
-                    c.victims.push_back(v.name);
-            }
-        }
-        if (r) {
-            c.uses = r->usage.uses;
-            c.failures = r->usage.failures;
-            c.tokens_per_second = r->usage.tokens_per_second();
-            c.latency_p50_ms = r->usage.latency.quantile(0.5);
-            if (r->loads > 0)
-                c.mean_load_seconds = r->load_seconds_total / r->loads;
-            if (!r->bench.empty() && r->bench.back().tokens_per_second.median > 0) {
-                c.tokens_per_second = r->bench.back().tokens_per_second.median;
-                c.bench_runs = r->bench.back().settings.runs;
-            }
-        }
-        cands.push_back(std::move(c));
-    }
+    const auto& cands = input.candidates;
     auto result = rec::rank(cands, req);
 
     // Left out, grouped by reason.
