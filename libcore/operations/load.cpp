@@ -7,12 +7,19 @@
 namespace core::operations {
 
 Error LoadPlan::refusal() const {
-    bool pins = plan.refusal.find("pinned") != std::string::npos;
-    bool count = plan.refusal.find("max_loaded") != std::string::npos;
-    std::string hint =
-        count  ? "unload or unpin a model, or raise budget.max_loaded"
-        : pins ? "unpin a model (modelctl unpin), or raise the budget with --memory"
-               : "raise the budget with --memory or budget.memory, or choose a smaller model";
+    std::string hint;
+    switch (plan.refused) {
+    case policy::Refusal::Count:
+        hint = "unload or unpin a model, or raise budget.max_loaded";
+        break;
+    case policy::Refusal::Memory:
+        hint = "unpin a model (modelctl unpin), or raise the budget with --memory";
+        break;
+    case policy::Refusal::TooLarge:
+    case policy::Refusal::None:
+        hint = "raise the budget with --memory or budget.memory, or choose a smaller model";
+        break;
+    }
     return Error(ErrorKind::Refused, "cannot load: " + plan.refusal, hint);
 }
 

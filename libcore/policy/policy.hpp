@@ -102,11 +102,20 @@ struct Want {
     uint64_t bytes = 0; // what it will take once loaded
 };
 
+// Why a plan is refused: what the user can change differs.
+enum class Refusal {
+    None,
+    TooLarge, // a wanted model alone exceeds the whole budget
+    Memory,   // pinned and wanted models together exceed the budget's memory
+    Count,    // pinned and wanted models together exceed budget.max_loaded
+};
+
 struct Plan {
     bool feasible = true;
-    std::string refusal;           // why not, when !feasible
-    std::vector<std::string> load; // wanted models not loaded yet
-    std::vector<Victim> evict;     // to unload first
+    Refusal refused = Refusal::None; // not None exactly when !feasible
+    std::string refusal;             // why not, with figures, when !feasible
+    std::vector<std::string> load;   // wanted models not loaded yet
+    std::vector<Victim> evict;       // to unload first
     // Why anything must be evicted: the constraint that binds, memory or the
     // count (budget.max_loaded), with figures; "" when nothing must go.
     std::string need;

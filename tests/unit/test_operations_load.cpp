@@ -104,6 +104,11 @@ TEST_CASE("refusals: a model larger than the budget, pins that leave no room") {
     CHECK(lp.plan.refusal.find("pinned") != std::string::npos);
     CHECK(std::string(lp.refusal().hint()).find("unpin") != std::string::npos);
 
+    // Two pins, and room for only two models: the hint names max_loaded.
+    lp = plan_loads(t.server, t.reg, t.cfg, fixed_budget(100, 2), {"c"});
+    CHECK(lp.plan.refused == policy::Refusal::Count);
+    CHECK(std::string(lp.refusal().hint()).find("budget.max_loaded") != std::string::npos);
+
     t.cfg.models["b:latest"].pin = false; // one pin: b may go
     lp = plan_loads(t.server, t.reg, t.cfg, fixed_budget(10), {"c"});
     REQUIRE(lp.plan.feasible);
