@@ -113,47 +113,33 @@ json gc_versions_endpoint(Context& ctx, const Endpoint& e, const GcOptions& o,
     versions::Manager manager(*server, store);
     auto installed = server->installed();
     auto state = store.read();
-    auto pinned = core::operations::pinned_names(state, cfg, e.provider);
-    std::set<std::string> names; // the models that may have versions
-    for (const auto& m : installed)
-        if (!versions::looks_like_version_tag(m.name))
-            names.insert(m.name);
-    for (const auto& [name, r] : state.models)
-        for (const auto& v : r.versions)
-            if (!v.tag.empty())
-                names.insert(name); // its tags may outlive the name itself
     auto now = core::util::now();
     json actions = json::array();
-    for (const auto& name : names) {
-        auto rec = state.models.find(name);
-        const auto* record = rec == state.models.end() ? nullptr : &rec->second;
-        int keep = core::operations::effective_settings(name, e.provider, cfg, state).keep_versions;
-        for (const auto& v :
-             versions::beyond_retention(versions::history(name, record, installed, pinned), keep)) {
-            std::string why =
-                "version " + versions::short_digest(v.digest) + " of " + name +
-                (v.pulled_at ? ", pulled " + ago_text(v.pulled_at, now) + " ago" : std::string()) +
-                ", beyond keep_versions " + std::to_string(keep);
-            json a = {{"endpoint", e.name}, {"model", name},  {"tag", v.kept_by},
-                      {"digest", v.digest}, {"size", v.size}, {"why", "versions"}};
-            if (o.dry_run) {
-                if (!ctx.global.json && !ctx.global.quiet)
-                    std::cout << prefix << "would delete " << v.kept_by << ": " << why << "\n";
-                actions.push_back(a);
-                continue;
-            }
-            try {
-                manager.drop(name, v);
-                a["ok"] = true;
-                if (!ctx.global.json && !ctx.global.quiet)
-                    std::cout << prefix << "deleted " << v.kept_by << " (" << why << ")\n";
-            } catch (const core::Error& err) {
-                json failure = model_failure(err, v.kept_by, code);
-                a["ok"] = false;
-                a["error"] = failure["error"];
-            }
+    for (const auto& [name, v, keep] :
+         core::operations::plan_version_gc(installed, state, cfg, e.provider)) {
+        std::string why =
+            "version " + versions::short_digest(v.digest) + " of " + name +
+            (v.pulled_at ? ", pulled " + ago_text(v.pulled_at, now) + " ago" : std::string()) +
+            ", beyond keep_versions " + std::to_string(keep);
+        json a = {{"endpoint", e.name}, {"model", name},  {"tag", v.kept_by},
+                  {"digest", v.digest}, {"size", v.size}, {"why", "versions"}};
+        if (o.dry_run) {
+            if (!ctx.global.json && !ctx.global.quiet)
+                std::cout << prefix << "would delete " << v.kept_by << ": " << why << "\n";
             actions.push_back(a);
+            continue;
         }
+        try {
+            manager.drop(name, v);
+            a["ok"] = true;
+            if (!ctx.global.json && !ctx.global.quiet)
+                std::cout << prefix << "deleted " << v.kept_by << " (" << why << ")\n";
+        } catch (const core::Error& err) {
+            json failure = model_failure(err, v.kept_by, code);
+            a["ok"] = false;
+            a["error"] = failure["error"];
+        }
+        actions.push_back(a);
     }
     if (o.dry_run && actions.empty() && !ctx.global.json && !ctx.global.quiet)
         std::cout << prefix << "no versions beyond keep_versions\n";

@@ -4,6 +4,7 @@
 #include "operations/planning.hpp"
 
 #include <cstdint>
+#include <set>
 
 namespace core::operations {
 
@@ -31,6 +32,30 @@ GcPlan plan_gc(provider::Provider& server, registry::Registry& reg, const config
     out.plan = policy::plan_gc(residents(loaded, state, cfg, server.kind(), now), timeouts,
                                out.budget ? out.budget->budget : policy::Budget{UINT64_MAX, 0},
                                epoch_seconds(now), policy::Params{});
+    return out;
+}
+
+std::vector<VersionDrop> plan_version_gc(const std::vector<provider::InstalledModel>& installed,
+                                         const store::State& state, const config::Config& cfg,
+                                         const std::string& kind) {
+    auto pinned = pinned_names(state, cfg, kind);
+    std::set<std::string> names; // the models that may have versions
+    for (const auto& m : installed)
+        if (!versions::looks_like_version_tag(m.name))
+            names.insert(m.name);
+    for (const auto& [name, r] : state.models)
+        for (const auto& v : r.versions)
+            if (!v.tag.empty())
+                names.insert(name); // its tags may outlive the name itself
+    std::vector<VersionDrop> out;
+    for (const auto& name : names) {
+        auto rec = state.models.find(name);
+        const auto* record = rec == state.models.end() ? nullptr : &rec->second;
+        int keep = effective_settings(name, kind, cfg, state).keep_versions;
+        for (auto& v :
+             versions::beyond_retention(versions::history(name, record, installed, pinned), keep))
+            out.push_back({name, std::move(v), keep});
+    }
     return out;
 }
 

@@ -9,6 +9,7 @@
 #include "provider/provider.hpp"
 #include "registry/registry.hpp"
 #include "resources/resources.hpp"
+#include "versions/versions.hpp"
 
 #include <optional>
 #include <string>
@@ -28,5 +29,18 @@ struct GcPlan {
 // what observing the loaded models records.
 GcPlan plan_gc(provider::Provider& server, registry::Registry& reg, const config::Config& cfg,
                const BudgetFn& budget, bool idle_given);
+
+// gc --versions: a version tag to delete, beyond its model's keep_versions.
+struct VersionDrop {
+    std::string model; // canonical
+    versions::Version version;
+    int keep = 0; // the model's keep_versions
+};
+
+// Every version tag beyond its model's keep_versions (pinned versions kept),
+// for the models installed or with versions in the store's records, by name.
+std::vector<VersionDrop> plan_version_gc(const std::vector<provider::InstalledModel>& installed,
+                                         const store::State& state, const config::Config& cfg,
+                                         const std::string& kind);
 
 } // namespace core::operations

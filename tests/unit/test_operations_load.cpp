@@ -6,6 +6,7 @@
 #include "operations/load.hpp"
 #include "operations/preload.hpp"
 #include "scratch.hpp"
+#include "versions/versions.hpp"
 
 #include <doctest/doctest.h>
 
@@ -244,4 +245,52 @@ TEST_CASE("preload: likely models load into free room only, and a skip names wha
     CHECK(loads == 1);
     CHECK(skips == 1);
     CHECK(t.server.calls.empty());
+}
+
+TEST_CASE("gc --versions plan: tags beyond each model's keep_versions, pins kept") {
+    Bench t;
+    auto digest = [](char c) { return "sha256:" + std::string(64, c); };
+    auto tag = [&](char c) {
+        provider::InstalledModel m;
+        m.name = versions::version_tag("a:latest", digest(c));
+        m.digest = digest(c);
+        m.size = 4'000'000'000ULL;
+        return m;
+    };
+    // a:latest now points at 'a…' (install()); three older versions kept by tags.
+    t.server.models.push_back(tag('b'));
+    t.server.models.push_back(tag('c'));
+    t.server.models.push_back(tag('d'));
+    t.store.update([&](store::State& st) {
+        auto& r = st.models["a:latest"];
+        auto at = util::now() - std::chrono::hours(100);
+        for (char c : {'b', 'c', 'd'}) {
+            r.versions.push_back(
+                {digest(c), 4'000'000'000ULL, at, versions::version_tag("a:latest", digest(c))});
+            at += std::chrono::hours(10);
+        }
+        r.versions.push_back({digest('a'), 4'000'000'000ULL, at, ""});
+    });
+    t.cfg.keep_versions = 2;
+    auto drops = plan_version_gc(t.server.models, t.store.read(), t.cfg, "ollama");
+    std::vector<std::string> tags;
+    for (const auto& d : drops) {
+        CHECK(d.model == "a:latest");
+        CHECK(d.keep == 2);
+        tags.push_back(d.version.kept_by);
+    }
+    // Kept: the current one and the newest other ('d'); 'b' and 'c' go.
+    CHECK(tags == std::vector<std::string>{versions::version_tag("a:latest", digest('c')),
+                                           versions::version_tag("a:latest", digest('b'))});
+
+    // A per-model keep_versions of 1, and 'c' pinned: 'c' stays, 'b' and 'd' go.
+    t.cfg.models["a:latest"].keep_versions = 1;
+    t.cfg.models[versions::version_tag("a:latest", digest('c'))].pin = true;
+    drops = plan_version_gc(t.server.models, t.store.read(), t.cfg, "ollama");
+    tags.clear();
+    for (const auto& d : drops)
+        tags.push_back(d.version.kept_by);
+    std::sort(tags.begin(), tags.end());
+    CHECK(tags == std::vector<std::string>{versions::version_tag("a:latest", digest('b')),
+                                           versions::version_tag("a:latest", digest('d'))});
 }
