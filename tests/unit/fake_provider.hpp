@@ -4,9 +4,12 @@
 // `sizes_reported` false behaves like LM Studio: loaded models show their
 // file's size, flagged as not reported, and no expiry.
 
+#include "config/config.hpp"
 #include "error.hpp"
 #include "provider/ollama_api.hpp"
 #include "provider/provider.hpp"
+#include "registry/registry.hpp"
+#include "scratch.hpp"
 
 #include <algorithm>
 #include <string>
@@ -93,4 +96,14 @@ public:
         on_text("ok");
         return {};
     }
+};
+
+// A fake server, a store in a scratch directory and a registry over both,
+// with an empty config: what an operation needs.
+struct FakeSetup {
+    Scratch dir;
+    FakeProvider server;
+    core::store::Store store{dir.path};
+    core::registry::Registry reg{server, store};
+    core::config::Config cfg;
 };

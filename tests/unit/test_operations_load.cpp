@@ -28,12 +28,7 @@ BudgetFn fixed_budget(double gb, size_t max_loaded = 0) {
     };
 }
 
-struct Bench {
-    Scratch dir;
-    FakeProvider server;
-    store::Store store{dir.path};
-    registry::Registry reg{server, store};
-    config::Config cfg;
+struct Bench : FakeSetup {
     Bench() {
         server.install("a:latest", 4);
         server.install("b:latest", 4);

@@ -2,7 +2,6 @@
 // plan each model alone, version tags left out, no budget reported.
 #include "fake_provider.hpp"
 #include "operations/recommend.hpp"
-#include "scratch.hpp"
 #include "versions/versions.hpp"
 
 #include <doctest/doctest.h>
@@ -33,11 +32,8 @@ const recommend::Candidate& find(const RecommendInput& in, const std::string& na
 } // namespace
 
 TEST_CASE("recommend candidates: loaded, fits, evicts (naming whom), blocked by a pin") {
-    Scratch dir;
-    FakeProvider server;
-    store::Store store(dir.path);
-    registry::Registry reg(server, store);
-    config::Config cfg;
+    FakeSetup t;
+    auto& [dir, server, store, reg, cfg] = t;
     cfg.models["pinned:latest"].pin = true;
     server.install("pinned:latest", 6);
     server.install("other:latest", 3);
@@ -61,11 +57,8 @@ TEST_CASE("recommend candidates: loaded, fits, evicts (naming whom), blocked by 
 }
 
 TEST_CASE("recommend candidates: no budget is reported, not fatal") {
-    Scratch dir;
-    FakeProvider server;
-    store::Store store(dir.path);
-    registry::Registry reg(server, store);
-    config::Config cfg;
+    FakeSetup t;
+    auto& [dir, server, store, reg, cfg] = t;
     server.install("a:latest", 1);
     BudgetFn none = [](const std::vector<provider::LoadedModel>&) -> resources::BudgetReport {
         throw Error(ErrorKind::Usage, "no memory found");

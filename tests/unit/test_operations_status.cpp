@@ -2,7 +2,6 @@
 // model, shared by the table, --json, Prometheus and serve.
 #include "fake_provider.hpp"
 #include "operations/status.hpp"
-#include "scratch.hpp"
 
 #include <doctest/doctest.h>
 
@@ -10,11 +9,8 @@ using namespace core;
 using namespace core::operations;
 
 TEST_CASE("status view: settings resolve by the endpoint's naming rule; idle; installed loaded") {
-    Scratch dir;
-    FakeProvider server;
-    store::Store store(dir.path);
-    registry::Registry reg(server, store);
-    config::Config cfg;
+    FakeSetup t;
+    auto& [dir, server, store, reg, cfg] = t;
     cfg.models["a"].pin = true; // as written in the config: Ollama reads it as a:latest
     cfg.models["b:latest"].priority = 8;
     server.install("a:latest", 4);
