@@ -132,10 +132,13 @@ core::store::Store Context::store(const Endpoint& e) const {
         if (other.name != e.name)
             siblings.insert(other.name);
     bool quiet = global.quiet;
-    store.identify(e.address.url(), std::move(siblings), [quiet](const std::string& line) {
-        if (!quiet)
-            std::cerr << "modelctl: note: " << line << "\n";
-    });
+    store.identify(
+        e.address.url(), std::move(siblings),
+        [quiet](const std::string& line) {
+            if (!quiet)
+                std::cerr << "modelctl: note: " << line << "\n";
+        },
+        core::operations::default_urls(config()));
     return store;
 }
 

@@ -42,6 +42,15 @@ std::vector<Endpoint> resolve_endpoints(const config::Config& cfg) {
     return out;
 }
 
+std::map<std::string, std::string> default_urls(const config::Config& cfg) {
+    auto defaults = cfg;
+    defaults.endpoints.clear();
+    std::map<std::string, std::string> out;
+    for (const auto& e : resolve_endpoints(defaults))
+        out[e.name] = e.address.url();
+    return out;
+}
+
 Endpoint select_endpoint(const std::vector<Endpoint>& all, const std::string& name) {
     if (name.empty())
         return all.front();

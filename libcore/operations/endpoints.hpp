@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -31,6 +32,11 @@ struct Endpoint {
 // Error{Usage} for --host with endpoints configured (it would be ignored);
 // OLLAMA_HOST is then ignored, as the config file's `host` is.
 std::vector<Endpoint> resolve_endpoints(const config::Config& cfg);
+
+// The url of each default endpoint ("ollama", "lmstudio") as it would be with
+// no endpoints configured: where the store's records from before urls were
+// kept came from (Store::identify).
+std::map<std::string, std::string> default_urls(const config::Config& cfg);
 
 // The endpoint named `name` (optional = false: asked for by name, it must
 // answer), or the first when `name` is empty. Throws Error{Usage} naming the

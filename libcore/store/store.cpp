@@ -49,8 +49,10 @@ Store::Store(fs::path dir, std::chrono::milliseconds lock_timeout, uint64_t max_
       endpoint_(std::move(endpoint)) {}
 
 void Store::identify(std::string url, std::set<std::string> siblings,
-                     std::function<void(const std::string&)> notice) {
+                     std::function<void(const std::string&)> notice,
+                     std::map<std::string, std::string> assumed) {
     url_ = std::move(url);
+    assumed_ = std::move(assumed);
     siblings_ = std::move(siblings);
     notice_ = std::move(notice);
 }
@@ -62,8 +64,12 @@ void Store::adopt(State& s) const {
         for (auto it = s.other_endpoints.begin(); it != s.other_endpoints.end(); ++it) {
             const std::string name = it->first;
             auto u = s.urls.find(name);
-            if (name == endpoint_ || siblings_.count(name) || u == s.urls.end() ||
-                u->second != url_ || it->second.empty())
+            auto a = assumed_.find(name);
+            const std::string* url = u != s.urls.end()     ? &u->second
+                                     : a != assumed_.end() ? &a->second
+                                                           : nullptr;
+            if (name == endpoint_ || siblings_.count(name) || !url || *url != url_ ||
+                it->second.empty())
                 continue;
             s.models = std::move(it->second);
             auto& former = s.formerly[endpoint_];

@@ -31,6 +31,7 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -126,9 +127,13 @@ public:
     // the server, not the name: when the endpoint has no records and another
     // one, `siblings` aside (the endpoints configured now), last described the
     // same `url`, its records become this endpoint's (on reading; kept on the
-    // next write), and `notice` is told once with a line to show.
+    // next write), and `notice` is told once with a line to show. A section
+    // that recorded no url (written before urls were kept) is taken to have
+    // described `assumed[its name]`: the default endpoints ("ollama",
+    // "lmstudio") were where the config's defaults put them.
     void identify(std::string url, std::set<std::string> siblings,
-                  std::function<void(const std::string&)> notice);
+                  std::function<void(const std::string&)> notice,
+                  std::map<std::string, std::string> assumed = {});
 
 private:
     // The largest log read() will read: history.max_log_size rotates far sooner.
@@ -152,6 +157,7 @@ private:
     uint64_t max_log_bytes_;
     std::string endpoint_;
     std::string url_;
+    std::map<std::string, std::string> assumed_;
     std::set<std::string> siblings_;
     std::function<void(const std::string&)> notice_;
     mutable bool noticed_ = false;

@@ -144,4 +144,22 @@ check "usage recorded under the old name still counts" eval 'rc_is 0 && ! has "$
 run "$MODELCTL" --json stats --since 1d llama3.2:3b
 check "and so does the log under the old name (stats --since)" eval 'rc_is 0 && jq_out ".models[0].uses == 1"'
 
+# A store from before urls were recorded: its default section names no
+# server, and is taken as the default endpoint's (OLLAMA_HOST) on the first
+# read under the new name, not only after a command under the old one.
+export MODELCTL_HOME="$SCRATCH/nourl"
+rm -f "$XDG_CONFIG_HOME/modelctl/config.json"
+"$MODELCTL" -q pin llama3.2:3b
+jq -c 'del(.endpoints.ollama.url)' "$MODELCTL_HOME/state.json" >"$SCRATCH/nourl.json"
+mv "$SCRATCH/nourl.json" "$MODELCTL_HOME/state.json"
+RC=0 OUT=$(cat "$MODELCTL_HOME/state.json")
+check "(the store holds the pin, and no url)" eval 'jq_out ".endpoints.ollama.models[\"llama3.2:3b\"].pinned and (.endpoints.ollama | has(\"url\") | not)"'
+cat >"$XDG_CONFIG_HOME/modelctl/config.json" <<JSON
+{"endpoints": [{"name": "local", "provider": "ollama", "url": "$WORK_URL"}]}
+JSON
+run "$MODELCTL" --json status
+check "a section without a url is the default endpoint's: taken over at once" eval 'rc_is 0 &&
+    has "$ERR" "takes over what modelctl knew as" &&
+    jq_out ".loaded[] | select(.name == \"llama3.2:3b\") | .pinned"'
+
 finish

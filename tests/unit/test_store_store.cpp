@@ -641,3 +641,19 @@ TEST_CASE("an endpoint renamed for the same server takes over its records, once"
     sibling.identify("http://127.0.0.1:11434", {"local"}, nullptr);
     CHECK(sibling.read().models.empty());
 }
+
+TEST_CASE("a section that recorded no url is taken as where its default endpoint was") {
+    Scratch s;
+    write_text(
+        s.path / "state.json",
+        R"({"schema_version": 7, "endpoints": {"ollama": {"models": {"a:latest": {"pinned": true}}}}})");
+    Store elsewhere(s.path, std::chrono::seconds(10), Store::kDefaultMaxLogBytes, "local");
+    elsewhere.identify("http://127.0.0.1:11434", {}, nullptr,
+                       {{"ollama", "http://10.0.0.5:11434"}});
+    CHECK(elsewhere.read().models.empty()); // the default was another server
+    Store renamed(s.path, std::chrono::seconds(10), Store::kDefaultMaxLogBytes, "local");
+    renamed.identify("http://127.0.0.1:11434", {}, nullptr, {{"ollama", "http://127.0.0.1:11434"}});
+    auto st = renamed.read();
+    CHECK(st.adopted_from == "ollama");
+    CHECK(st.models.at("a:latest").pinned.value_or(false));
+}
