@@ -402,6 +402,8 @@ const std::vector<Field> kModelFields = {
          r["bench"] = std::move(results);
      },
      [](const json& r, ModelRecord& m) {
+         if (!r.at("bench").is_array())
+             return;
          for (const auto& result : r.at("bench"))
              m.bench.push_back(bench_from(result));
      }},
@@ -418,6 +420,8 @@ const std::vector<Field> kModelFields = {
          r["versions"] = std::move(versions);
      },
      [](const json& r, ModelRecord& m) {
+         if (!r.at("versions").is_array())
+             return;
          for (const auto& e : r.at("versions"))
              m.versions.push_back({e.at("digest").get<std::string>(), count(e, "size"),
                                    time_from(e, "pulled_at").value_or(util::Timestamp{}),
