@@ -31,23 +31,33 @@ struct Seen {
     core::operations::StatusView view; // of `status`, when there is one
     std::string version;
     std::optional<core::Error> error; // unreachable (or failed)
+    // For Prometheus: the budget (when one can be had) and what the store
+    // knows, whether the server answered or not.
+    std::optional<core::resources::BudgetReport> budget;
+    core::store::State state;
 };
 
-// Reads every endpoint to visit, with the installed models (and the
-// server's version) when `installed`, or the version alone when `version`;
-// an optional one (the default LM Studio) that
-// does not answer is left out, a failing one is kept with its error.
-std::vector<Seen> look(Context& ctx, bool installed, bool version) {
+// What to read of each endpoint besides its loaded models.
+struct Look {
+    bool installed = false; // and the server's version with them
+    bool version = false;
+    bool budget = false; // and the store's state even when the server is down
+};
+
+// Reads every endpoint to visit, as `what` says; an optional one (the
+// default LM Studio) that does not answer is left out, a failing one is kept
+// with its error.
+std::vector<Seen> look(Context& ctx, const Look& what) {
     std::vector<Seen> out;
     for (const auto& e : ctx.endpoints_to_visit()) {
-        Seen s{e, ctx.provider(e), ctx.store(e), std::nullopt, {}, "", std::nullopt};
+        Seen s{e, ctx.provider(e), ctx.store(e), std::nullopt, {}, "", std::nullopt, {}, {}};
         try {
             core::registry::Registry registry(*s.provider, *s.store);
-            s.status = registry.status(installed);
+            s.status = registry.status(what.installed);
             s.view = core::operations::status_view(*s.status, *s.provider, ctx.config());
-            if (installed)
+            if (what.installed)
                 s.version = s.status->version;
-            else if (version)
+            else if (what.version)
                 s.version = s.provider->version();
         } catch (const core::Error& err) {
             if (err.kind() == core::ErrorKind::Store || err.kind() == core::ErrorKind::Usage ||
@@ -56,6 +66,16 @@ std::vector<Seen> look(Context& ctx, bool installed, bool version) {
             if (ctx.absent(e, err))
                 continue;
             s.error = err;
+        }
+        if (what.budget) {
+            s.state = s.status ? s.status->state : s.store->read();
+            if (s.status) {
+                try {
+                    s.budget = ctx.budget(s.endpoint, s.status->loaded);
+                } catch (const core::Error& err) {
+                    ctx.note("endpoint " + s.endpoint.name + ": no budget: " + err.what());
+                }
+            }
         }
         out.push_back(std::move(s));
     }
@@ -92,12 +112,12 @@ json record_json(const core::store::ModelRecord* r) {
 // What the store knows, whether the server answers or not: uses, loads and
 // the newest bench result of each model.
 void store_metrics(core::metrics::Exposition& e,
-                   const std::vector<std::pair<std::string, core::store::State>>& states) {
+                   const std::vector<std::pair<std::string, const core::store::State*>>& states) {
     using core::metrics::Labels;
     // Each model of each endpoint, labelled {endpoint, model}.
     auto each = [&](auto&& f) {
         for (const auto& [endpoint, st] : states)
-            for (const auto& [name, r] : st.models)
+            for (const auto& [name, r] : st->models)
                 f(Labels{{"endpoint", endpoint}, {"model", name}}, r);
     };
     e.family("modelctl_model_uses_total", "counter", "Uses of a model recorded by modelctl.");
@@ -151,9 +171,8 @@ void store_metrics(core::metrics::Exposition& e,
     });
 }
 
-int status_prometheus(Context& ctx) {
-    auto seen = look(ctx, false, true);
-    int code = report_failures(seen);
+// The Prometheus text of what was seen.
+std::string prometheus_text(const std::vector<Seen>& seen) {
     core::metrics::Exposition e;
     auto at = [](const Seen& s) {
         return core::metrics::Labels{{"endpoint", s.endpoint.name},
@@ -218,141 +237,99 @@ int status_prometheus(Context& ctx) {
     e.family("modelctl_memory_budget_bytes", "gauge",
              "The memory budget modelctl plans loaded models within.");
     for (const auto& s : seen)
-        if (s.status) {
-            try {
-                auto budget = ctx.budget(s.endpoint, s.status->loaded);
-                auto l = at(s);
-                l.emplace_back("pool", budget.pool);
-                e.sample(l, static_cast<double>(budget.budget.bytes));
-            } catch (const core::Error& err) {
-                ctx.note("endpoint " + s.endpoint.name + ": no budget: " + err.what());
-            }
+        if (s.budget) {
+            auto l = at(s);
+            l.emplace_back("pool", s.budget->pool);
+            e.sample(l, static_cast<double>(s.budget->budget.bytes));
         }
-    std::vector<std::pair<std::string, core::store::State>> states;
+    std::vector<std::pair<std::string, const core::store::State*>> states;
     for (const auto& s : seen)
-        states.emplace_back(s.endpoint.name, s.status ? s.status->state : s.store->read());
+        states.emplace_back(s.endpoint.name, &s.state);
     store_metrics(e, states);
-    std::cout << e.text() << std::flush;
-    return code;
+    return e.text();
 }
 
-} // namespace
-
-void setup_status(CLI::App& app, Context& ctx) {
-    auto opts = std::make_shared<StatusOptions>();
-    auto* sub = app.add_subcommand("status", "Show loaded models, where they sit and until when");
-    sub->add_flag("-a,--all", opts->all, "Also list every installed model");
-    sub->add_option("--format", opts->format,
-                    "Output: text (default), json, or prometheus (for node_exporter's textfile "
-                    "collector)")
-        ->check(CLI::IsMember({"text", "json", "prometheus"}));
-    sub->callback([&ctx, opts] { ctx.exit_code = run_status(ctx, *opts); });
+// status --json: every endpoint, and at the top level the one commands use
+// (`primary`, as before endpoints).
+json status_document(const std::vector<Seen>& seen, const std::string& primary_name, bool all,
+                     core::util::Timestamp now) {
+    auto primary = std::find_if(seen.begin(), seen.end(),
+                                [&](const Seen& s) { return s.endpoint.name == primary_name; });
+    auto loaded_of = [&](const Seen& s) {
+        json loaded = json::array();
+        for (const auto& v : s.view.loaded) {
+            json j = loaded_json(v.model, now);
+            j["known"] = record_json(v.record);
+            j["pinned"] = v.settings.pinned;
+            j["priority"] = v.settings.priority;
+            j["idle_seconds"] = v.idle_seconds ? json(*v.idle_seconds) : json(nullptr);
+            loaded.push_back(std::move(j));
+        }
+        return loaded;
+    };
+    auto installed_of = [&](const Seen& s) {
+        json installed = json::array();
+        for (const auto& v : s.view.installed)
+            installed.push_back({{"name", v.model.name},
+                                 {"digest", v.model.digest},
+                                 {"size", v.model.size},
+                                 {"modified_at", time_json(v.model.modified_at)},
+                                 {"loaded", v.loaded},
+                                 {"details", details_json(v.model.details)},
+                                 {"known", record_json(v.record)}});
+        return installed;
+    };
+    json endpoints = json::array();
+    for (const auto& s : seen) {
+        json j = {{"name", s.endpoint.name},
+                  {"provider", s.endpoint.provider},
+                  {"address", s.provider->address()},
+                  {"reachable", s.status.has_value()},
+                  {"error", s.error ? error_json(*s.error) : json(nullptr)},
+                  {"version", all && s.status ? json(s.version) : json(nullptr)},
+                  {"loaded", loaded_of(s)}};
+        if (all)
+            j["installed"] = installed_of(s);
+        endpoints.push_back(std::move(j));
+    }
+    // The top level describes the endpoint commands use, as before endpoints.
+    json out = {{"schema", "modelctl.status/v1"}};
+    if (primary != seen.end()) {
+        out["server"] = {
+            {"kind", primary->provider->kind()},
+            {"address", primary->provider->address()},
+            {"version", all && primary->status ? json(primary->version) : json(nullptr)}};
+        out["now"] = time_json(now);
+        out["loaded"] = loaded_of(*primary);
+        if (all)
+            out["installed"] = installed_of(*primary);
+    } else {
+        out["server"] = nullptr;
+        out["now"] = time_json(now);
+        out["loaded"] = json::array();
+    }
+    out["endpoints"] = std::move(endpoints);
+    return out;
 }
 
-int run_status(Context& ctx, const StatusOptions& o) {
-    if (o.format == "prometheus")
-        return status_prometheus(ctx);
-    if (o.format == "json")
-        ctx.global.json = true;
-    auto seen = look(ctx, o.all, false);
-    auto primary = std::find_if(seen.begin(), seen.end(), [&](const Seen& s) {
-        return s.endpoint.name == ctx.endpoint().name;
-    });
-    // One endpoint alone (the usual case) fails as before: no output, exit 3.
-    if (seen.size() == 1 && seen[0].error)
-        throw *seen[0].error;
-    int code = report_failures(seen);
-    const auto now = core::util::now();
-
-    if (ctx.global.json) {
-        auto loaded_of = [&](const Seen& s) {
-            json loaded = json::array();
-            for (const auto& v : s.view.loaded) {
-                json j = loaded_json(v.model, now);
-                j["known"] = record_json(v.record);
-                j["pinned"] = v.settings.pinned;
-                j["priority"] = v.settings.priority;
-                j["idle_seconds"] = v.idle_seconds ? json(*v.idle_seconds) : json(nullptr);
-                loaded.push_back(std::move(j));
-            }
-            return loaded;
-        };
-        auto installed_of = [&](const Seen& s) {
-            json installed = json::array();
-            for (const auto& v : s.view.installed)
-                installed.push_back({{"name", v.model.name},
-                                     {"digest", v.model.digest},
-                                     {"size", v.model.size},
-                                     {"modified_at", time_json(v.model.modified_at)},
-                                     {"loaded", v.loaded},
-                                     {"details", details_json(v.model.details)},
-                                     {"known", record_json(v.record)}});
-            return installed;
-        };
-        json endpoints = json::array();
-        for (const auto& s : seen) {
-            json j = {{"name", s.endpoint.name},
-                      {"provider", s.endpoint.provider},
-                      {"address", s.provider->address()},
-                      {"reachable", s.status.has_value()},
-                      {"error", s.error ? error_json(*s.error) : json(nullptr)},
-                      {"version", o.all && s.status ? json(s.version) : json(nullptr)},
-                      {"loaded", loaded_of(s)}};
-            if (o.all)
-                j["installed"] = installed_of(s);
-            endpoints.push_back(std::move(j));
-        }
-        // The top level describes the endpoint commands use, as before endpoints.
-        json out = {{"schema", "modelctl.status/v1"}};
-        if (primary != seen.end()) {
-            out["server"] = {
-                {"kind", primary->provider->kind()},
-                {"address", primary->provider->address()},
-                {"version", o.all && primary->status ? json(primary->version) : json(nullptr)}};
-            out["now"] = time_json(now);
-            out["loaded"] = loaded_of(*primary);
-            if (o.all)
-                out["installed"] = installed_of(*primary);
-        } else {
-            out["server"] = nullptr;
-            out["now"] = time_json(now);
-            out["loaded"] = json::array();
-        }
-        out["endpoints"] = std::move(endpoints);
-        print_json(out);
-        return code;
-    }
-
-    if (ctx.global.quiet) { // names only, for scripts: loaded (with --all, installed) models
-        for (const auto& s : seen)
-            if (s.status) {
-                if (o.all)
-                    for (const auto& m : s.status->installed)
-                        std::cout << m.name << "\n";
-                else
-                    for (const auto& m : s.status->loaded)
-                        std::cout << m.name << "\n";
-            }
-        return code;
-    }
-
-    bool color = ctx.color();
+// The tables of each endpoint, for a person.
+void print_tables(std::ostream& out, const std::vector<Seen>& seen, bool all,
+                  core::util::Timestamp now, bool color) {
     bool several = seen.size() > 1;
     bool first = true;
     for (const auto& s : seen) {
         if (!first)
-            std::cout << "\n";
+            out << "\n";
         first = false;
         if (several)
-            std::cout << s.endpoint.name << " (" << s.endpoint.provider << " at "
-                      << s.provider->address() << ")"
-                      << (s.status ? ":" : ": unreachable, see the error above") << "\n";
+            out << s.endpoint.name << " (" << s.endpoint.provider << " at " << s.provider->address()
+                << ")" << (s.status ? ":" : ": unreachable, see the error above") << "\n";
         if (!s.status)
             continue;
         const auto& st = *s.status;
         const auto& view = s.view;
         if (view.loaded.empty()) {
-            std::cout << "No models loaded on " << s.provider->address() << ".\n";
+            out << "No models loaded on " << s.provider->address() << ".\n";
         } else {
             Table t({"NAME", "ID", "SIZE", "PROCESSOR", "CONTEXT", "UNTIL", "IDLE", "LOADS",
                      "LAST LOAD", "PIN"});
@@ -371,18 +348,18 @@ int run_status(Context& ctx, const StatusOptions& o) {
                        r && r->last_load ? elapsed_text(r->last_load->seconds) : "-",
                        v.settings.pinned ? "yes" : "-"});
             }
-            t.print(std::cout, color);
+            t.print(out, color);
         }
         bool unplaced = view.sizes_unreported, no_expiry = view.expiry_unreported;
         if (unplaced || no_expiry)
-            std::cout << s.provider->kind() << " does not report"
-                      << (unplaced ? " the memory a loaded model holds (~: its file's size)" : "")
-                      << (unplaced && no_expiry ? " or" : "")
-                      << (no_expiry ? " when it will unload one" : "") << ".\n";
-        if (o.all) {
-            std::cout << "\n"
-                      << s.provider->kind() << " " << st.version << " at " << s.provider->address()
-                      << ", " << st.installed.size() << " models installed:\n";
+            out << s.provider->kind() << " does not report"
+                << (unplaced ? " the memory a loaded model holds (~: its file's size)" : "")
+                << (unplaced && no_expiry ? " or" : "")
+                << (no_expiry ? " when it will unload one" : "") << ".\n";
+        if (all) {
+            out << "\n"
+                << s.provider->kind() << " " << st.version << " at " << s.provider->address()
+                << ", " << st.installed.size() << " models installed:\n";
             Table t({"INSTALLED", "ID", "SIZE", "PARAMS", "QUANT", "MODIFIED", "LOADED", "LOADS"});
             for (const auto& v : view.installed) {
                 const auto& m = v.model;
@@ -393,8 +370,53 @@ int run_status(Context& ctx, const StatusOptions& o) {
                        m.modified_at ? ago_text(m.modified_at, now) + " ago" : "-",
                        v.loaded ? "yes" : "no", std::to_string(v.record ? v.record->loads : 0)});
             }
-            t.print(std::cout, color);
+            t.print(out, color);
         }
+    }
+}
+
+} // namespace
+
+void setup_status(CLI::App& app, Context& ctx) {
+    auto opts = std::make_shared<StatusOptions>();
+    auto* sub = app.add_subcommand("status", "Show loaded models, where they sit and until when");
+    sub->add_flag("-a,--all", opts->all, "Also list every installed model");
+    sub->add_option("--format", opts->format,
+                    "Output: text (default), json, or prometheus (for node_exporter's textfile "
+                    "collector)")
+        ->check(CLI::IsMember({"text", "json", "prometheus"}));
+    sub->callback([&ctx, opts] { ctx.exit_code = run_status(ctx, *opts); });
+}
+
+int run_status(Context& ctx, const StatusOptions& o) {
+    if (o.format == "prometheus") {
+        auto seen = look(ctx, {.installed = false, .version = true, .budget = true});
+        int code = report_failures(seen);
+        std::cout << prometheus_text(seen) << std::flush;
+        return code;
+    }
+    if (o.format == "json")
+        ctx.global.json = true;
+    auto seen = look(ctx, {.installed = o.all, .version = false, .budget = false});
+    // One endpoint alone (the usual case) fails as before: no output, exit 3.
+    if (seen.size() == 1 && seen[0].error)
+        throw *seen[0].error;
+    int code = report_failures(seen);
+    const auto now = core::util::now();
+    if (ctx.global.json) {
+        print_json(status_document(seen, ctx.endpoint().name, o.all, now));
+    } else if (ctx.global.quiet) { // names only, for scripts: loaded (with --all, installed)
+        for (const auto& s : seen)
+            if (s.status) {
+                if (o.all)
+                    for (const auto& m : s.status->installed)
+                        std::cout << m.name << "\n";
+                else
+                    for (const auto& m : s.status->loaded)
+                        std::cout << m.name << "\n";
+            }
+    } else {
+        print_tables(std::cout, seen, o.all, now, ctx.color());
     }
     return code;
 }
