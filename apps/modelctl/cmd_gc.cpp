@@ -6,7 +6,6 @@
 #include "operations/planning.hpp"
 #include "output.hpp"
 #include "plan_output.hpp"
-#include "provider/ollama_api.hpp"
 #include "registry/registry.hpp"
 #include "store/lockfile.hpp"
 #include "util/size.hpp"

@@ -5,7 +5,6 @@
 #include "load_plan.hpp"
 #include "metrics/prometheus.hpp"
 #include "output.hpp"
-#include "provider/ollama_api.hpp"
 #include "registry/registry.hpp"
 #include "util/duration.hpp"
 #include "util/size.hpp"

@@ -4,7 +4,6 @@
 #include "load_plan.hpp"
 #include "output.hpp"
 #include "progress.hpp"
-#include "provider/ollama_api.hpp"
 #include "registry/registry.hpp"
 #include "util/duration.hpp"
 #include "util/size.hpp"

@@ -4,7 +4,6 @@
 #include "errors.hpp"
 #include "operations/planning.hpp"
 #include "output.hpp"
-#include "provider/ollama_api.hpp"
 #include "registry/registry.hpp"
 
 #include <iostream>

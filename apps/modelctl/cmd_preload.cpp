@@ -8,7 +8,6 @@
 #include "output.hpp"
 #include "plan_output.hpp"
 #include "progress.hpp"
-#include "provider/ollama_api.hpp"
 #include "registry/registry.hpp"
 #include "util/size.hpp"
 

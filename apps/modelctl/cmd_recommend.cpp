@@ -5,7 +5,6 @@
 #include "operations/recommend.hpp"
 #include "output.hpp"
 #include "plan_output.hpp"
-#include "provider/ollama_api.hpp"
 #include "recommend/recommend.hpp"
 #include "registry/registry.hpp"
 #include "util/size.hpp"

@@ -4,7 +4,6 @@
 #include "operations/planning.hpp"
 #include "output.hpp"
 #include "policy/policy.hpp"
-#include "provider/ollama_api.hpp"
 #include "util/duration.hpp"
 
 #include <cmath>

@@ -5,7 +5,6 @@
 #include "operations/planning.hpp"
 #include "operations/status.hpp"
 #include "output.hpp"
-#include "provider/ollama_api.hpp"
 #include "registry/registry.hpp"
 #include "util/duration.hpp"
 #include "util/size.hpp"

@@ -3,7 +3,6 @@
 #include "error.hpp"
 #include "provider/lmstudio.hpp"
 #include "provider/ollama.hpp"
-#include "provider/ollama_api.hpp"
 #include "util/duration.hpp"
 
 #include <iostream>
@@ -56,7 +55,7 @@ const Endpoint& Context::endpoint() const {
 }
 
 std::string Context::canonical(const std::string& model) const {
-    return endpoint().provider == "ollama" ? core::provider::ollama::normalize_name(model) : model;
+    return core::provider::canonical_name(endpoint().provider, model);
 }
 
 core::resources::Snapshot Context::probe() const {
