@@ -1,14 +1,12 @@
 #include "cmd_stats.hpp"
 
 #include "error.hpp"
-#include "operations/planning.hpp"
+#include "operations/stats.hpp"
 #include "output.hpp"
-#include "policy/policy.hpp"
 #include "util/duration.hpp"
 
 #include <cmath>
 #include <cstdio>
-#include <ctime>
 #include <iostream>
 #include <memory>
 
@@ -24,73 +22,26 @@ void setup_stats(CLI::App& app, Context& ctx) {
     sub->callback([&ctx, opts] { ctx.exit_code = run_stats(ctx, *opts); });
 }
 
-namespace {
-
-struct Row {
-    core::metrics::Summary usage;
-    int loads = 0;
-    double load_seconds = 0;
-    double uses_per_hour = 0;
-};
-
-} // namespace
-
 int run_stats(Context& ctx, const StatsOptions& o) {
     auto store = ctx.store();
     auto state = store.read();
     auto now = core::util::now();
-    double now_s = core::operations::epoch_seconds(now);
     std::string only = o.model.empty() ? "" : ctx.canonical(o.model);
-
-    std::map<std::string, Row> rows;
-    std::optional<core::util::Timestamp> log_starts; // set when the window outreaches the log
+    core::operations::UsageStats stats;
     if (o.since.empty()) {
-        for (const auto& [name, r] : state.models) {
-            if (r.usage.uses == 0 && r.loads == 0)
-                continue;
-            Row row{r.usage, r.loads, r.load_seconds_total, 0};
-            if (r.uses_at)
-                row.uses_per_hour =
-                    core::policy::use_rate({r.uses, core::operations::epoch_seconds(*r.uses_at)},
-                                           now_s, core::policy::Params{}) *
-                    3600;
-            rows[name] = row;
-        }
+        stats = core::operations::usage_stats(state, now);
     } else {
         auto d = core::util::parse_duration(o.since);
         if (!d || d->count() <= 0)
             throw core::Error(core::ErrorKind::Usage,
                               "--since: '" + o.since + "' is not a duration", "e.g. 7d, 12h, 30m");
-        auto from = now - std::chrono::duration_cast<core::util::Timestamp::duration>(*d);
-        auto log = store.read_events();
-        // The log keeps the recent past only (history.max_log_size): say so
-        // when the window reaches back before what is left of it.
-        if (log.rotated && !log.events.empty() && log.events.front().at > from)
-            log_starts = log.events.front().at;
-        for (const auto& e : log.events) {
-            if (e.at < from || core::store::owner(state, e) != store.endpoint())
-                continue;
-            auto name = e.endpoint.empty() ? ctx.canonical(e.model) : e.model;
-            Row& row = rows[name];
-            if (e.type == "load") {
-                row.loads += 1;
-                row.load_seconds += e.seconds;
-            } else if (e.type == "use") {
-                double at = core::operations::epoch_seconds(e.at);
-                std::time_t t = static_cast<std::time_t>(at);
-                std::tm tm{};
-                localtime_r(&t, &tm);
-                row.usage.add({at, e.latency_ms, e.ttft_ms, e.tokens_in, e.tokens_out,
-                               e.eval_seconds, e.failed,
-                               core::metrics::hour_of_week(at, tm.tm_gmtoff)});
-            }
-        }
-        for (auto& [name, row] : rows)
-            row.uses_per_hour = static_cast<double>(row.usage.uses) / (d->count() / 3600);
+        stats = core::operations::usage_stats(store, state, *d, now);
     }
+    auto& rows = stats.rows;
+    const auto& log_starts = stats.log_starts;
     if (!only.empty()) {
         auto it = rows.find(only);
-        std::map<std::string, Row> one;
+        std::map<std::string, core::operations::UsageRow> one;
         if (it != rows.end())
             one.insert(*it);
         rows.swap(one);

@@ -40,13 +40,7 @@ std::string owner(const State& state, const Event& e) {
     return endpoint;
 }
 
-void fold_use(State& state, const Event& e) {
-    std::string endpoint = owner(state, e);
-    auto& models = endpoint == state.endpoint ? state.models : state.other_endpoints[endpoint];
-    auto [it, inserted] = models.try_emplace(e.model);
-    ModelRecord& r = it->second;
-    if (inserted)
-        r.first_seen = r.last_seen = e.at;
+metrics::Use as_use(const Event& e) {
     double at = epoch(e.at);
     std::time_t t = static_cast<std::time_t>(at);
     std::tm tm{};
@@ -60,7 +54,17 @@ void fold_use(State& state, const Event& e) {
     u.eval_seconds = e.eval_seconds;
     u.failed = e.failed;
     u.hour_of_week = metrics::hour_of_week(at, tm.tm_gmtoff);
-    r.usage.add(u);
+    return u;
+}
+
+void fold_use(State& state, const Event& e) {
+    std::string endpoint = owner(state, e);
+    auto& models = endpoint == state.endpoint ? state.models : state.other_endpoints[endpoint];
+    auto [it, inserted] = models.try_emplace(e.model);
+    ModelRecord& r = it->second;
+    if (inserted)
+        r.first_seen = r.last_seen = e.at;
+    r.usage.add(as_use(e));
     note_use(r, e.at);
 }
 

@@ -152,6 +152,10 @@ ModelRecord& touch(State& state, const std::string& name, util::Timestamp now);
 // Adds a use at `at` to the record's decayed use count (metrics::UseCount)
 // and last use.
 void note_use(ModelRecord& r, util::Timestamp at);
+// A use event as the usage summary takes it, with the hour of the week in
+// the machine's local time.
+metrics::Use as_use(const Event& use);
+
 // Folds a use event into its model's record (created if new) under the
 // event's endpoint: the usage summary, with the hour of the week in local
 // time, and note_use(). The event names the model as its endpoint's server
