@@ -28,53 +28,67 @@ check "the first result has nothing to compare with" eval 'jq -e ".results[0].pr
 check "the result is kept in the store" eval 'jq -e ".endpoints.ollama.models[\"llama3.2:3b\"].bench | length == 1 and .[0].settings.num_predict == 8" "$MODELCTL_HOME/state.json" >/dev/null'
 check "bench runs are not recorded as uses" eval 'jq -e ".endpoints.ollama.models[\"llama3.2:3b\"].usage == null" "$MODELCTL_HOME/state.json" >/dev/null'
 
-# The gate compares medians that include client-side times (time to first
-# token, time per token): slow enough simulated answers (~30 ms to the first
-# token) keep the machine's jitter well under the 25% limit, and half the speed
-# doubles them.
-start_sim --speed 1 --startup 0.2 --load-bandwidth 20e9
-gate=(bench llama3.1:8b --runs 3 --num-predict 8 --fail-on-regression 25%)
-run "$MODELCTL" "${gate[@]}"
-check "a first gated result has nothing to compare with: exit 0" eval 'rc_is 0 && has "$OUT" "no earlier result"'
-run "$MODELCTL" "${gate[@]}"
-check "the same speed again: no regression, exit 0, table with the previous" eval 'rc_is 0 && has "$OUT" "generation tokens/s" && has "$OUT" "PREVIOUS" && ! has "$ERR" regressed'
+# The regression gate's checks are about timing: under the sanitizers both
+# modelsim and modelctl run several times slower, by an amount that varies
+# with what else the machine runs (a 95% "regression" between two identical
+# runs, once, in the ASan pass), and timings say nothing the sanitizers would
+# see. There the gate runs once, for the sanitizers, and is checked for what
+# does not depend on time; the Release pass checks it all.
+if [ -n "${TEST_SANITIZED:-}" ]; then
+    start_sim --speed 1 --startup 0.2 --load-bandwidth 20e9
+    gate=(bench llama3.1:8b --runs 3 --num-predict 8 --fail-on-regression 25%)
+    run "$MODELCTL" "${gate[@]}"
+    run "$MODELCTL" "${gate[@]}"
+    check "(sanitized) a second gated run compares with the first and exits 0 or 1" eval '{ rc_is 0 || rc_is 1; } && has "$OUT" "PREVIOUS"'
+else
+    # The gate compares medians that include client-side times (time to first
+    # token, time per token): slow enough simulated answers (~30 ms to the first
+    # token) keep the machine's jitter well under the 25% limit, and half the speed
+    # doubles them.
+    start_sim --speed 1 --startup 0.2 --load-bandwidth 20e9
+    gate=(bench llama3.1:8b --runs 3 --num-predict 8 --fail-on-regression 25%)
+    run "$MODELCTL" "${gate[@]}"
+    check "a first gated result has nothing to compare with: exit 0" eval 'rc_is 0 && has "$OUT" "no earlier result"'
+    run "$MODELCTL" "${gate[@]}"
+    check "the same speed again: no regression, exit 0, table with the previous" eval 'rc_is 0 && has "$OUT" "generation tokens/s" && has "$OUT" "PREVIOUS" && ! has "$ERR" regressed'
 
-# The same models on a server half as fast.
-start_sim --speed 0.5 --startup 0.2 --load-bandwidth 20e9
-run "$MODELCTL" "${gate[@]}"
-check "half the speed: --fail-on-regression exits 1 naming the figure and why" eval 'rc_is 1 && has "$ERR" "llama3.1:8b regressed: median tokens_per_second" && has "$ERR" "every run slower than the slowest before" && has "$OUT" "REGRESSED"'
-check "the regressed result is kept, marked" eval 'jq -e ".endpoints.ollama.models[\"llama3.1:8b\"].bench[-1].regressed" "$MODELCTL_HOME/state.json" >/dev/null'
-run "$MODELCTL" "${gate[@]}"
-check "but is no baseline: still slow, still fails" eval 'rc_is 1 && has "$ERR" "regressed"'
-run "$MODELCTL" --json bench llama3.1:8b --runs 3 --num-predict 8
-check "without --fail-on-regression the change is shown, exit 0" eval 'rc_is 0 && jq -e ".results[0].changes | map(select(.figure == \"tokens_per_second\"))[0] | .change < -0.45 and .regressed == false" <<<"$OUT" >/dev/null'
-run "$MODELCTL" "${gate[@]}"
-check "that accepted the slower level: compared with it, no regression" eval 'rc_is 0 && ! has "$ERR" regressed'
-run "$MODELCTL" bench llama3.1:8b --runs 3 --num-predict 16 --fail-on-regression 25%
-check "other settings are not compared" eval 'rc_is 0 && has "$OUT" "no earlier result with these settings"'
+    # The same models on a server half as fast.
+    start_sim --speed 0.5 --startup 0.2 --load-bandwidth 20e9
+    run "$MODELCTL" "${gate[@]}"
+    check "half the speed: --fail-on-regression exits 1 naming the figure and why" eval 'rc_is 1 && has "$ERR" "llama3.1:8b regressed: median tokens_per_second" && has "$ERR" "every run slower than the slowest before" && has "$OUT" "REGRESSED"'
+    check "the regressed result is kept, marked" eval 'jq -e ".endpoints.ollama.models[\"llama3.1:8b\"].bench[-1].regressed" "$MODELCTL_HOME/state.json" >/dev/null'
+    run "$MODELCTL" "${gate[@]}"
+    check "but is no baseline: still slow, still fails" eval 'rc_is 1 && has "$ERR" "regressed"'
+    run "$MODELCTL" --json bench llama3.1:8b --runs 3 --num-predict 8
+    check "without --fail-on-regression the change is shown, exit 0" eval 'rc_is 0 && jq -e ".results[0].changes | map(select(.figure == \"tokens_per_second\"))[0] | .change < -0.45 and .regressed == false" <<<"$OUT" >/dev/null'
+    run "$MODELCTL" "${gate[@]}"
+    check "that accepted the slower level: compared with it, no regression" eval 'rc_is 0 && ! has "$ERR" regressed'
+    run "$MODELCTL" bench llama3.1:8b --runs 3 --num-predict 16 --fail-on-regression 25%
+    check "other settings are not compared" eval 'rc_is 0 && has "$OUT" "no earlier result with these settings"'
 
-start_sim --speed 1 --startup 0.2 --load-bandwidth 20e9
-run "$MODELCTL" "${gate[@]}"
-check "faster again is no regression" eval 'rc_is 0 && ! has "$ERR" regressed'
+    start_sim --speed 1 --startup 0.2 --load-bandwidth 20e9
+    run "$MODELCTL" "${gate[@]}"
+    check "faster again is no regression" eval 'rc_is 0 && ! has "$ERR" regressed'
 
-# Answer length is not speed: the same server giving answers three times as
-# long is no regression (total time is shown, not gated). modelsim's answer
-# lengths follow its --seed: medians of 49 tokens with seed 2, 151 with seed 1.
-long=(--json bench llama3.2:3b --runs 3 --num-predict 400 --fail-on-regression 25%)
-# (Each server loads the model first: a load time is one sample, not compared here.)
-start_sim --speed 1 --startup 0.2 --load-bandwidth 20e9 --seed 2
-"$MODELCTL" -q load llama3.2:3b
-run "$MODELCTL" "${long[@]}"
-short_tokens=$(jq '.results[0].tokens' <<<"$OUT")
-start_sim --speed 1 --startup 0.2 --load-bandwidth 20e9 --seed 1
-"$MODELCTL" -q load llama3.2:3b
-run "$MODELCTL" "${long[@]}"
-echo "# tokens a run: $short_tokens, then $(jq -c '[.results[0].tokens, [.results[0].changes[] | {figure, change, regressed}]]' <<<"$OUT")"
-# The precondition: the total time grew past the 25% the old gate fired at.
-check "three times longer answers at the same speed: no regression" eval 'rc_is 0 && [ "$short_tokens" = 49 ] &&
-    jq_out ".results[0].tokens == 151 and
-        (.results[0].changes[] | select(.figure == \"total_ms\") | .change > 0.25 and .gated == false and .regressed == false) and
-        ([.results[0].changes[] | select(.regressed)] | length == 0)"'
+    # Answer length is not speed: the same server giving answers three times as
+    # long is no regression (total time is shown, not gated). modelsim's answer
+    # lengths follow its --seed: medians of 49 tokens with seed 2, 151 with seed 1.
+    long=(--json bench llama3.2:3b --runs 3 --num-predict 400 --fail-on-regression 25%)
+    # (Each server loads the model first: a load time is one sample, not compared here.)
+    start_sim --speed 1 --startup 0.2 --load-bandwidth 20e9 --seed 2
+    "$MODELCTL" -q load llama3.2:3b
+    run "$MODELCTL" "${long[@]}"
+    short_tokens=$(jq '.results[0].tokens' <<<"$OUT")
+    start_sim --speed 1 --startup 0.2 --load-bandwidth 20e9 --seed 1
+    "$MODELCTL" -q load llama3.2:3b
+    run "$MODELCTL" "${long[@]}"
+    echo "# tokens a run: $short_tokens, then $(jq -c '[.results[0].tokens, [.results[0].changes[] | {figure, change, regressed}]]' <<<"$OUT")"
+    # The precondition: the total time grew past the 25% the old gate fired at.
+    check "three times longer answers at the same speed: no regression" eval 'rc_is 0 && [ "$short_tokens" = 49 ] &&
+        jq_out ".results[0].tokens == 151 and
+            (.results[0].changes[] | select(.figure == \"total_ms\") | .change > 0.25 and .gated == false and .regressed == false) and
+            ([.results[0].changes[] | select(.regressed)] | length == 0)"'
+fi
 
 start_sim --speed 20 --startup 0.2
 run "$MODELCTL" --json bench --compare llama3.2:3b llama3.1:8b --runs 2 --num-predict 8
