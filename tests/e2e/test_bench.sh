@@ -56,11 +56,12 @@ else
     start_sim --speed 0.5 --startup 0.2 --load-bandwidth 20e9
     run "$MODELCTL" "${gate[@]}"
     check "half the speed: --fail-on-regression exits 1 naming the figure and why" eval 'rc_is 1 && has "$ERR" "llama3.1:8b regressed: median tokens_per_second" && has "$ERR" "every run slower than the slowest before" && has "$OUT" "REGRESSED"'
-    check "the regressed result is kept, marked" eval 'jq -e ".endpoints.ollama.models[\"llama3.1:8b\"].bench[-1].regressed" "$MODELCTL_HOME/state.json" >/dev/null'
+    RC=0 OUT=$(cat "$MODELCTL_HOME/state.json")
+    check "the regressed result is kept, marked" eval 'jq_out ".endpoints.ollama.models[\"llama3.1:8b\"].bench[-1].regressed"'
     run "$MODELCTL" "${gate[@]}"
     check "but is no baseline: still slow, still fails" eval 'rc_is 1 && has "$ERR" "regressed"'
     run "$MODELCTL" --json bench llama3.1:8b --runs 3 --num-predict 8
-    check "without --fail-on-regression the change is shown, exit 0" eval 'rc_is 0 && jq -e ".results[0].changes | map(select(.figure == \"tokens_per_second\"))[0] | .change < -0.45 and .regressed == false" <<<"$OUT" >/dev/null'
+    check "without --fail-on-regression the change is shown, exit 0" eval 'rc_is 0 && jq_out ".results[0].changes | map(select(.figure == \"tokens_per_second\"))[0] | .change < -0.45 and .regressed == false"'
     run "$MODELCTL" "${gate[@]}"
     check "that accepted the slower level: compared with it, no regression" eval 'rc_is 0 && ! has "$ERR" regressed'
     run "$MODELCTL" bench llama3.1:8b --runs 3 --num-predict 16 --fail-on-regression 25%
