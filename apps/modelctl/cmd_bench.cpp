@@ -371,8 +371,8 @@ int run_bench(Context& ctx, const BenchOptions& o) {
                 }
             if (m.result.digest.empty()) {
                 auto st = store.read();
-                if (auto it = st.models.find(m.model); it != st.models.end())
-                    m.result.digest = it->second.digest;
+                if (const auto* r = core::store::find_model(st, m.model))
+                    m.result.digest = r->digest;
             }
             auto kept = reg.record_bench(m.model, m.result, threshold);
             m.previous = kept.previous;

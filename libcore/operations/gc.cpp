@@ -17,9 +17,7 @@ GcPlan plan_gc(provider::Provider& server, registry::Registry& reg, const config
     out.loaded = loaded.size();
     std::vector<double> timeouts;
     for (const auto& m : loaded) {
-        auto rec = state.models.find(m.name); // the server's own name: canonical
-        auto eff = effective_settings(m.name, server.kind(), cfg,
-                                      rec == state.models.end() ? nullptr : &rec->second);
+        auto eff = effective_settings(m.name, server.kind(), cfg, state); // the server's name
         timeouts.push_back(idle_given ? cfg.idle_timeout.count() : eff.idle_timeout.count());
     }
     try {
@@ -49,9 +47,8 @@ std::vector<VersionDrop> plan_version_gc(const std::vector<provider::InstalledMo
                 names.insert(name); // its tags may outlive the name itself
     std::vector<VersionDrop> out;
     for (const auto& name : names) {
-        auto rec = state.models.find(name);
-        const auto* record = rec == state.models.end() ? nullptr : &rec->second;
-        int keep = effective_settings(name, kind, cfg, state).keep_versions;
+        const auto* record = store::find_model(state, name);
+        int keep = effective_settings(name, kind, cfg, record).keep_versions;
         for (auto& v :
              versions::beyond_retention(versions::history(name, record, installed, pinned), keep))
             out.push_back({name, std::move(v), keep});

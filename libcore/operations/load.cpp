@@ -90,10 +90,10 @@ std::optional<util::KeepAlive> request_keep_alive(const store::Store& store, con
     if (s.keep_alive)
         return s.keep_alive;
     auto state = store.read();
-    auto it = state.models.find(w.model);
-    if (it == state.models.end() || !it->second.keep_alive_seconds)
+    const auto* r = store::find_model(state, w.model);
+    if (!r || !r->keep_alive_seconds)
         return std::nullopt;
-    double secs = *it->second.keep_alive_seconds;
+    double secs = *r->keep_alive_seconds;
     return secs < 0 ? util::KeepAlive{true, {}} : util::KeepAlive{false, util::Seconds(secs)};
 }
 

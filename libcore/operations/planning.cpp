@@ -38,18 +38,11 @@ std::optional<uint64_t> info_number(const json& info, const std::string& key) {
     return one(*it);
 }
 
-// `name` as the server knows it (Provider::canonical).
-const store::ModelRecord* find(const store::State& st, const std::string& name) {
-    auto it = st.models.find(name);
-    return it == st.models.end() ? nullptr : &it->second;
-}
-
 } // namespace
 
 Effective effective_settings(const std::string& model, const std::string& kind,
                              const config::Config& cfg, const store::State& state) {
-    auto it = state.models.find(model);
-    return effective_settings(model, kind, cfg, it == state.models.end() ? nullptr : &it->second);
+    return effective_settings(model, kind, cfg, store::find_model(state, model));
 }
 
 std::set<std::string> pinned_names(const store::State& state, const config::Config& cfg,
@@ -162,7 +155,7 @@ std::vector<policy::Resident> residents(const std::vector<provider::LoadedModel>
                                         const std::string& kind, util::Timestamp now) {
     std::vector<policy::Resident> out;
     for (const auto& m : loaded) {
-        const store::ModelRecord* rec = find(state, m.name);
+        const store::ModelRecord* rec = store::find_model(state, m.name);
         Effective eff = effective_settings(m.name, kind, cfg, rec);
         policy::Resident r;
         r.name = m.name; // the server's own name: canonical
@@ -207,7 +200,7 @@ std::vector<Wanted> describe_wanted(provider::Provider& server,
     for (const auto& name : models) {
         Wanted w;
         w.model = server.canonical(name);
-        const store::ModelRecord* r = find(state, w.model);
+        const store::ModelRecord* r = store::find_model(state, w.model);
         w.settings = effective_settings(w.model, server.kind(), cfg, r);
         for (const auto& m : loaded)
             if (server.same_model(m.name, name) &&

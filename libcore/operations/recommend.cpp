@@ -31,8 +31,7 @@ RecommendInput recommend_candidates(provider::Provider& server, registry::Regist
     for (const auto& m : installed) {
         recommend::Candidate c;
         c.name = server.canonical(m.name);
-        auto it = state.models.find(c.name);
-        const store::ModelRecord* r = it == state.models.end() ? nullptr : &it->second;
+        const store::ModelRecord* r = store::find_model(state, c.name);
         auto info = server.show(m.name);
         c.capabilities = info.capabilities;
         c.details = info.details.family.empty() ? m.details : info.details;

@@ -7,12 +7,8 @@ namespace core::operations {
 StatusView status_view(const registry::Status& status, const provider::Provider& provider,
                        const config::Config& cfg) {
     StatusView view;
-    auto record_of = [&](const std::string& name) -> const store::ModelRecord* {
-        auto it = status.state.models.find(name); // the server's own name: canonical
-        return it == status.state.models.end() ? nullptr : &it->second;
-    };
     for (const auto& m : status.loaded) {
-        LoadedView v{m, record_of(m.name), {}, std::nullopt};
+        LoadedView v{m, store::find_model(status.state, m.name), {}, std::nullopt};
         v.settings = effective_settings(m.name, provider.kind(), cfg, v.record);
         if (v.record && v.record->last_used)
             v.idle_seconds = std::max(
@@ -25,7 +21,7 @@ StatusView status_view(const registry::Status& status, const provider::Provider&
         bool loaded = std::any_of(status.loaded.begin(), status.loaded.end(), [&](const auto& l) {
             return provider.same_model(l.name, m.name);
         });
-        view.installed.push_back({m, record_of(m.name), loaded});
+        view.installed.push_back({m, store::find_model(status.state, m.name), loaded});
     }
     return view;
 }

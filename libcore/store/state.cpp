@@ -14,6 +14,11 @@ double epoch(util::Timestamp t) {
 
 } // namespace
 
+const ModelRecord* find_model(const State& state, const std::string& name) {
+    auto it = state.models.find(name);
+    return it == state.models.end() ? nullptr : &it->second;
+}
+
 ModelRecord& touch(State& state, const std::string& name, util::Timestamp now) {
     auto [it, inserted] = state.models.try_emplace(name);
     if (inserted)

@@ -145,6 +145,9 @@ struct Event {
     std::string task;
 };
 
+// The endpoint's record of `name` (canonical, Provider::canonical), or null.
+const ModelRecord* find_model(const State& state, const std::string& name);
+
 // The model's record (name canonical, Provider::canonical), created first
 // seen at `now` if new, and marked seen at `now`.
 ModelRecord& touch(State& state, const std::string& name, util::Timestamp now);
