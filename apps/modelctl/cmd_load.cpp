@@ -74,12 +74,12 @@ int run_load(Context& ctx, const LoadOptions& o) {
                 std::cout << "Room needed: " << plan.need << ".\n";
             for (const auto& v : plan.evict)
                 std::cout << "evict " << v.name << ": " << v.reason << "\n";
-            if (plan.feasible)
+            if (plan.feasible())
                 std::cout << "Memory held: " << core::util::format_size(plan.used_before)
                           << " now, " << core::util::format_size(plan.used_after)
                           << " after. Nothing was changed (--dry-run).\n";
         }
-        if (!plan.feasible)
+        if (!plan.feasible())
             return report(lp.refusal());
         return code;
     }

@@ -18,8 +18,8 @@ core::operations::LoadPlan plan_loads(const Context& ctx, core::provider::Provid
 json plan_json(const core::operations::LoadPlan& lp) {
     const auto& plan = lp.plan;
     json doc = {{"budget", budget_json(lp.budget)},
-                {"feasible", plan.feasible},
-                {"refusal", plan.feasible ? json(nullptr) : json(plan.refusal)},
+                {"feasible", plan.feasible()},
+                {"refusal", plan.feasible() ? json(nullptr) : json(plan.refusal)},
                 {"need", plan.need.empty() ? json(nullptr) : json(plan.need)},
                 {"used_before", plan.used_before},
                 {"used_after", plan.used_after},

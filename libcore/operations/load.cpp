@@ -24,7 +24,7 @@ Error LoadPlan::refusal() const {
 }
 
 void LoadPlan::require_feasible() const {
-    if (!plan.feasible)
+    if (!plan.feasible())
         throw refusal();
 }
 

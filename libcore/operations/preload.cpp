@@ -97,7 +97,7 @@ PreloadPlan plan_preload(provider::Provider& server, registry::Registry& reg,
         wants.push_back({w.model, w.estimate.bytes});
         auto plan =
             policy::plan_load(loaded_now, wants, out.budget.budget, now_s, policy::Params{});
-        if (plan.feasible && plan.evict.empty()) {
+        if (plan.feasible() && plan.evict.empty()) {
             s.action = "load";
             s.reason = "fits beside what is loaded (" + util::format_size(w.estimate.bytes) + ", " +
                        w.estimate.source + ")";
@@ -105,7 +105,7 @@ PreloadPlan plan_preload(provider::Provider& server, registry::Registry& reg,
         } else {
             s.action = "skip";
             s.reason = "needs " + util::format_size(w.estimate.bytes) + " and " +
-                       (plan.feasible ? plan.need + "; preload never evicts" : plan.refusal);
+                       (plan.feasible() ? plan.need + "; preload never evicts" : plan.refusal);
         }
         out.steps.push_back(s);
     }

@@ -52,7 +52,7 @@ RecommendInput recommend_candidates(provider::Provider& server, registry::Regist
             if (out.budget) {
                 auto plan = policy::plan_load(loaded_now, {{c.name, c.bytes}}, out.budget->budget,
                                               now_s, policy::Params{});
-                c.readiness = !plan.feasible       ? recommend::Readiness::Blocked
+                c.readiness = !plan.feasible()     ? recommend::Readiness::Blocked
                               : plan.evict.empty() ? recommend::Readiness::Fits
                                                    : recommend::Readiness::Evicts;
                 for (const auto& v : plan.evict)

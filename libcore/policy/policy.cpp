@@ -205,7 +205,6 @@ Plan plan_load(const std::vector<Resident>& loaded, const std::vector<Want>& wan
             std::find(plan.load.begin(), plan.load.end(), w.name) != plan.load.end())
             continue;
         if (w.bytes > budget.bytes) {
-            plan.feasible = false;
             plan.refused = Refusal::TooLarge;
             plan.refusal = w.name + " needs " + util::format_size(w.bytes) +
                            ", more than the whole budget of " + util::format_size(budget.bytes);
@@ -228,7 +227,6 @@ Plan plan_load(const std::vector<Resident>& loaded, const std::vector<Want>& wan
     }
     size_t count_after = loaded.size() + plan.load.size();
     if (kept_bytes + new_bytes > budget.bytes) {
-        plan.feasible = false;
         plan.refused = Refusal::Memory;
         plan.refusal = "pinned and requested models would hold " +
                        util::format_size(kept_bytes + new_bytes) + ", more than the budget of " +
@@ -236,7 +234,6 @@ Plan plan_load(const std::vector<Resident>& loaded, const std::vector<Want>& wan
         return plan;
     }
     if (budget.max_loaded && kept_count + plan.load.size() > budget.max_loaded) {
-        plan.feasible = false;
         plan.refused = Refusal::Count;
         plan.refusal = "pinned and requested models would be " +
                        std::to_string(kept_count + plan.load.size()) +

@@ -111,9 +111,8 @@ enum class Refusal {
 };
 
 struct Plan {
-    bool feasible = true;
-    Refusal refused = Refusal::None; // not None exactly when !feasible
-    std::string refusal;             // why not, with figures, when !feasible
+    Refusal refused = Refusal::None; // why not, when the plan is refused
+    std::string refusal;             // the same with figures, "" when feasible
     std::vector<std::string> load;   // wanted models not loaded yet
     std::vector<Victim> evict;       // to unload first
     // Why anything must be evicted: the constraint that binds, memory or the
@@ -121,6 +120,8 @@ struct Plan {
     std::string need;
     uint64_t used_before = 0; // bytes held by loaded models now
     uint64_t used_after = 0;  // after evictions and loads
+
+    bool feasible() const { return refused == Refusal::None; }
 };
 
 // Plans loading `wanted` together: models already loaded stay and are not

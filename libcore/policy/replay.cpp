@@ -287,7 +287,7 @@ private:
         }
         Plan plan = plan_load(residents, {{model.name, model.bytes}},
                               Budget{o_.memory, o_.max_loaded}, now, o_.params);
-        if (!plan.feasible)
+        if (!plan.feasible())
             return false;
         for (const auto& v : plan.evict)
             std::erase_if(loaded_,

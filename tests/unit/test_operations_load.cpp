@@ -61,7 +61,7 @@ TEST_CASE("a load that does not fit evicts the cheapest model, and says memory b
     t.server.put_loaded("b:latest");
     t.used("a:latest", std::chrono::seconds(10)); // a used just now, b never
     auto lp = plan_loads(t.server, t.reg, t.cfg, fixed_budget(10), {"c"});
-    REQUIRE(lp.plan.feasible);
+    REQUIRE(lp.plan.feasible());
     REQUIRE(lp.wanted.size() == 1);
     CHECK(lp.wanted[0].model == "c:latest"); // canonical, by the server's rule
     CHECK(victims(lp.plan) == std::vector<std::string>{"b:latest"});
@@ -75,7 +75,7 @@ TEST_CASE("the count cap binds like memory, and the reasons name budget.max_load
     t.server.put_loaded("a:latest");
     t.server.put_loaded("b:latest");
     auto lp = plan_loads(t.server, t.reg, t.cfg, fixed_budget(100, 2), {"c"});
-    REQUIRE(lp.plan.feasible);
+    REQUIRE(lp.plan.feasible());
     REQUIRE(lp.plan.evict.size() == 1);
     CHECK(lp.plan.need == "3 models would be loaded, more than budget.max_loaded = 2");
     CHECK(lp.plan.evict[0].reason.find("slots of budget.max_loaded") != std::string::npos);
@@ -86,7 +86,7 @@ TEST_CASE("the count cap binds like memory, and the reasons name budget.max_load
 TEST_CASE("refusals: a model larger than the budget, pins that leave no room") {
     Bench t;
     auto lp = plan_loads(t.server, t.reg, t.cfg, fixed_budget(10), {"huge"});
-    CHECK_FALSE(lp.plan.feasible);
+    CHECK_FALSE(lp.plan.feasible());
     CHECK(lp.refusal().kind() == ErrorKind::Refused);
     CHECK(std::string(lp.refusal().what()).find("more than the whole budget") != std::string::npos);
     CHECK_THROWS_AS(lp.require_feasible(), Error);
@@ -96,7 +96,7 @@ TEST_CASE("refusals: a model larger than the budget, pins that leave no room") {
     t.cfg.models["a:latest"].pin = true;
     t.cfg.models["b:latest"].pin = true;
     lp = plan_loads(t.server, t.reg, t.cfg, fixed_budget(10), {"c"});
-    CHECK_FALSE(lp.plan.feasible);
+    CHECK_FALSE(lp.plan.feasible());
     CHECK(lp.plan.refusal.find("pinned") != std::string::npos);
     CHECK(std::string(lp.refusal().hint()).find("unpin") != std::string::npos);
 
@@ -107,7 +107,7 @@ TEST_CASE("refusals: a model larger than the budget, pins that leave no room") {
 
     t.cfg.models["b:latest"].pin = false; // one pin: b may go
     lp = plan_loads(t.server, t.reg, t.cfg, fixed_budget(10), {"c"});
-    REQUIRE(lp.plan.feasible);
+    REQUIRE(lp.plan.feasible());
     CHECK(victims(lp.plan) == std::vector<std::string>{"b:latest"});
 }
 
@@ -116,7 +116,7 @@ TEST_CASE("several models are planned together; a wanted loaded model is never a
     t.server.put_loaded("a:latest");
     t.server.put_loaded("b:latest");
     auto lp = plan_loads(t.server, t.reg, t.cfg, fixed_budget(10), {"a", "c"});
-    REQUIRE(lp.plan.feasible);
+    REQUIRE(lp.plan.feasible());
     REQUIRE(lp.wanted.size() == 2);
     CHECK(lp.wanted[0].loaded);
     CHECK(lp.wanted[0].estimate.source == "loaded now");
@@ -155,7 +155,7 @@ TEST_CASE("a server that does not report sizes (LM Studio): file sizes count, on
     auto report = budget_of(t.server.loaded());
     CHECK(report.pool == "gpu");
     auto lp = plan_loads(t.server, t.reg, t.cfg, budget_of, {"c:latest"});
-    REQUIRE(lp.plan.feasible);
+    REQUIRE(lp.plan.feasible());
     CHECK(lp.plan.used_before == uint64_t(8e9));
     CHECK(lp.plan.evict.size() == 1);
 }

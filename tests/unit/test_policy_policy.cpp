@@ -126,13 +126,13 @@ TEST_CASE("plan_load: fits, evicts, refuses") {
     std::vector<Resident> loaded{model("a", 10, 10), model("b", 6, 4)};
     Budget budget{20 * GB, 0};
     Plan plan = plan_load(loaded, {{"c", 3 * GB}}, budget, 60, p);
-    CHECK(plan.feasible);
+    CHECK(plan.feasible());
     CHECK(plan.evict.empty());
     CHECK(plan.load == std::vector<std::string>{"c"});
     CHECK(plan.used_after == 19 * GB);
 
     plan = plan_load(loaded, {{"c", 8 * GB}}, budget, 60, p);
-    CHECK(plan.feasible);
+    CHECK(plan.feasible());
     CHECK(names(plan.evict) == std::vector<std::string>{"b"});
     CHECK(plan.used_after == 18 * GB);
 
@@ -146,24 +146,24 @@ TEST_CASE("plan_load: fits, evicts, refuses") {
     CHECK(names(plan.evict) == std::vector<std::string>{"b"});
 
     plan = plan_load(loaded, {{"huge", 43 * GB}}, budget, 60, p);
-    CHECK_FALSE(plan.feasible);
+    CHECK_FALSE(plan.feasible());
     CHECK(plan.refusal == "huge needs 43 GB, more than the whole budget of 20 GB");
     CHECK(plan.refused == Refusal::TooLarge);
 
     loaded[0].pinned = true;
     plan = plan_load(loaded, {{"c", 12 * GB}}, budget, 60, p);
-    CHECK_FALSE(plan.feasible);
+    CHECK_FALSE(plan.feasible());
     CHECK(plan.refusal.find("pinned and requested models would hold 22 GB") == 0);
     CHECK(plan.refused == Refusal::Memory);
 
     // The count binds: the pinned a and c would be 2, more than max_loaded 1.
     plan = plan_load(loaded, {{"c", 1 * GB}}, Budget{100 * GB, 1}, 60, p);
-    CHECK_FALSE(plan.feasible);
+    CHECK_FALSE(plan.feasible());
     CHECK(plan.refused == Refusal::Count);
 
     // max_loaded counts too.
     plan = plan_load(loaded, {{"c", 1 * GB}}, Budget{100 * GB, 2}, 60, p);
-    CHECK(plan.feasible);
+    CHECK(plan.feasible());
     CHECK(plan.refused == Refusal::None);
     CHECK(names(plan.evict) == std::vector<std::string>{"b"});
 }

@@ -109,7 +109,7 @@ TEST_CASE("a model that cannot fit is refused, as live planning refuses it, unde
     CHECK(r.hit_rate() == doctest::Approx(0.25)); // the second x
     std::vector<Resident> loaded = {{"pinned", 20 * GB, 1, true, 5, {}, 0},
                                     {"x", 2 * GB, 1, false, 5, {}, 1}};
-    CHECK_FALSE(plan_load(loaded, {{"y", 8 * GB}}, Budget{24 * GB, 0}, 2, Params{}).feasible);
+    CHECK_FALSE(plan_load(loaded, {{"y", 8 * GB}}, Budget{24 * GB, 0}, 2, Params{}).feasible());
 }
 
 TEST_CASE("catalog and trace parsing") {
