@@ -3,7 +3,6 @@
 #include "cmd_versions.hpp"
 #include "errors.hpp"
 #include "operations/gc.hpp"
-#include "operations/planning.hpp"
 #include "output.hpp"
 #include "plan_output.hpp"
 #include "registry/registry.hpp"
