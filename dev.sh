@@ -19,7 +19,7 @@ BUILD_PACKAGES=(cmake g++ make pkg-config libcli11-dev nlohmann-json3-dev doctes
 TEST_PACKAGES=(jq curl clang-format prometheus time gzip bc) # prometheus: promtool checks the metrics format
 BENCH_PACKAGES=(hyperfine curl time jq bc)
 FUZZ_PACKAGES=(clang libclang-rt-14-dev) # libFuzzer and the sanitizers' runtimes
-FUZZ_TARGETS=(ollama_api lmstudio_api lines store text files)
+FUZZ_TARGETS=(ollama_api lmstudio_api lines store text files wire)
 
 need() {
     local missing=() p
@@ -144,7 +144,7 @@ tsan() {
 #            finding must not fail a change that did not cause it).
 # About six seconds each on this project's 2-core machines.
 declare -A FUZZ_RUNS=([ollama_api]=6000 [lmstudio_api]=4000 [lines]=50000 [store]=2500
-    [text]=100000 [files]=4000)
+    [text]=100000 [files]=4000 [wire]=20000)
 fuzz_targets() {
     local mode=$1 t corpus args
     need "${BUILD_PACKAGES[@]}" "${FUZZ_PACKAGES[@]}"

@@ -12,11 +12,11 @@ _modelctl() {
     _init_completion || return
 
     local global="--host --endpoint --timeout --config --json -q --quiet -v --verbose --version --help -h"
-    local subcommands="status load unload gc pin unpin priority pull versions rollback run record stats recommend preload bench health endpoints config simulate store"
+    local subcommands="status load unload gc pin unpin priority pull versions rollback run record stats recommend preload bench health serve endpoints config simulate store"
     local sub="" i
     for ((i = 1; i < cword; i++)); do
         case "${words[i]}" in
-            status | load | unload | gc | pin | unpin | priority | pull | versions | rollback | run | record | stats | recommend | preload | bench | health | endpoints | config | simulate | store) sub="${words[i]}"; break ;;
+            status | load | unload | gc | pin | unpin | priority | pull | versions | rollback | run | record | stats | recommend | preload | bench | health | serve | endpoints | config | simulate | store) sub="${words[i]}"; break ;;
         esac
     done
 
@@ -111,6 +111,12 @@ _modelctl() {
                 COMPREPLY=($(compgen -W "--loaded --timeout --format --no-evict $global" -- "$cur"))
             else
                 COMPREPLY=($(compgen -W "$(_modelctl_models)" -- "$cur"))
+            fi ;;
+        serve)
+            if [[ "$prev" == --port-file ]]; then
+                COMPREPLY=($(compgen -f -- "$cur"))
+            else
+                COMPREPLY=($(compgen -W "--listen --port-file $global" -- "$cur"))
             fi ;;
         stats)
             if [[ "$cur" == -* ]]; then

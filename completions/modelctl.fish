@@ -12,7 +12,7 @@ function __modelctl_loaded
     modelctl --timeout 2s -q status 2>/dev/null
 end
 
-set -l subcommands status load unload gc pin unpin priority pull versions rollback run record stats recommend preload bench health endpoints config simulate store
+set -l subcommands status load unload gc pin unpin priority pull versions rollback run record stats recommend preload bench health serve endpoints config simulate store
 complete -c modelctl -f
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a status -d 'Show loaded models, where they sit and until when'
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a load -d 'Load models and wait until they are ready'
@@ -30,6 +30,7 @@ complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a recomm
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a preload -d 'Load the models likely to be used in the coming hour'
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a bench -d 'Measure load time, time to first token and tokens/s'
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a health -d 'Check the server and models for CI'
+complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a serve -d 'Stand in front of the model server'
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a record -d 'Record a use of a model made outside modelctl'
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a stats -d 'Show recorded usage per model'
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a endpoints -d 'List the servers modelctl manages, with reachability and budget'
@@ -113,3 +114,5 @@ complete -c modelctl -n "__fish_seen_subcommand_from health" -l timeout -x -d 'L
 complete -c modelctl -n "__fish_seen_subcommand_from health" -l format -x -a 'text json prometheus' -d 'Output format'
 complete -c modelctl -n "__fish_seen_subcommand_from health" -l no-evict -d 'Fail the load check rather than unload other models'
 complete -c modelctl -n "__fish_seen_subcommand_from health" -x -a '(__modelctl_installed)'
+complete -c modelctl -n "__fish_seen_subcommand_from serve" -l listen -x -d 'Address to listen on, HOST:PORT'
+complete -c modelctl -n "__fish_seen_subcommand_from serve" -l port-file -r -F -d 'Write the port listened on to this file'

@@ -19,6 +19,7 @@
 #include "cmd_stats.hpp"
 #include "cmd_status.hpp"
 #include "cmd_store.hpp"
+#include "cmd_serve.hpp"
 #include "cmd_unload.hpp"
 #include "cmd_versions.hpp"
 #include "errors.hpp"
@@ -51,6 +52,7 @@ constexpr Command kCommands[] = {
     {"stats", setup_stats},
     {"bench", setup_bench},
     {"health", setup_health},
+    {"serve", setup_serve},
     {"endpoints", setup_endpoints},
     {"config", setup_config},
     {"simulate", setup_simulate},

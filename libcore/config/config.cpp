@@ -156,6 +156,25 @@ const std::vector<Key>& table() {
          [](Config& c, const std::string& v) { c.ram_max_percent = percent(v); }},
         {"budget.ram.min_free", "4GB", "system RAM to leave free",
          [](Config& c, const std::string& v) { c.ram_min_free = size(v); }},
+        {"serve.listen", "127.0.0.1:11435",
+         "where modelctl serve listens, HOST:PORT (port 0: any free one)",
+         [](Config& c, const std::string& v) { c.serve_listen = v; }},
+        {"serve.max_body", "64MiB",
+         "largest request body serve reads to find its model (larger: 413)",
+         [](Config& c, const std::string& v) {
+             c.serve_max_body = size(v);
+             if (c.serve_max_body < 1024)
+                 throw std::invalid_argument("'" + v + "' is too small (at least 1KiB)");
+         }},
+        {"serve.max_queue", "64", "requests serve lets wait for a model to load (more: 503)",
+         [](Config& c, const std::string& v) {
+             c.serve_max_queue = static_cast<size_t>(integer(v, 1, 100000));
+         }},
+        {"serve.queue_timeout", "2m",
+         "longest a request waits for its turn and for busy models to go idle (then 503)",
+         [](Config& c, const std::string& v) { c.serve_queue_timeout = positive_duration(v); }},
+        {"serve.grace", "30s", "on SIGTERM, how long answers in flight may take to finish",
+         [](Config& c, const std::string& v) { c.serve_grace = duration(v); }},
         {"memory.vram", "", "the server's GPU memory, when it is not this machine (unset: probed)",
          [](Config& c, const std::string& v) { c.vram = size(v); }},
         {"memory.ram", "", "the server's system RAM, when it is not this machine (unset: probed)",

@@ -94,6 +94,13 @@ struct Config {
     std::optional<uint64_t> vram; // the server's memory, when it is not this machine's
     std::optional<uint64_t> ram;
 
+    // modelctl serve
+    std::string serve_listen = "127.0.0.1:11435";
+    uint64_t serve_max_body = 64ULL << 20;
+    size_t serve_max_queue = 64;
+    util::Seconds serve_queue_timeout{120};
+    util::Seconds serve_grace{30};
+
     // Per-model settings, keyed as written in the file: each endpoint reads a
     // key by its own server's naming rule (operations::config_entry).
     std::map<std::string, ModelSettings> models;

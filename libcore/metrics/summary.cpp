@@ -63,7 +63,7 @@ void Summary::add(const Use& u) {
     uses += 1;
     if (u.failed)
         failures += 1;
-    else {
+    else if (!u.cancelled) {
         latency.add(u.latency_ms);
         if (u.ttft_ms)
             ttft.add(*u.ttft_ms);

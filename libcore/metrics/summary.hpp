@@ -66,7 +66,8 @@ struct Use {
     uint64_t tokens_out = 0;
     double eval_seconds = 0; // generation time, for tokens/s; 0 when unknown
     bool failed = false;
-    int hour_of_week = 0; // 0 = Monday 00:00-00:59 local time, .. 167
+    int hour_of_week = 0;   // 0 = Monday 00:00-00:59 local time, .. 167
+    bool cancelled = false; // a use all the same, its times cut short: not in the latencies
 };
 
 struct Summary {

@@ -682,6 +682,8 @@ json to_json(const Event& e) {
         if (e.eval_seconds > 0)
             j["eval_seconds"] = e.eval_seconds;
         j["failed"] = e.failed;
+        if (e.cancelled)
+            j["cancelled"] = true;
         if (!e.task.empty())
             j["task"] = e.task;
     }
@@ -720,6 +722,7 @@ std::optional<Event> event_from_json(const json& j) {
         e.tokens_out = count(j, "tokens_out", kMaxTokens);
         e.eval_seconds = number(j, "eval_seconds", 0, 0, kMaxSeconds);
         e.failed = j.value("failed", false);
+        e.cancelled = j.value("cancelled", false);
         e.task = j.value("task", "");
         return e;
     } catch (const std::exception&) { // json::exception, or a value out of bounds

@@ -58,6 +58,7 @@ metrics::Use as_use(const Event& e) {
     u.tokens_out = e.tokens_out;
     u.eval_seconds = e.eval_seconds;
     u.failed = e.failed;
+    u.cancelled = e.cancelled;
     u.hour_of_week = metrics::hour_of_week(at, tm.tm_gmtoff);
     return u;
 }

@@ -142,6 +142,7 @@ struct Event {
     uint64_t tokens_out = 0;
     double eval_seconds = 0;
     bool failed = false;
+    bool cancelled = false; // the client left before the answer ended (serve)
     std::string task;
 };
 

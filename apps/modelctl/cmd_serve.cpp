@@ -1,0 +1,235 @@
+#include "cmd_serve.hpp"
+
+#include "http/socket.hpp"
+#include "operations/planning.hpp"
+#include "registry/registry.hpp"
+#include "serve/backend.hpp"
+#include "serve/service.hpp"
+#include "store/atomicfile.hpp"
+#include "util/interrupt.hpp"
+#include "util/text.hpp"
+
+#include <charconv>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+namespace modelctl {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+bool loopback(const std::string& host) {
+    return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+bool any_address(const std::string& host) {
+    return host.empty() || host == "0.0.0.0" || host == "::";
+}
+
+// Whether the proxy at listen_host:port would reach itself through `upstream`.
+bool loops(const std::string& listen_host, int port, const core::http::Endpoint& upstream) {
+    if (port == 0 || upstream.port != port)
+        return false;
+    return upstream.host == listen_host || any_address(listen_host) ||
+           (loopback(upstream.host) && loopback(listen_host)) || any_address(upstream.host);
+}
+
+// What serve decides for each model, read from the config and the store at
+// most every few seconds (the store may change under it: modelctl pin).
+class SettingsCache {
+public:
+    SettingsCache(const core::config::Config& cfg, core::store::Store& store, std::string kind)
+        : cfg_(cfg), store_(store), kind_(std::move(kind)) {}
+
+    core::operations::Effective get(const std::string& model) {
+        std::lock_guard lock(mutex_);
+        auto now = std::chrono::steady_clock::now();
+        if (!state_ || now - read_at_ > 5s) {
+            try {
+                state_ = store_.read();
+            } catch (const core::Error&) {
+                if (!state_)
+                    state_.emplace();
+            }
+            read_at_ = now;
+        }
+        return core::operations::effective_settings(model, kind_, cfg_, *state_);
+    }
+
+private:
+    const core::config::Config& cfg_;
+    core::store::Store& store_;
+    std::string kind_;
+    std::mutex mutex_;
+    std::optional<core::store::State> state_;
+    std::chrono::steady_clock::time_point read_at_;
+};
+
+std::string log_line(const core::serve::RequestLog& r) {
+    std::string s = r.method + " " + core::util::printable(r.path);
+    if (!r.model.empty())
+        s += " model=" + core::util::printable(r.model);
+    s += " status=" + (r.status ? std::to_string(r.status) : std::string("-"));
+    char ms[32];
+    std::snprintf(ms, sizeof ms, " ms=%.1f", r.ms);
+    s += ms;
+    if (r.usage.tokens_in || r.usage.tokens_out)
+        s += " tokens=" + std::to_string(r.usage.tokens_in.value_or(0)) + "/" +
+             std::to_string(r.usage.tokens_out.value_or(0));
+    if (r.loaded)
+        s += " loaded";
+    if (r.cancelled)
+        s += " cancelled";
+    if (!r.note.empty())
+        s += " (" + core::util::printable(r.note) + ")";
+    return s;
+}
+
+} // namespace
+
+std::pair<std::string, int> parse_listen(const std::string& text) {
+    auto bad = [&] {
+        return core::Error(core::ErrorKind::Usage,
+                           "--listen '" + core::util::printable(text) + "' is not HOST:PORT",
+                           "e.g. 127.0.0.1:11435, [::1]:11435, or 127.0.0.1:0 for any free port");
+    };
+    size_t colon = text.rfind(':');
+    if (colon == std::string::npos)
+        throw bad();
+    std::string host = text.substr(0, colon);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+        host = host.substr(1, host.size() - 2);
+    else if (host.find(':') != std::string::npos)
+        throw bad(); // an IPv6 address needs its brackets
+    int port = -1;
+    auto [p, ec] = std::from_chars(text.data() + colon + 1, text.data() + text.size(), port);
+    if (ec != std::errc() || p != text.data() + text.size() || port < 0 || port > 65535)
+        throw bad();
+    return {host, port};
+}
+
+void setup_serve(CLI::App& app, Context& ctx) {
+    auto opts = std::make_shared<ServeOptions>();
+    auto* sub = app.add_subcommand(
+        "serve", "Stand in front of the model server: load by the policy, record every use");
+    sub->add_option("--listen", opts->listen,
+                    "Address to listen on, HOST:PORT (default: serve.listen, 127.0.0.1:11435)");
+    sub->add_option("--port-file", opts->port_file, "Write the port listened on to this file");
+    sub->callback([&ctx, opts] { ctx.exit_code = run_serve(ctx, *opts); });
+}
+
+int run_serve(Context& ctx, const ServeOptions& o) {
+    std::map<std::string, core::config::Flag> flags;
+    if (!o.listen.empty())
+        flags["serve.listen"] = {"--listen", o.listen};
+    const auto& cfg = ctx.config(flags);
+    const Endpoint& e = ctx.endpoint();
+    if (e.address.scheme != "http" || !e.address.base_path.empty())
+        throw core::Error(core::ErrorKind::Usage,
+                          "serve reaches its server over plain HTTP at host:port, not " +
+                              e.address.url(),
+                          "run serve on the server's machine, in front of its local address");
+    auto [host, port] = parse_listen(cfg.serve_listen);
+    if (loops(host, port, e.address))
+        throw core::Error(core::ErrorKind::Usage,
+                          "serve would listen on " + cfg.serve_listen +
+                              ", the address of the server it stands in front of (" +
+                              e.address.url() + "): every request would come back to it",
+                          "point OLLAMA_HOST (or the endpoint's url) at the server itself, and "
+                          "--listen elsewhere");
+    int bound = 0;
+    std::string why;
+    core::http::Socket listener = core::http::listen_tcp(host, port, bound, why);
+    if (!listener.valid())
+        throw core::Error(
+            core::ErrorKind::Failed, "cannot listen on " + cfg.serve_listen + ": " + why,
+            port ? "is another serve already there? --listen HOST:0 picks a free port" : "");
+
+    auto provider = ctx.provider(e);
+    auto backend_store = ctx.store(e);
+    auto settings_store = ctx.store(e);
+    auto record_store = ctx.store(e);
+    SettingsCache settings(cfg, settings_store, e.provider);
+    core::serve::ServerBackend backend(*provider, backend_store, cfg, ctx.budget_fn(e));
+
+    std::mutex out_mutex;
+    auto say = [&](const std::string& line) {
+        std::lock_guard lock(out_mutex);
+        std::cerr << "modelctl serve: " << line << "\n" << std::flush;
+    };
+    bool verbose = ctx.global.verbose > 0;
+
+    core::serve::ServiceOptions so;
+    so.upstream_host =
+        e.address.host.find(':') != std::string::npos ? "[" + e.address.host + "]" : e.address.host;
+    so.upstream_port = e.address.port;
+    so.proxy.kind = e.provider;
+    so.proxy.endpoint = e.name;
+    so.proxy.server = e.address.url();
+    so.proxy.max_body = cfg.serve_max_body;
+    so.proxy.idle_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.timeout);
+    if (!e.token_env.empty())
+        so.proxy.upstream_token = ctx.env.get_nonempty(e.token_env).value_or("");
+    so.proxy.settings = [&](const std::string& model) {
+        auto eff = settings.get(model);
+        core::serve::ModelSettings s;
+        if (e.provider == "ollama")
+            s.keep_alive = core::serve::serve_keep_alive(eff).json_seconds();
+        if (eff.num_ctx_own)
+            s.num_ctx = eff.num_ctx;
+        return s;
+    };
+    so.proxy.log = [&](const core::serve::RequestLog& r) {
+        if (verbose)
+            say(log_line(r));
+    };
+    so.admission.queue_max = cfg.serve_max_queue;
+    so.admission.wait_timeout =
+        std::chrono::duration_cast<std::chrono::milliseconds>(cfg.serve_queue_timeout);
+    so.idle_timeout = [&](const std::string& model) -> std::optional<std::chrono::seconds> {
+        auto eff = settings.get(model);
+        if (eff.keep_alive) // the server's timer, set by the config's keep_alive
+            return std::nullopt;
+        return std::chrono::duration_cast<std::chrono::seconds>(eff.idle_timeout);
+    };
+    so.on_event = [&](const core::serve::Happening& h) {
+        bool error = h.type == "refuse" || h.type == "fail";
+        if (error || verbose)
+            say(h.type + " " + core::util::printable(h.model) +
+                (h.reason.empty() ? "" : ": " + core::util::printable(h.reason)));
+    };
+    so.on_error = [&](const std::string& text) { say("error: " + core::util::printable(text)); };
+
+    auto write = [&record_store](const std::vector<core::store::Event>& events) {
+        core::util::CleanupScope record; // recorded even while stopping
+        core::registry::record_uses(record_store, events);
+    };
+    core::serve::Service service(std::move(listener), backend, write, so);
+    if (!o.port_file.empty())
+        core::store::write_atomically(o.port_file, std::to_string(bound) + "\n");
+    if (!ctx.global.quiet)
+        say("listening on http://" +
+            (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
+            std::to_string(bound) + ", in front of " + e.provider + " at " + e.address.url());
+
+    std::thread runner([&] { service.run(); });
+    while (core::util::interrupt_count() == 0)
+        std::this_thread::sleep_for(50ms);
+    if (!ctx.global.quiet)
+        say("stopping: answers in flight may take " +
+            std::to_string(static_cast<long>(cfg.serve_grace.count())) + "s");
+    service.stop();
+    service.drain(std::chrono::duration_cast<std::chrono::milliseconds>(cfg.serve_grace));
+    runner.join();
+    auto counts = service.recorder().counts();
+    if (verbose)
+        say("recorded " + std::to_string(counts.recorded) + " uses in " +
+            std::to_string(counts.writes) + " writes");
+    return 0;
+}
+
+} // namespace modelctl

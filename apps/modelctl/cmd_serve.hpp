@@ -1,0 +1,26 @@
+#pragma once
+// `modelctl serve [--listen ADDR] [--port-file F]`: a reverse proxy in front of
+// the endpoint's server; requests that load a model are admitted by the
+// policy, and every answer is recorded as a use (libcore/serve).
+
+#include "context.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+
+namespace modelctl {
+
+struct ServeOptions {
+    std::string listen;    // --listen HOST:PORT; empty: serve.listen
+    std::string port_file; // --port-file: the bound port, once listening
+};
+
+void setup_serve(CLI::App& app, Context& ctx);
+int run_serve(Context& ctx, const ServeOptions& options);
+
+// "HOST:PORT" ("[::1]:11435", ":11435" for every address) split; throws
+// Error{Usage} for anything else.
+std::pair<std::string, int> parse_listen(const std::string& text);
+
+} // namespace modelctl

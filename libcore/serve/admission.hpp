@@ -1,0 +1,146 @@
+#pragma once
+// Admission: which requests through `modelctl serve` may reach the server
+// now, and what must be unloaded first. The rules (issue 17, and what
+// llama-swap's users learned, shared/notes/proxy-facts.md):
+// - a request for a model in memory goes at once, never held behind a swap
+//   of other models (the fast path takes no server call);
+// - any other request waits its turn in one FIFO queue (bounded: QueueFull
+//   beyond `queue_max`), and the request at its head decides alone: it plans
+//   the load as `modelctl load` does (Backend::plan), waits while a victim
+//   has requests in flight (a busy model is never evicted), unloads the
+//   victims, loads the model, and only then lets the next one decide; so two
+//   requests never evict each other's model or overshoot the budget;
+// - a request whose client left is dropped from the queue, and does not
+//   start a load;
+// - the whole wait is bounded by `wait_timeout` (TimedOut).
+// A model's requests in flight are counted from admit() to release().
+//
+// The server is only ever called by one thread at a time (the Backend need
+// not be thread-safe): the deciding request, expire() and run_exclusive().
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace core::serve {
+
+// What admission needs of the model server and the policy.
+class Backend {
+public:
+    virtual ~Backend() = default;
+    // The models in memory now, by canonical name.
+    virtual std::vector<std::string> loaded() = 0;
+    struct Plan {
+        std::string model;                  // canonical
+        std::optional<std::string> refusal; // the plan cannot fit: why, in words
+        std::vector<std::string> victims;   // to unload first
+        std::vector<std::string> reasons;   // the policy's reason for each victim
+    };
+    // Plans loading `model` beside what is in memory (throws core::Error,
+    // e.g. NotFound, for a model the server lacks).
+    virtual Plan plan(const std::string& model) = 0;
+    virtual void unload(const std::string& model, const std::string& reason) = 0;
+    virtual void load(const std::string& model) = 0;
+};
+
+struct AdmissionLimits {
+    size_t queue_max = 64;
+    std::chrono::milliseconds wait_timeout{120000};
+};
+
+enum class Verdict {
+    Admitted,   // go ahead; call release() when the answer is done
+    Refused,    // the plan cannot fit (message says why)
+    QueueFull,  // too many waiting already
+    TimedOut,   // a victim stayed busy past wait_timeout
+    ClientGone, // the client left while it waited
+    Failed,     // the server failed a call (message, and the error's kind in `error_kind`)
+};
+
+struct Admit {
+    Verdict verdict = Verdict::Admitted;
+    std::string model; // canonical
+    std::string message;
+    int error_kind = -1; // core::ErrorKind of a Failed call, as an int
+    bool loaded = false; // this request loaded the model
+    double waited_seconds = 0;
+    std::vector<std::string> evicted;
+};
+
+// Something that happened, for the event stream and the log.
+struct Happening {
+    std::string type; // "load", "unload", "evict", "refuse", "expire", "fail", "missing"
+    std::string model;
+    std::string reason;
+};
+
+class Admission {
+public:
+    using Clock = std::chrono::steady_clock;
+    using Notify = std::function<void(const Happening&)>;
+
+    Admission(Backend& backend, AdmissionLimits limits, Notify notify = {});
+
+    // Reads what is in memory (at start, and each expire()).
+    void refresh();
+    // Blocks until `model` (canonical) may be used; see the rules above.
+    // `client_gone` is asked while waiting.
+    Admit admit(const std::string& model, const std::function<bool()>& client_gone);
+    // The request admitted for `model` is done.
+    void release(const std::string& model);
+    // Unloads `model` for a client's unload request, once no other request
+    // uses it (waiting as an eviction does). Returns Admitted when done.
+    Admit unload(const std::string& model, const std::function<bool()>& client_gone);
+    // Unloads every model in memory, without requests in flight, idle for
+    // longer than idle_timeout(model) says (nullopt: the server's timer
+    // decides, not serve's); then refresh().
+    void expire(
+        const std::function<std::optional<std::chrono::seconds>(const std::string&)>& idle_timeout);
+    // Runs `f` with the server to itself, as a decision (the management API).
+    void run_exclusive(const std::function<void()>& f);
+
+    struct Snapshot {
+        std::map<std::string, int> in_flight; // models with requests, by count
+        std::set<std::string> resident;
+        size_t queued = 0;
+    };
+    Snapshot snapshot() const;
+
+private:
+    enum class Turn { Mine, Gone, Late };
+    Turn wait_turn(std::unique_lock<std::mutex>& lock, uint64_t ticket,
+                   const std::function<bool()>& client_gone, Clock::time_point deadline);
+    void leave(uint64_t ticket);
+    // Waits (lock held) until no model in `models` has requests in flight.
+    bool wait_idle(std::unique_lock<std::mutex>& lock, const std::vector<std::string>& models,
+                   const std::function<bool()>& client_gone, Clock::time_point deadline);
+    Admit decide(std::unique_lock<std::mutex>& lock, const std::string& model,
+                 const std::function<bool()>& client_gone, Clock::time_point deadline);
+    void note(const Happening& h) {
+        if (notify_)
+            notify_(h);
+    }
+
+    Backend& backend_;
+    AdmissionLimits limits_;
+    Notify notify_;
+    std::mutex decide_; // held by whoever calls the backend
+    mutable std::mutex mutex_;
+    std::condition_variable changed_;
+    std::deque<uint64_t> queue_;
+    uint64_t next_ticket_ = 0;
+    std::map<std::string, int> in_flight_;
+    std::map<std::string, Clock::time_point> last_used_;
+    std::set<std::string> resident_;
+    std::set<std::string> evicting_;
+};
+
+} // namespace core::serve

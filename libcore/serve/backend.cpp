@@ -1,0 +1,53 @@
+#include "serve/backend.hpp"
+
+#include "operations/load.hpp"
+
+namespace core::serve {
+
+util::KeepAlive serve_keep_alive(const operations::Effective& e) {
+    return e.keep_alive ? *e.keep_alive : util::KeepAlive{true, {}};
+}
+
+std::vector<std::string> ServerBackend::loaded() {
+    std::vector<std::string> names;
+    auto now = util::now();
+    for (const auto& m : server_.loaded())
+        if (provider::classify_expiry(m.expires_at, now) != provider::Expiry::Stopping)
+            names.push_back(m.name);
+    return names;
+}
+
+Backend::Plan ServerBackend::plan(const std::string& model) {
+    auto lp = operations::plan_loads(server_, reg_, cfg_, budget_, {model}, true);
+    Plan p;
+    p.model = lp.wanted.front().model;
+    planned_ = lp.wanted.front();
+    if (!lp.plan.feasible()) {
+        Error e = lp.refusal();
+        p.refusal = std::string(e.what()) + (e.hint().empty() ? "" : " (" + e.hint() + ")");
+        return p;
+    }
+    for (const auto& v : lp.plan.evict) {
+        p.victims.push_back(v.name);
+        p.reasons.push_back(v.reason);
+    }
+    return p;
+}
+
+void ServerBackend::unload(const std::string& model, const std::string&) {
+    reg_.unload(model);
+}
+
+void ServerBackend::load(const std::string& model) {
+    if (!planned_ || planned_->model != model)
+        plan(model);
+    provider::LoadSettings s = operations::load_settings(cfg_, *planned_, false);
+    s.keep_alive = serve_keep_alive(planned_->settings);
+    reg_.load(model, s, false); // the request's use is recorded by itself
+}
+
+operations::Effective ServerBackend::settings(const std::string& model) {
+    return operations::effective_settings(model, server_.kind(), cfg_, store_.read());
+}
+
+} // namespace core::serve

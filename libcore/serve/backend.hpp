@@ -1,0 +1,52 @@
+#pragma once
+// Admission's Backend over a real server: plans exactly as `modelctl load`
+// plans (operations::plan_loads: budget, estimates, pins, priorities,
+// budget.max_loaded), and loads and unloads through the registry, so each is
+// timed and recorded in the store as the commands record theirs. A load
+// carries serve's keep_alive (serve_keep_alive).
+
+#include "config/config.hpp"
+#include "operations/endpoints.hpp"
+#include "operations/planning.hpp"
+#include "provider/provider.hpp"
+#include "registry/registry.hpp"
+#include "serve/admission.hpp"
+#include "store/store.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace core::serve {
+
+// The keep_alive serve gives a model's requests and loads: the config's
+// (the model's own, else the global `keep_alive`) when it sets one, and then
+// the server's timer unloads it; else forever, and serve unloads the model
+// itself once idle longer than its idle_timeout (Admission::expire).
+util::KeepAlive serve_keep_alive(const operations::Effective& e);
+
+class ServerBackend final : public Backend {
+public:
+    ServerBackend(provider::Provider& server, store::Store& store, const config::Config& cfg,
+                  operations::BudgetFn budget)
+        : server_(server), store_(store), reg_(server, store), cfg_(cfg),
+          budget_(std::move(budget)) {}
+
+    std::vector<std::string> loaded() override;
+    Plan plan(const std::string& model) override;
+    void unload(const std::string& model, const std::string& reason) override;
+    void load(const std::string& model) override;
+
+    // The model's settings as the config and the store say now.
+    operations::Effective settings(const std::string& model);
+
+private:
+    provider::Provider& server_;
+    store::Store& store_;
+    registry::Registry reg_;
+    const config::Config& cfg_;
+    operations::BudgetFn budget_;
+    std::optional<operations::Wanted> planned_; // the last plan's model, for load()
+};
+
+} // namespace core::serve

@@ -1,0 +1,404 @@
+#include "serve/proxy.hpp"
+
+#include "error.hpp"
+#include "provider/provider.hpp"
+#include "recommend/recommend.hpp"
+#include "util/timestamp.hpp"
+
+#include <charconv>
+
+namespace core::serve {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// RFC 9110 7.6.1: fields for one connection only, never forwarded; also
+// those the Connection field names.
+bool hop_by_hop(std::string_view name, const http::Fields& fields) {
+    for (const char* h : {"connection", "keep-alive", "proxy-connection", "te", "trailer",
+                          "transfer-encoding", "upgrade"})
+        if (http::iequals(name, h))
+            return true;
+    return http::has_token(fields, "connection", name);
+}
+
+http::Fields end_to_end(const http::Fields& in, std::initializer_list<const char*> also) {
+    http::Fields out;
+    for (const auto& f : in) {
+        bool drop = hop_by_hop(f.name, in);
+        for (const char* a : also)
+            drop = drop || http::iequals(f.name, a);
+        if (!drop)
+            out.push_back(f);
+    }
+    return out;
+}
+
+std::string dump(const json& j) {
+    return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+bool is_stream_type(std::string_view ct) {
+    ct = ct.substr(0, ct.find(';'));
+    return ct == "text/event-stream" || ct == "application/x-ndjson";
+}
+
+std::string host_field(const http::UpstreamPool& p) {
+    return p.host() + ":" + std::to_string(p.port());
+}
+
+} // namespace
+
+struct Proxy::Forward {
+    Route route;
+    RequestLog log;
+    std::optional<std::string> body; // the whole body, when it was read
+    Clock::time_point started = Clock::now();
+    std::optional<UsageTap> tap;
+    bool answered_by_upstream = false;
+    bool broke = false; // the answer broke off midway
+};
+
+Proxy::Proxy(http::UpstreamPool& upstream, Admission& admission, Recorder& recorder,
+             ProxyOptions options)
+    : upstream_(upstream), admission_(admission), recorder_(recorder),
+      options_(std::move(options)) {}
+
+void Proxy::handle(http::Exchange& ex) {
+    Forward f;
+    const auto& rq = ex.request();
+    f.log.method = rq.method;
+    f.log.path = std::string(path_of(rq.target));
+    f.route = classify(rq.method, f.log.path);
+    if (f.route.model_route())
+        model_request(ex, f);
+    else
+        forward(ex, f);
+    finish_log(f);
+}
+
+void Proxy::answer_error(http::Exchange& ex, Forward& f, int status, const std::string& message,
+                         http::Fields extra) {
+    f.log.status = status;
+    if (f.log.note.empty())
+        f.log.note = message;
+    ex.reply(status, "application/json; charset=utf-8", error_body(f.route.api, status, message),
+             std::move(extra));
+}
+
+void Proxy::finish_log(Forward& f) {
+    f.log.ms = std::chrono::duration<double, std::milli>(Clock::now() - f.started).count();
+    if (options_.log)
+        options_.log(f.log);
+}
+
+void Proxy::model_request(http::Exchange& ex, Forward& f) {
+    const auto& rq = ex.request();
+    auto too_large = [&] {
+        answer_error(ex, f, 413,
+                     "request body larger than " + std::to_string(options_.max_body) +
+                         " bytes (serve.max_body)");
+    };
+    if (const std::string* cl = http::find_field(rq.fields, "content-length")) {
+        uint64_t n = 0;
+        auto [p, ec] = std::from_chars(cl->data(), cl->data() + cl->size(), n);
+        if (ec == std::errc() && n > options_.max_body)
+            return too_large(); // refused before a byte of it is read
+    }
+    std::string body;
+    bool over = false;
+    bool complete = ex.read_body([&](std::string_view piece) {
+        if (body.size() + piece.size() > options_.max_body) {
+            over = true;
+            return false;
+        }
+        body.append(piece);
+        return true;
+    });
+    if (over)
+        return too_large();
+    if (!complete) {
+        f.log.note = ex.error();
+        f.log.cancelled = true;
+        return;
+    }
+    json j = json::parse(body, nullptr, false);
+    auto ask = read_ask(f.route, j);
+    if (!ask) { // not a request naming a model: the server answers the mistake
+        f.body = std::move(body);
+        return forward(ex, f);
+    }
+    std::string model = provider::canonical_name(options_.kind, ask->model);
+    f.log.model = model;
+    auto gone = [&ex] { return ex.client_gone(); };
+
+    if (ask->unload) {
+        Admit a = admission_.unload(model, gone);
+        if (a.verdict == Verdict::ClientGone) {
+            f.log.cancelled = true;
+            return;
+        }
+        if (a.verdict != Verdict::Admitted)
+            return answer_error(ex, f, a.verdict == Verdict::Failed ? 500 : 503, a.message);
+        // What Ollama answers an unload (server/routes.go GenerateHandler, ChatHandler).
+        json out = {{"model", ask->model}, {"created_at", util::format_rfc3339(util::now())}};
+        if (*f.route.kind == Kind::Chat)
+            out["message"] = {{"role", "assistant"}, {"content", ""}};
+        else
+            out["response"] = "";
+        out["done"] = true;
+        out["done_reason"] = "unload";
+        f.log.status = 200;
+        f.log.note = "unloaded";
+        ex.reply(200, "application/json; charset=utf-8", dump(out));
+        return;
+    }
+
+    Admit a = admission_.admit(model, gone);
+    switch (a.verdict) {
+    case Verdict::Admitted:
+        break;
+    case Verdict::ClientGone:
+        f.log.cancelled = true;
+        f.log.note = "the client left before its model was loaded";
+        return;
+    case Verdict::Refused:
+        return answer_error(ex, f, 500, "modelctl: " + a.message);
+    case Verdict::QueueFull:
+    case Verdict::TimedOut:
+        return answer_error(ex, f, 503, "modelctl serve is busy: " + a.message + "; try again",
+                            {{"Retry-After", "5"}});
+    case Verdict::Failed:
+        if (a.error_kind == static_cast<int>(ErrorKind::NotFound))
+            return answer_error(ex, f, 404,
+                                "model \"" + ask->model + "\" not found, try pulling it first");
+        return answer_error(
+            ex, f, a.error_kind == static_cast<int>(ErrorKind::Unreachable) ? 502 : 500, a.message);
+    }
+    struct Release {
+        Admission& admission;
+        const std::string& model;
+        ~Release() { admission.release(model); }
+    } release{admission_, model};
+    f.log.loaded = a.loaded;
+    if (!a.evicted.empty()) {
+        f.log.note = "evicted";
+        for (const auto& v : a.evicted)
+            f.log.note += " " + v;
+    }
+
+    ModelSettings s = options_.settings ? options_.settings(model) : ModelSettings{};
+    bool rewrite = false;
+    if (f.route.api == Api::Ollama) {
+        if (s.keep_alive) {
+            j["keep_alive"] = *s.keep_alive;
+            rewrite = true;
+        }
+        if (s.num_ctx > 0 && !ask->has_num_ctx &&
+            (!j.contains("options") || j["options"].is_object())) {
+            j["options"]["num_ctx"] = s.num_ctx;
+            rewrite = true;
+        }
+    }
+    f.body = rewrite ? dump(j) : std::move(body);
+    f.tap.emplace(Clock::now());
+    forward(ex, f);
+    if (f.route.api == Api::OpenAI && options_.kind == "ollama" && s.keep_alive &&
+        f.answered_by_upstream)
+        restore_keep_alive(model, s);
+
+    if (!f.answered_by_upstream && !f.log.cancelled)
+        return; // no use happened: the server was not reached
+    Usage u = f.tap->finish();
+    f.log.usage = u;
+    store::Event e;
+    e.type = "use";
+    e.model = model;
+    e.server = options_.server;
+    e.endpoint = options_.endpoint;
+    e.at = util::now();
+    e.latency_ms = std::chrono::duration<double, std::milli>(Clock::now() - f.started).count();
+    e.seconds = e.latency_ms / 1000;
+    e.ttft_ms = u.ttft_ms;
+    e.tokens_in = u.tokens_in.value_or(0);
+    e.tokens_out = u.tokens_out.value_or(0);
+    e.eval_seconds = u.eval_seconds.value_or(0);
+    e.cancelled = f.log.cancelled;
+    e.failed = !e.cancelled && (f.log.status >= 400 || !u.error.empty() || f.broke);
+    e.task = ask->task;
+    if (const std::string* t = http::find_field(rq.fields, "x-modelctl-task"))
+        if (recommend::parse_task(*t))
+            e.task = *t;
+    recorder_.add(std::move(e));
+}
+
+bool Proxy::send_request(http::Exchange& ex, Forward& f, http::Socket& conn) {
+    const auto& rq = ex.request();
+    http::RequestHead h;
+    h.method = rq.method;
+    h.target = rq.target;
+    h.fields = end_to_end(rq.fields, {"host", "content-length", "expect"});
+    h.fields.insert(h.fields.begin(), {"Host", host_field(upstream_)});
+    if (!options_.upstream_token.empty())
+        http::set_field(h.fields, "Authorization", "Bearer " + options_.upstream_token);
+    if (f.route.model_route())
+        http::remove_field(h.fields, "accept-encoding"); // the tap reads the answer as sent
+    bool chunked_in = http::has_token(rq.fields, "transfer-encoding", "chunked");
+    if (f.body)
+        h.fields.push_back({"Content-Length", std::to_string(f.body->size())});
+    else if (chunked_in)
+        h.fields.push_back({"Transfer-Encoding", "chunked"});
+    else if (const std::string* cl = http::find_field(rq.fields, "content-length"))
+        h.fields.push_back({"Content-Length", *cl});
+    auto idle = options_.idle_timeout;
+    auto gone = [&ex] { return ex.client_gone(); };
+    std::string head = http::serialize(h);
+    if (f.body && f.body->size() < (64 << 10))
+        return http::write_all(conn.fd(), head + *f.body, idle, gone) == http::IoResult::Ok;
+    if (http::write_all(conn.fd(), head, idle, gone) != http::IoResult::Ok)
+        return false;
+    if (f.body)
+        return http::write_all(conn.fd(), *f.body, idle, gone) == http::IoResult::Ok;
+    // Streamed through (an upload to /api/blobs): never held whole.
+    bool upstream_ok = true;
+    bool read = ex.read_body([&](std::string_view piece) {
+        std::string_view out = piece;
+        std::string framed;
+        if (chunked_in) {
+            char size[20];
+            auto [p, ec] = std::to_chars(size, size + sizeof size, piece.size(), 16);
+            (void)ec;
+            framed.append(size, p).append("\r\n").append(piece).append("\r\n");
+            out = framed;
+        }
+        upstream_ok = http::write_all(conn.fd(), out, idle) == http::IoResult::Ok;
+        return upstream_ok;
+    });
+    if (read && upstream_ok && chunked_in)
+        upstream_ok = http::write_all(conn.fd(), "0\r\n\r\n", idle) == http::IoResult::Ok;
+    return read && upstream_ok;
+}
+
+void Proxy::forward(http::Exchange& ex, Forward& f) {
+    const auto& rq = ex.request();
+    bool has_body = f.body || http::find_field(rq.fields, "content-length") ||
+                    http::find_field(rq.fields, "transfer-encoding");
+    bool replayable = f.body || !has_body;
+    auto gone = [&ex] { return ex.client_gone(); };
+    std::optional<http::ResponseHead> head;
+    http::Socket conn;
+    std::optional<http::ResponseReader> reader;
+    for (int attempt = 0; attempt < 2 && !head; ++attempt) {
+        bool reused = false;
+        std::string why;
+        conn = upstream_.acquire(replayable && attempt == 0, reused, why);
+        if (!conn.valid())
+            return answer_error(ex, f, 502,
+                                "modelctl serve: cannot reach the server at " + options_.server +
+                                    ": " + why);
+        if (!send_request(ex, f, conn)) {
+            if (reused && replayable)
+                continue; // a kept connection the server had closed: once more, afresh
+            if (ex.client_gone()) {
+                f.log.cancelled = true;
+                return;
+            }
+            return answer_error(
+                ex, f, 502, "modelctl serve: the request could not be sent to " + options_.server);
+        }
+        reader.emplace(conn.fd(), rq.method, options_.idle_timeout);
+        bool nothing = false;
+        head = reader->read_head(gone, nothing);
+        if (!head) {
+            if (ex.client_gone()) {
+                f.log.cancelled = true;
+                f.answered_by_upstream = f.route.model_route();
+                return; // closing the connection cancels the request upstream
+            }
+            if (reused && nothing && replayable)
+                continue;
+            return answer_error(ex, f, 502,
+                                "modelctl serve: no answer from " + options_.server + ": " +
+                                    reader->why());
+        }
+    }
+    if (!head)
+        return answer_error(ex, f, 502, "modelctl serve: no answer from " + options_.server);
+    f.answered_by_upstream = true;
+    http::ResponseHead out;
+    out.status = head->status;
+    out.reason = head->reason;
+    out.fields = end_to_end(head->fields, {});
+    bool chunked = http::has_token(head->fields, "transfer-encoding", "chunked");
+    if (chunked)
+        http::remove_field(out.fields, "content-length");
+    const std::string* found = http::find_field(out.fields, "content-type");
+    std::string content_type = found ? *found : "";
+    if (is_stream_type(content_type))
+        out.fields.push_back({"X-Accel-Buffering", "no"}); // for an nginx in front
+    if (f.tap)
+        f.tap->head(content_type);
+    f.log.status = head->status;
+    if (!ex.respond(std::move(out))) {
+        f.log.cancelled = true;
+        return;
+    }
+    bool client_left = false;
+    http::IoResult r = reader->read_body(
+        [&](std::string_view piece) {
+            if (!ex.write(piece)) {
+                client_left = true;
+                return false;
+            }
+            if (f.tap)
+                f.tap->feed(piece);
+            return true;
+        },
+        gone);
+    if (client_left || r == http::IoResult::Stopped) {
+        f.log.cancelled = true;
+        f.log.note = "the client left during the answer";
+        ex.fail();
+        return;
+    }
+    if (r != http::IoResult::Ok) {
+        f.log.note = "the answer broke off: " + reader->why();
+        f.broke = true;
+        ex.fail();
+        return;
+    }
+    ex.finish();
+    if (reader->reusable())
+        upstream_.release(std::move(conn));
+}
+
+void Proxy::restore_keep_alive(const std::string& model, const ModelSettings& s) {
+    // /v1 requests carry no keep_alive, so Ollama set the model's expiry to
+    // its default (OLLAMA_KEEP_ALIVE) after this one: a load request (an empty
+    // generate) puts serve's back.
+    std::string body = dump(json{{"model", model}, {"keep_alive", *s.keep_alive}});
+    http::RequestHead h;
+    h.method = "POST";
+    h.target = "/api/generate";
+    h.fields = {{"Host", host_field(upstream_)},
+                {"Content-Type", "application/json"},
+                {"Content-Length", std::to_string(body.size())}};
+    if (!options_.upstream_token.empty())
+        h.fields.push_back({"Authorization", "Bearer " + options_.upstream_token});
+    bool reused = false;
+    std::string why;
+    http::Socket conn = upstream_.acquire(true, reused, why);
+    if (!conn.valid() || http::write_all(conn.fd(), http::serialize(h) + body,
+                                         options_.idle_timeout) != http::IoResult::Ok)
+        return;
+    http::ResponseReader reader(conn.fd(), "POST", options_.idle_timeout);
+    bool nothing = false;
+    if (reader.read_head({}, nothing) &&
+        reader.read_body([](std::string_view) { return true; }, {}) == http::IoResult::Ok &&
+        reader.reusable())
+        upstream_.release(std::move(conn));
+}
+
+} // namespace core::serve
