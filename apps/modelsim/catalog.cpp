@@ -1,6 +1,7 @@
 #include "catalog.hpp"
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <openssl/sha.h>
 #include <stdexcept>
@@ -70,10 +71,18 @@ json CatalogModel::details() const {
             {"quantization_level", quantization_level}};
 }
 
+uint64_t CatalogModel::parameter_count() const {
+    // "8.0B" -> 8000000000, "137M" -> 137000000
+    double n = std::strtod(parameter_size.c_str(), nullptr);
+    char unit = parameter_size.empty() ? ' ' : parameter_size.back();
+    double scale = unit == 'B' ? 1e9 : unit == 'M' ? 1e6 : unit == 'K' ? 1e3 : 1;
+    return static_cast<uint64_t>(n * scale + 0.5);
+}
+
 json CatalogModel::model_info() const {
     const std::string& a = family;
     return {{"general.architecture", a},
-            {"general.parameter_count", 0},
+            {"general.parameter_count", parameter_count()},
             {a + ".block_count", block_count},
             {a + ".attention.head_count", head_count},
             {a + ".attention.head_count_kv", head_count_kv},

@@ -31,6 +31,7 @@ struct CatalogModel {
     uint64_t kv_cache_bytes(int num_ctx) const;
     nlohmann::json details() const;
     nlohmann::json model_info() const;
+    uint64_t parameter_count() const; // from parameter_size ("8.0B")
 };
 
 // The lowercase hex SHA-256 of `text`, for made-up but well-formed digests.

@@ -63,6 +63,7 @@ int main(int argc, char** argv) {
     std::string host = "127.0.0.1";
     int port = 11434;
     std::string port_file, catalog_file;
+    size_t threads = 64;
     std::string vram = "24GB", ram = "64GB", keep_alive = "5m", disk = "0", repull = "new",
                 pull_bandwidth = "1GB";
     std::vector<std::string> faults_spec;
@@ -83,6 +84,8 @@ int main(int argc, char** argv) {
             ->capture_default_str()
             ->check(CLI::Range(0, 65535));
     app.add_option("--port-file", port_file, "Write the port to this file once listening");
+    app.add_option("--threads", threads, "Connections served at once (default 64)")
+        ->check(CLI::Range(1, 4096));
     app.add_option("--catalog", catalog_file, "Installed models, as JSON (default: built-in dozen)")
         ->check(CLI::ExistingFile);
     app.add_option("--vram", vram, "Simulated GPU memory, e.g. 24GB; 0 for none")
@@ -212,6 +215,10 @@ int main(int argc, char** argv) {
     modelsim::Library library(catalog, registry, {*core::util::parse_size(disk), repull == "new"});
     modelsim::Simulator sim(library, config);
     httplib::Server server;
+    // Ollama (Go's net/http) takes every connection; a pool this size holds
+    // the concurrent streams the benchmarks open.
+    server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+    server.set_keep_alive_max_count(100000);
     server.set_tcp_nodelay(true); // as Go's net/http, which Ollama serves with, does
     if (config.lmstudio)
         modelsim::install_lmstudio_routes(server, sim, faults, lms);

@@ -208,6 +208,293 @@ private:
     bool done_ = false;
 };
 
+// middleware/openai.go NewError: OpenAI's error envelope, the type by status.
+void send_openai_error(httplib::Response& res, int status, const std::string& message) {
+    std::string type = status == 400   ? "invalid_request_error"
+                       : status == 404 ? "not_found_error"
+                                       : "api_error";
+    send_json(
+        res, status,
+        {{"error", {{"message", message}, {"type", type}, {"param", nullptr}, {"code", nullptr}}}});
+}
+
+// The text a chat's messages amount to, for its prompt's token count.
+std::string chat_prompt(const json& j) {
+    std::string prompt;
+    if (auto m = j.find("messages"); m != j.end() && m->is_array())
+        for (const auto& msg : *m)
+            if (msg.is_object() && msg.contains("content") && msg["content"].is_string())
+                prompt += msg["content"].get<std::string>() + "\n";
+    return prompt;
+}
+
+enum class Shape { Generate, Chat, OpenAIChat, OpenAICompletion };
+
+struct AnswerOptions {
+    Shape shape = Shape::Generate;
+    bool stream = true;
+    bool include_usage = false; // OpenAI: stream_options.include_usage
+    bool json_format = false;   // format "json" (or a schema): the answer is a JSON document
+    std::string tool;           // a tool to call instead of answering ("": none)
+};
+
+AnswerOptions answer_options(const json& j, Shape shape) {
+    AnswerOptions o;
+    o.shape = shape;
+    bool openai = shape == Shape::OpenAIChat || shape == Shape::OpenAICompletion;
+    auto st = j.find("stream");
+    o.stream = st != j.end() && st->is_boolean() ? st->get<bool>() : !openai;
+    if (auto so = j.find("stream_options"); so != j.end() && so->is_object())
+        o.include_usage = so->value("include_usage", false);
+    if (auto f = j.find("format"); f != j.end())
+        o.json_format = (f->is_string() && f->get<std::string>() == "json") || f->is_object();
+    if (auto rf = j.find("response_format"); rf != j.end() && rf->is_object())
+        o.json_format =
+            rf->value("type", "") == "json_object" || rf->value("type", "") == "json_schema";
+    if (auto t = j.find("tools"); t != j.end() && t->is_array() && !t->empty()) {
+        const json& fn = (*t)[0].value("function", json::object());
+        o.tool = fn.is_object() ? fn.value("name", "tool") : "tool";
+    }
+    return o;
+}
+
+// The pieces of a session's answer: its words, or with format json the same
+// words inside a JSON document.
+std::vector<std::string> answer_pieces(const Session& s, bool json_format) {
+    if (!json_format)
+        return s.tokens;
+    std::vector<std::string> out{"{\"answer\": \""};
+    for (const auto& t : s.tokens)
+        out.push_back(json(t).dump().substr(1, json(t).dump().size() - 2));
+    out.push_back("\"}");
+    return out;
+}
+
+long epoch_now() {
+    return static_cast<long>(std::chrono::duration_cast<std::chrono::seconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count());
+}
+
+// One generation answered in the request's shape, streamed (NDJSON for
+// Ollama's routes, SSE for OpenAI's) or whole; the faults apply to streams.
+void answer(httplib::Response& res, Simulator& sim, Faults& faults, const GenerateParams& p,
+            const AnswerOptions& o) {
+    static std::atomic<uint64_t> ids{0};
+    auto session = std::make_shared<Session>(sim.begin(p));
+    bool openai = o.shape == Shape::OpenAIChat || o.shape == Shape::OpenAICompletion;
+    std::string id = (o.shape == Shape::OpenAIChat ? "chatcmpl-" : "cmpl-") + std::to_string(++ids);
+    long created = epoch_now();
+    json tool_calls = json::array();
+    if (!o.tool.empty() && (o.shape == Shape::Chat || o.shape == Shape::OpenAIChat)) {
+        json call = {{"function", {{"name", o.tool}, {"arguments", json::object()}}}};
+        if (o.shape == Shape::OpenAIChat) {
+            call["id"] = "call_" + std::to_string(ids);
+            call["type"] = "function";
+            call["function"]["arguments"] = "{}";
+            call["index"] = 0;
+        }
+        tool_calls.push_back(call);
+    }
+    std::vector<std::string> pieces =
+        tool_calls.empty() ? answer_pieces(*session, o.json_format) : std::vector<std::string>{};
+    auto finish_reason = [&, session] {
+        if (!tool_calls.empty())
+            return std::string(openai ? "tool_calls" : "stop");
+        return std::string(session->truncated_by_limit ? "length" : "stop");
+    };
+    auto usage = [session] {
+        int in = session->prompt_tokens;
+        int out = static_cast<int>(session->tokens.size());
+        return json{{"prompt_tokens", in}, {"completion_tokens", out}, {"total_tokens", in + out}};
+    };
+    auto openai_base = [=](const char* object) {
+        return json{{"id", id},
+                    {"object", object},
+                    {"created", created},
+                    {"model", p.model},
+                    {"system_fingerprint", "fp_ollama"}};
+    };
+    // A piece of the answer as its stream sends it.
+    auto chunk = [=, &sim](const std::string& piece, const json& calls) {
+        switch (o.shape) {
+        case Shape::Generate:
+            return json{{"model", p.model},
+                        {"created_at", sim.timestamp(core::util::now())},
+                        {"response", piece},
+                        {"done", false}};
+        case Shape::Chat: {
+            json m = {{"role", "assistant"}, {"content", piece}};
+            if (!calls.empty())
+                m["tool_calls"] = calls;
+            return json{{"model", p.model},
+                        {"created_at", sim.timestamp(core::util::now())},
+                        {"message", m},
+                        {"done", false}};
+        }
+        case Shape::OpenAIChat: {
+            json c = openai_base("chat.completion.chunk");
+            json delta = {{"role", "assistant"}, {"content", piece}};
+            if (!calls.empty())
+                delta["tool_calls"] = calls;
+            c["choices"] =
+                json::array({{{"index", 0}, {"delta", delta}, {"finish_reason", nullptr}}});
+            return c;
+        }
+        case Shape::OpenAICompletion: {
+            json c = openai_base("text_completion");
+            c["choices"] =
+                json::array({{{"text", piece}, {"index", 0}, {"finish_reason", nullptr}}});
+            return c;
+        }
+        }
+        return json();
+    };
+    // The final object(s): Ollama's done line, OpenAI's finish (and usage).
+    auto finale = [=, &sim](const json& done, const std::string& text) {
+        std::vector<json> out;
+        if (o.shape == Shape::Generate || o.shape == Shape::Chat) {
+            json d = done;
+            if (o.shape == Shape::Chat) {
+                d.erase("response");
+                json m = {{"role", "assistant"}, {"content", text}};
+                if (!tool_calls.empty() && !o.stream)
+                    m["tool_calls"] = tool_calls;
+                d["message"] = m;
+            } else {
+                d["response"] = text;
+                // Tokens of the conversation so far (an old client sends them back).
+                json ctx = json::array();
+                int n = session->prompt_tokens + static_cast<int>(session->tokens.size());
+                for (int i = 0; i < n; ++i)
+                    ctx.push_back(100 + i);
+                d["context"] = ctx;
+            }
+            d["done_reason"] = finish_reason();
+            out.push_back(d);
+            return out;
+        }
+        if (!o.stream) {
+            json c =
+                openai_base(o.shape == Shape::OpenAIChat ? "chat.completion" : "text_completion");
+            if (o.shape == Shape::OpenAIChat) {
+                json m = {{"role", "assistant"}, {"content", text}};
+                if (!tool_calls.empty())
+                    m["tool_calls"] = tool_calls;
+                c["choices"] = json::array(
+                    {{{"index", 0}, {"message", m}, {"finish_reason", finish_reason()}}});
+            } else {
+                c["choices"] = json::array(
+                    {{{"text", text}, {"index", 0}, {"finish_reason", finish_reason()}}});
+            }
+            c["usage"] = usage();
+            out.push_back(c);
+            return out;
+        }
+        json last = chunk("", json::array());
+        last["choices"][0]["finish_reason"] = finish_reason();
+        out.push_back(last);
+        if (o.include_usage) {
+            json u = openai_base("chat.completion.chunk");
+            if (o.shape == Shape::OpenAICompletion)
+                u["object"] = "text_completion";
+            u["choices"] = json::array();
+            u["usage"] = usage();
+            out.push_back(u);
+        }
+        (void)sim;
+        return out;
+    };
+    auto finish = [&sim, session](bool& finished) {
+        json out;
+        if (!finished)
+            out = sim.finish(*session, "stop");
+        finished = true;
+        return out;
+    };
+
+    if (!o.stream) {
+        std::string text;
+        for (const auto& t : pieces)
+            text += t;
+        std::this_thread::sleep_for(session->prompt_eval_duration +
+                                    session->per_token * static_cast<long>(session->tokens.size()));
+        bool finished = false;
+        json done = finish(finished);
+        send_json(res, 200, finale(done, text).front());
+        return;
+    }
+
+    struct Stream {
+        std::vector<std::string> pieces;
+        size_t sent = 0;
+        bool calls_sent = false;
+        bool finished = false;
+    };
+    auto st = std::make_shared<Stream>();
+    st->pieces = std::move(pieces);
+    auto frame = [openai](const json& j) {
+        return openai ? "data: " + j.dump() + "\n\n" : j.dump() + "\n";
+    };
+    res.status = 200;
+    res.set_chunked_content_provider(
+        openai ? "text/event-stream" : "application/x-ndjson",
+        [&faults, st, session, chunk, finale, finish, frame, openai,
+         tool_calls](size_t, httplib::DataSink& sink) {
+            auto write = [&](const std::string& bytes) {
+                return sink.write(bytes.data(), bytes.size());
+            };
+            if (st->sent == 0 && !st->calls_sent)
+                std::this_thread::sleep_for(session->prompt_eval_duration);
+            if (!tool_calls.empty() && !st->calls_sent) {
+                st->calls_sent = true;
+                return write(frame(chunk("", tool_calls)));
+            }
+            if (st->sent < st->pieces.size()) {
+                if ((faults.truncate || faults.midstream_error) && st->sent == 3) {
+                    finish(st->finished);
+                    if (faults.truncate)
+                        return false; // drop the connection: no final line
+                    json err = {{"error", "an error was encountered while running the model: "
+                                          "unexpected EOF"}};
+                    if (openai)
+                        err = {{"error", {{"message", err["error"]}, {"type", "api_error"}}}};
+                    write(frame(err));
+                    sink.done();
+                    return true;
+                }
+                std::this_thread::sleep_for(session->per_token);
+                return write(frame(chunk(st->pieces[st->sent++], json::array())));
+            }
+            json done = finish(st->finished);
+            for (const auto& j : finale(done, ""))
+                write(frame(j));
+            if (openai)
+                write("data: [DONE]\n\n");
+            sink.done();
+            return true;
+        },
+        // Runs however the stream ends, so a client that hangs up still
+        // releases the model and starts its keep_alive clock.
+        [st, finish](bool) { finish(st->finished); });
+}
+
+// GET /modelsim/stats, and the request count behind it.
+void install_stats(httplib::Server& server, Simulator& sim) {
+    server.Get("/modelsim/stats", [&sim](const httplib::Request&, httplib::Response& res) {
+        auto s = sim.stats();
+        send_json(res, 200,
+                  {{"requests", s.requests},
+                   {"loads", s.loads},
+                   {"load_seconds", s.load_seconds},
+                   {"evictions", s.evictions}});
+    });
+    server.set_logger([&sim](const httplib::Request& req, const httplib::Response&) {
+        if (req.path != "/modelsim/stats")
+            sim.count_request();
+    });
+}
+
 } // namespace
 
 void install_routes(httplib::Server& server, Simulator& sim, Faults& faults) {
@@ -322,73 +609,118 @@ void install_routes(httplib::Server& server, Simulator& sim, Faults& faults) {
                 send_json(res, 200, sim.load_or_unload(p));
                 return;
             }
-            auto session = std::make_shared<Session>(sim.begin(p));
-            bool stream = j.value("stream", true);
-            if (!stream) {
-                std::string text;
-                for (const auto& t : session->tokens)
-                    text += t;
-                std::this_thread::sleep_for(session->prompt_eval_duration +
-                                            session->per_token *
-                                                static_cast<long>(session->tokens.size()));
-                json out = sim.finish(*session, session->truncated_by_limit ? "length" : "stop");
-                out["response"] = text;
-                send_json(res, 200, out);
-                return;
-            }
-            res.status = 200;
-            struct Stream {
-                std::shared_ptr<Session> session;
-                size_t sent = 0;
-                bool finished = false;
-            };
-            auto st = std::make_shared<Stream>();
-            st->session = session;
-            auto finish = [&sim](Stream& s) {
-                json out;
-                if (!s.finished)
-                    out = sim.finish(*s.session, s.session->truncated_by_limit ? "length" : "stop");
-                s.finished = true;
-                return out;
-            };
-            res.set_chunked_content_provider(
-                "application/x-ndjson",
-                [&sim, &faults, st, finish](size_t, httplib::DataSink& sink) {
-                    Session& s = *st->session;
-                    if (st->sent == 0)
-                        std::this_thread::sleep_for(s.prompt_eval_duration);
-                    if (st->sent < s.tokens.size()) {
-                        if ((faults.truncate || faults.midstream_error) && st->sent == 3) {
-                            finish(*st);
-                            if (faults.truncate)
-                                return false; // drop the connection: no final line
-                            std::string line =
-                                json{{"error", "an error was encountered while running the "
-                                               "model: unexpected EOF"}}
-                                    .dump() +
-                                "\n";
-                            sink.write(line.data(), line.size());
-                            sink.done();
-                            return true;
-                        }
-                        std::this_thread::sleep_for(s.per_token);
-                        json chunk = {{"model", s.model},
-                                      {"created_at", sim.timestamp(core::util::now())},
-                                      {"response", s.tokens[st->sent]},
-                                      {"done", false}};
-                        std::string line = chunk.dump() + "\n";
-                        ++st->sent;
-                        return sink.write(line.data(), line.size());
-                    }
-                    std::string line = finish(*st).dump() + "\n";
-                    sink.write(line.data(), line.size());
-                    sink.done();
-                    return true;
-                },
-                // Runs however the stream ends, so a client that hangs up
-                // still releases the model and starts its keep_alive clock.
-                [st, finish](bool) { finish(*st); });
+            answer(res, sim, faults, p, answer_options(j, Shape::Generate));
         }));
+    // docs/api.md "Generate a chat completion": no messages loads (or, with
+    // keep_alive 0, unloads) the model, as an empty prompt does.
+    server.Post("/api/chat", api([&](const json& j, httplib::Response& res) {
+                    GenerateParams p = generate_params(j);
+                    p.prompt = chat_prompt(j);
+                    bool empty = !j.contains("messages") || j["messages"].empty();
+                    bool unload = empty && p.keep_alive && *p.keep_alive == Ns(0);
+                    if (!unload) {
+                        if (!sim.can_generate(p.model))
+                            throw ApiError{400, json(p.model).dump() + " does not support chat"};
+                        check_runner(sim, faults, p.model);
+                    }
+                    if (empty) {
+                        json out = sim.load_or_unload(p);
+                        out.erase("response");
+                        out["message"] = {{"role", "assistant"}, {"content", ""}};
+                        send_json(res, 200, out);
+                        return;
+                    }
+                    answer(res, sim, faults, p, answer_options(j, Shape::Chat));
+                }));
+
+    // The OpenAI-compatible routes (docs/api/openai-compatibility.mdx,
+    // middleware/openai.go): the same generations in OpenAI's shapes, errors
+    // in its envelope; keep_alive cannot be set there (the server default applies).
+    using OpenAIAnswer = std::function<void(const json&, httplib::Response&)>;
+    auto openai = [&faults](OpenAIAnswer answer_fn) {
+        return [&faults, answer_fn](const httplib::Request& req, httplib::Response& res) {
+            if (!injected(faults, res))
+                guarded(
+                    res, [&] { answer_fn(parse_body(req), res); }, send_openai_error);
+        };
+    };
+    auto v1_params = [](const json& j) {
+        GenerateParams p;
+        if (!j.contains("model") || !j["model"].is_string() ||
+            j["model"].get<std::string>().empty())
+            throw ApiError{400, "model is required"};
+        p.model = j["model"].get<std::string>();
+        if (auto m = j.find("max_tokens"); m != j.end() && m->is_number_integer())
+            p.num_predict = m->get<int>();
+        return p;
+    };
+    server.Post(
+        "/v1/chat/completions", openai([&, v1_params](const json& j, httplib::Response& res) {
+            GenerateParams p = v1_params(j);
+            if (!j.contains("messages") || !j["messages"].is_array() || j["messages"].empty())
+                throw ApiError{400, "[] is too short - 'messages'"};
+            p.prompt = chat_prompt(j);
+            if (!sim.can_generate(p.model))
+                throw ApiError{400, json(p.model).dump() + " does not support chat"};
+            check_runner(sim, faults, p.model);
+            answer(res, sim, faults, p, answer_options(j, Shape::OpenAIChat));
+        }));
+    server.Post("/v1/completions", openai([&, v1_params](const json& j, httplib::Response& res) {
+                    GenerateParams p = v1_params(j);
+                    if (auto pr = j.find("prompt"); pr != j.end() && pr->is_string())
+                        p.prompt = pr->get<std::string>();
+                    if (!sim.can_generate(p.model))
+                        throw ApiError{400, json(p.model).dump() + " does not support generate"};
+                    check_runner(sim, faults, p.model);
+                    answer(res, sim, faults, p, answer_options(j, Shape::OpenAICompletion));
+                }));
+    server.Post("/v1/embeddings", openai([&, v1_params](const json& j, httplib::Response& res) {
+                    GenerateParams p = v1_params(j);
+                    std::vector<std::string> input;
+                    auto in = j.find("input");
+                    if (in != j.end() && in->is_string())
+                        input.push_back(in->get<std::string>());
+                    else if (in != j.end() && in->is_array())
+                        for (const auto& v : *in) {
+                            if (!v.is_string())
+                                throw ApiError{400, "invalid input type"};
+                            input.push_back(v.get<std::string>());
+                        }
+                    if (input.empty())
+                        throw ApiError{400, "invalid input"};
+                    check_runner(sim, faults, p.model);
+                    json e = sim.embed(p, input);
+                    json data = json::array();
+                    for (size_t i = 0; i < e["embeddings"].size(); ++i)
+                        data.push_back({{"object", "embedding"},
+                                        {"embedding", e["embeddings"][i]},
+                                        {"index", i}});
+                    int tokens = e.value("prompt_eval_count", 0);
+                    send_json(res, 200,
+                              {{"object", "list"},
+                               {"data", data},
+                               {"model", p.model},
+                               {"usage", {{"prompt_tokens", tokens}, {"total_tokens", tokens}}}});
+                }));
+    server.Get("/v1/models", [&](const httplib::Request&, httplib::Response& res) {
+        if (injected(faults, res))
+            return;
+        json data = json::array();
+        json tags = sim.tags();
+        for (const auto& m : tags["models"]) {
+            auto t = core::util::parse_rfc3339(m.value("modified_at", ""));
+            long created = t ? static_cast<long>(std::chrono::duration_cast<std::chrono::seconds>(
+                                                     t->time_since_epoch())
+                                                     .count())
+                             : 0;
+            data.push_back({{"id", m["name"]},
+                            {"object", "model"},
+                            {"created", created},
+                            {"owned_by", "library"}});
+        }
+        send_json(res, 200, {{"object", "list"}, {"data", data}});
+    });
+    install_stats(server, sim);
 }
 
 namespace {
@@ -402,6 +734,7 @@ void send_lms_error(httplib::Response& res, int status, const std::string& messa
 
 void install_lmstudio_routes(httplib::Server& server, Simulator& sim, Faults& faults,
                              const LmStudioOptions& options) {
+    install_stats(server, sim);
     // Authentication (LM Studio 0.4+, when required in the server settings):
     // every request needs "Authorization: Bearer <token>".
     server.set_pre_routing_handler([&options](const httplib::Request& req, httplib::Response& res) {

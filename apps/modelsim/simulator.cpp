@@ -185,6 +185,7 @@ Simulator::Runner& Simulator::acquire(const ModelPtr& model, int num_ctx,
                     for (auto& [name, r] : runners_)
                         if (r.jit && !r.gone_at && r.refs == 0 && r.ready_at <= now) {
                             stop(r, now);
+                            ++stats_.evictions;
                             evicted = true;
                         }
                     if (evicted)
@@ -225,6 +226,7 @@ Simulator::Runner& Simulator::acquire(const ModelPtr& model, int num_ctx,
                 // judging again, so that one eviction is not followed by a needless second.
                 if (victim && !stopping) {
                     stop(*victim, now);
+                    ++stats_.evictions;
                     continue;
                 }
                 if (stopping || any_active) {
@@ -246,8 +248,11 @@ Simulator::Runner& Simulator::acquire(const ModelPtr& model, int num_ctx,
             r.size_vram = *vram_part;
             r.num_ctx = num_ctx;
             r.session = config_.default_keep_alive;
-            load_duration = scaled(config_.startup_seconds +
-                                   static_cast<double>(m.size) / config_.load_bandwidth);
+            double load_seconds =
+                config_.startup_seconds + static_cast<double>(m.size) / config_.load_bandwidth;
+            load_duration = scaled(load_seconds);
+            ++stats_.loads;
+            stats_.load_seconds += load_seconds;
             r.ready_at = now + duration_cast<microseconds>(load_duration);
             r.expires_at = r.ready_at + duration_cast<microseconds>(r.session);
             r.refs = 1;
@@ -260,6 +265,16 @@ Simulator::Runner& Simulator::acquire(const ModelPtr& model, int num_ctx,
         }
         changed_.wait_until(lock, *wake);
     }
+}
+
+Simulator::Stats Simulator::stats() {
+    std::lock_guard lock(mu_);
+    return stats_;
+}
+
+void Simulator::count_request() {
+    std::lock_guard lock(mu_);
+    ++stats_.requests;
 }
 
 json Simulator::load_or_unload(const GenerateParams& p) {

@@ -118,6 +118,17 @@ public:
     // LM Studio: POST /api/v1/models/unload's answer, once the instance is gone.
     nlohmann::json lms_unload(const std::string& instance_id);
 
+    // GET /modelsim/stats: cumulative since start; load_seconds in simulated
+    // seconds (before --speed).
+    struct Stats {
+        uint64_t requests = 0;
+        uint64_t loads = 0;
+        double load_seconds = 0;
+        uint64_t evictions = 0;
+    };
+    Stats stats();
+    void count_request();
+
     std::string timestamp(util::Timestamp t) const;
     const SimConfig& config() const { return config_; }
     Library& library() { return library_; }
@@ -156,6 +167,7 @@ private:
     std::mutex mu_;
     std::condition_variable changed_;
     std::map<std::string, Runner> runners_; // by model name
+    Stats stats_;
     std::mt19937 rng_;
 };
 
