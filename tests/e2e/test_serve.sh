@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# modelctl serve (issue 17) with curl: everything passes through as the
+# server sent it, streams flow piece by piece, requests that load a model are
+# admitted by the policy (evictions, refusals, busy models never evicted), body
+# caps, unloads, keep_alive handed to modelctl, every answer recorded as a
+# use, SIGTERM drains and exits 0.
+source "$(dirname "$0")/lib.sh"
+start_sim --speed 50 --vram 48GB --max-loaded 8
+export MODELCTL_BUDGET_MEMORY=12GB
+export MODELCTL_BUDGET_MAX_LOADED=8
+
+SERVE_PID=
+RC=0 ERR=
+# start_serve [modelctl options...]: starts serve on a free port; sets
+# SERVE_URL. Its stderr goes to $SCRATCH/serve.err.
+start_serve() {
+    local pf="$SCRATCH/serve.port.$RANDOM"
+    "$MODELCTL" "$@" serve --listen 127.0.0.1:0 --port-file "$pf" 2>"$SCRATCH/serve.err" &
+    SERVE_PID=$!
+    SIM_PIDS+=("$SERVE_PID") # stopped with the simulators at the end
+    for _ in $(seq 1 300); do
+        [ -s "$pf" ] && break
+        sleep 0.02
+    done
+    [ -s "$pf" ] || { echo "serve did not start"; cat "$SCRATCH/serve.err"; exit 1; }
+    SERVE_URL="http://127.0.0.1:$(cat "$pf")"
+}
+stop_serve() {
+    kill -TERM "$SERVE_PID"
+    SERVE_RC=0 ERR=
+    wait "$SERVE_PID" || SERVE_RC=$?
+}
+# http ARGS...: curl, setting STATUS and OUT (the body).
+http() {
+    STATUS=$(curl -s --max-time 60 -o "$SCRATCH/body" -w '%{http_code}' "$@" || true)
+    OUT=$(cat "$SCRATCH/body")
+}
+loaded() { curl -s "$SIM_URL/api/ps" | jq -r '[.models[].name] | sort | join(" ")'; }
+
+start_serve -v
+
+# --- pass-through ---
+http "$SERVE_URL/"
+check "GET / passes through" eval '[ "$STATUS" = 200 ] && [ "$OUT" = "Ollama is running" ]'
+direct=$(curl -s "$SIM_URL/api/tags?x=1" | jq -S .)
+http "$SERVE_URL/api/tags?x=1"
+check "/api/tags through serve is the server's, byte for byte" eval '[ "$STATUS" = 200 ] && [ -n "$direct" ] && [ "$(jq -S . <<<"$OUT")" = "$direct" ]'
+http -X POST "$SERVE_URL/api/show" -d '{"model":"llama3.2:1b"}'
+check "POST /api/show passes through" eval '[ "$STATUS" = 200 ] && jq_out ".model_info[\"general.parameter_count\"] > 1000000000"'
+http "$SERVE_URL/api/nothing"
+check "an unknown route gets the server's own 404" eval '[ "$STATUS" = 404 ]'
+head=$(curl -s -I "$SERVE_URL/")
+check "HEAD / answers 200 with no body" eval 'has "$head" "HTTP/1.1 200" && has "$head" "Content-Length: 17"'
+http -X POST "$SERVE_URL/api/generate" -d '{"prompt":"no model"}'
+check "a model route without a model: the server answers the mistake" eval '[ "$STATUS" = 400 ] && jq_out ".error == \"model is required\""'
+
+# --- a stream through serve ---
+curl -sN "$SERVE_URL/api/generate" -d '{"model":"llama3.2:1b","prompt":"hi","options":{"num_predict":40}}' |
+    while IFS= read -r line; do echo "$(date +%s.%N) $line"; done >"$SCRATCH/stream"
+check "the stream ends with the server's done line" eval 'tail -1 "$SCRATCH/stream" | cut -d" " -f2- | jq -e ".done == true and .eval_count == 40" >/dev/null'
+ps=$(curl -s "$SIM_URL/api/ps")
+check "residency is modelctl's: the request carried keep_alive forever" eval 'jq -e ".models[0].expires_at | startswith(\"23\")" <<<"$ps" >/dev/null'
+
+# --- OpenAI-compatible routes ---
+http "$SERVE_URL/v1/chat/completions" -d '{"model":"llama3.2:1b","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi"}]}'
+check "an OpenAI stream passes through as SSE, usage included" eval '[ "$STATUS" = 200 ] && grep -q "^data: \[DONE\]" <<<"$OUT" && grep "completion_tokens" <<<"$OUT" | grep -q "^data: "'
+ps=$(curl -s "$SIM_URL/api/ps")
+check "after a /v1 request serve put the keep_alive back" eval 'jq -e ".models[0].expires_at | startswith(\"23\")" <<<"$ps" >/dev/null'
+
+# --- admission: evictions and refusals by the policy ---
+curl -s "$SERVE_URL/api/generate" -d '{"model":"llama3.1:8b","prompt":"a","stream":false}' >/dev/null
+curl -s "$SERVE_URL/api/generate" -d '{"model":"qwen2.5-coder:7b","prompt":"a","stream":false}' >/dev/null
+check "two models that fit the 12 GB budget together are both loaded" eval '[ "$(loaded)" = "llama3.1:8b qwen2.5-coder:7b" ] || [ "$(loaded)" = "llama3.1:8b llama3.2:1b qwen2.5-coder:7b" ]'
+http "$SERVE_URL/api/generate" -d '{"model":"mistral-small:24b","prompt":"a"}'
+check "a model larger than the budget is refused as Ollama refuses a load: 500 and why" eval '[ "$STATUS" = 500 ] && jq_out ".error | test(\"mistral-small:24b needs .* more than the whole budget\")"'
+http "$SERVE_URL/v1/chat/completions" -d '{"model":"mistral-small:24b","messages":[{"role":"user","content":"a"}]}'
+check "on /v1 the refusal comes in the OpenAI error envelope" eval '[ "$STATUS" = 500 ] && jq_out ".error.type == \"api_error\" and (.error.message | contains(\"budget\"))"'
+check "the refusal is logged" eval 'grep -q "refuse mistral-small:24b" "$SCRATCH/serve.err"'
+http "$SERVE_URL/api/generate" -d '{"model":"gemma3:12b","prompt":"a","stream":false}'
+now=$(loaded)
+check "a model that needs room evicts by the policy, then answers" eval '[ "$STATUS" = 200 ] && has "$now" gemma3:12b && ! has "$now" llama3.1:8b && ! has "$now" qwen2.5-coder:7b && grep -q "evict llama3.1:8b" "$SCRATCH/serve.err"'
+http "$SERVE_URL/api/chat" -d '{"model":"nope:1b","messages":[{"role":"user","content":"a"}]}'
+check "a model not installed: Ollama's 404" eval '[ "$STATUS" = 404 ] && jq_out ".error == \"model \\\"nope:1b\\\" not found, try pulling it first\""'
+
+# --- a busy model is never evicted: the other request waits for it ---
+# (qwen2.5-coder:14b takes 9 GB: it and gemma3:12b cannot share 12 GB.)
+( curl -sN "$SERVE_URL/api/generate" -d '{"model":"gemma3:12b","prompt":"long","options":{"num_predict":150}}' >/dev/null
+  date +%s.%N >"$SCRATCH/a_done" ) &
+a=$!
+for _ in $(seq 1 200); do grep -q "POST /api/generate model=gemma3" "$SCRATCH/serve.err" && break; sleep 0.01; done
+curl -s "$SERVE_URL/api/generate" -d '{"model":"qwen2.5-coder:14b","prompt":"b","stream":false}' >/dev/null
+date +%s.%N >"$SCRATCH/b_done"
+wait $a
+check "the load that needed the busy model's room waited for its answer to end" eval 'awk -v a="$(cat "$SCRATCH/a_done")" -v b="$(cat "$SCRATCH/b_done")" "BEGIN { exit !(b > a) }" && has "$(loaded)" qwen2.5-coder:14b && ! has "$(loaded)" gemma3'
+
+# --- a client's unload ---
+http "$SERVE_URL/api/generate" -d '{"model":"qwen2.5-coder:14b","keep_alive":0}'
+check "an empty prompt with keep_alive 0 unloads, answered as Ollama does" eval '[ "$STATUS" = 200 ] && jq_out ".done_reason == \"unload\"" && ! has "$(loaded)" qwen2.5-coder:14b'
+
+stop_serve
+check "SIGTERM: serve exits 0" eval '[ "$SERVE_RC" = 0 ]'
+run "$MODELCTL" --json stats
+check "every answer was recorded as a use, with the server's token counts" eval 'rc_is 0 && jq_out "[.models[] | select(.model == \"llama3.2:1b\")][0] | .uses == 2 and .tokens_out == 200"'
+# events MATCH: the events of the log that MATCH (a jq condition), one a line.
+events() { jq -c "select($1)" "$MODELCTL_HOME/events.jsonl"; }
+check "a recorded use has tokens and time to first token" eval '[ -n "$(events ".type == \"use\" and .model == \"llama3.2:1b\" and .tokens_out == 40 and .ttft_ms > 0")" ]'
+check "the refusal and the 404 are not uses" eval '[ -n "$(events ".type == \"use\"")" ] && [ -z "$(events ".type == \"use\" and (.model == \"mistral-small:24b\" or .model == \"nope:1b\")")" ]'
+
+# --- streams and clients that leave, at real speed (llama3.1:8b's answers,
+# 81 and 122 tokens with modelsim's seed, take 1 and 1.5 seconds) ---
+start_sim --startup 0
+MODELCTL_BUDGET_MEMORY=12GB start_serve -v
+sim_stats() { curl -s "$SIM_URL/modelsim/stats"; }
+curl -s "$SERVE_URL/api/generate" -d '{"model":"llama3.1:8b"}' >/dev/null # loaded first
+# Pieces arrive as they are made, not all at once: the first line within a
+# third of the answer's time, the last at its end.
+t0=$(date +%s.%N)
+curl -sN "$SERVE_URL/api/generate" -d '{"model":"llama3.1:8b","prompt":"hi"}' |
+    while IFS= read -r line; do echo "$(date +%s.%N) $line"; done >"$SCRATCH/stream"
+first=$(head -1 "$SCRATCH/stream" | cut -d' ' -f1)
+last=$(tail -1 "$SCRATCH/stream" | cut -d' ' -f1)
+check "the stream arrives line by line, as the server makes it" eval '[ "$(wc -l <"$SCRATCH/stream")" -ge 20 ] && awk -v t="$t0" -v a="$first" -v b="$last" "BEGIN { exit !(b - t > 0.5 && a - t < (b - t) / 3) }"'
+curl -sN --max-time 0.4 "$SERVE_URL/api/generate" -d '{"model":"llama3.1:8b","prompt":"x"}' >"$SCRATCH/cut" || true
+for _ in $(seq 1 100); do grep -q "cancelled" "$SCRATCH/serve.err" && break; sleep 0.02; done
+check "a client that leaves is logged as cancelled, having had part of the answer" eval 'grep -q "model=llama3.1:8b status=200 .*cancelled" "$SCRATCH/serve.err" && [ -s "$SCRATCH/cut" ]'
+# The server's stream stops too: its model is released and can be unloaded
+# at once (modelsim unloads a model in use only once its requests end).
+http "$SIM_URL/api/generate" -d '{"model":"llama3.1:8b","keep_alive":0}'
+for _ in $(seq 1 100); do [ -z "$(loaded)" ] && break; sleep 0.05; done
+check "leaving cancelled the request at the server" eval '[ -z "$(loaded)" ]'
+stop_serve
+run "$MODELCTL" --json stats
+check "the cancelled answer is recorded as cancelled, not failed" eval '[ -n "$(events ".type == \"use\" and .cancelled == true and .failed == false")" ]'
+
+# --- body cap ---
+MODELCTL_SERVE_MAX_BODY=1KiB start_serve
+big=$(printf '{"model":"llama3.2:1b","prompt":"%s"}' "$(head -c 2000 /dev/zero | tr '\0' a)")
+http "$SERVE_URL/api/generate" -d "$big"
+check "a body past serve.max_body: 413 with a JSON error" eval '[ "$STATUS" = 413 ] && jq_out ".error | contains(\"serve.max_body\")"'
+http "$SERVE_URL/api/generate" -H "Transfer-Encoding: chunked" -d "$big"
+check "the cap holds for a chunked body too" eval '[ "$STATUS" = 413 ]'
+http "$SERVE_URL/api/generate" -d '{"model":"llama3.2:1b","prompt":"small","stream":false}'
+check "a body under the cap goes through" eval '[ "$STATUS" = 200 ] && jq_out ".done == true"'
+stop_serve
+
+# --- refusing to loop ---
+run "$MODELCTL" serve --listen "127.0.0.1:$SIM_PORT"
+check "serve refuses to listen on its own server's address" eval 'rc_is 2 && has "$ERR" "every request would come back to it"'
+run "$MODELCTL" serve --listen nonsense
+check "a bad --listen is refused" eval 'rc_is 2 && has "$ERR" "is not HOST:PORT"'
+
+finish
