@@ -141,6 +141,21 @@ int run_serve(Context& ctx, const ServeOptions& o) {
                               e.address.url() + "): every request would come back to it",
                           "point OLLAMA_HOST (or the endpoint's url) at the server itself, and "
                           "--listen elsewhere");
+    // Off loopback anyone on the network could use the server through serve:
+    // a token is required then.
+    auto secret = [&](const std::string& var) {
+        return var.empty() ? std::string() : ctx.env.get_nonempty(var).value_or("");
+    };
+    std::string token = secret(cfg.serve_token_env);
+    std::string admin_token = secret(cfg.serve_admin_token_env);
+    if (!loopback(host) && token.empty())
+        throw core::Error(core::ErrorKind::Usage,
+                          "serve would listen on " + cfg.serve_listen +
+                              ", beyond this machine, without a token",
+                          "put a token in $" +
+                              (cfg.serve_token_env.empty() ? std::string("MODELCTL_SERVE_TOKEN")
+                                                           : cfg.serve_token_env) +
+                              " (serve.token_env); clients send it as Authorization: Bearer");
     int bound = 0;
     std::string why;
     core::http::Socket listener = core::http::listen_tcp(host, port, bound, why);
@@ -187,6 +202,10 @@ int run_serve(Context& ctx, const ServeOptions& o) {
         if (verbose)
             say(log_line(r));
     };
+    so.proxy.client_token = !token.empty() || !admin_token.empty();
+    so.token = token;
+    so.admin_token = admin_token;
+    so.origins = core::serve::Origins(ctx.env.get_nonempty("OLLAMA_ORIGINS").value_or(""));
     so.admission.queue_max = cfg.serve_max_queue;
     so.admission.wait_timeout =
         std::chrono::duration_cast<std::chrono::milliseconds>(cfg.serve_queue_timeout);

@@ -100,6 +100,8 @@ struct Config {
     size_t serve_max_queue = 64;
     util::Seconds serve_queue_timeout{120};
     util::Seconds serve_grace{30};
+    std::string serve_token_env = "MODELCTL_SERVE_TOKEN";
+    std::string serve_admin_token_env;
 
     // Per-model settings, keyed as written in the file: each endpoint reads a
     // key by its own server's naming rule (operations::config_entry).

@@ -109,6 +109,7 @@ bool Exchange::respond(ResponseHead head) {
         return false;
     responded_ = true;
     head.minor = 1;
+    head.fields.insert(head.fields.end(), extra_.begin(), extra_.end());
     head_only_ =
         head_.method == "HEAD" || head.status < 200 || head.status == 204 || head.status == 304;
     bool wants_keep_alive = head_.minor >= 1 && !has_token(head_.fields, "connection", "close");
@@ -192,7 +193,8 @@ bool Exchange::reply(int status, std::string_view content_type, std::string_view
     h.fields = std::move(extra);
     if (!content_type.empty())
         h.fields.push_back({"Content-Type", std::string(content_type)});
-    h.fields.push_back({"Content-Length", std::to_string(body.size())});
+    if (status != 204 && status != 304 && status >= 200)
+        h.fields.push_back({"Content-Length", std::to_string(body.size())});
     return respond(std::move(h)) && write(body) && finish();
 }
 

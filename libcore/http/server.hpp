@@ -54,6 +54,10 @@ public:
     // connection closes). Adds Connection: close when the connection will
     // not be reused. False when the client is gone.
     bool respond(ResponseHead head);
+    // Fields every answer to this request carries (CORS), added by respond().
+    void add_answer_fields(const Fields& fields) {
+        extra_.insert(extra_.end(), fields.begin(), fields.end());
+    }
     bool responded() const { return responded_; }
     // One piece of the body, sent at once. False when the client is gone.
     bool write(std::string_view piece);
@@ -94,6 +98,7 @@ private:
     std::optional<uint64_t> out_left_;
     bool keep_alive_ = true;
     bool broken_ = false;
+    Fields extra_;
     std::string error_;
 };
 

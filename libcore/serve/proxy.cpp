@@ -239,7 +239,11 @@ bool Proxy::send_request(http::Exchange& ex, Forward& f, http::Socket& conn) {
     http::RequestHead h;
     h.method = rq.method;
     h.target = rq.target;
-    h.fields = end_to_end(rq.fields, {"host", "content-length", "expect"});
+    // Origin: serve answers for CORS itself (service.cpp), and the server's
+    // own origin check must not refuse what serve allowed.
+    h.fields = end_to_end(rq.fields, {"host", "content-length", "expect", "origin"});
+    if (options_.client_token)
+        http::remove_field(h.fields, "authorization");
     h.fields.insert(h.fields.begin(), {"Host", host_field(upstream_)});
     if (!options_.upstream_token.empty())
         http::set_field(h.fields, "Authorization", "Bearer " + options_.upstream_token);
@@ -331,6 +335,9 @@ void Proxy::forward(http::Exchange& ex, Forward& f) {
     out.status = head->status;
     out.reason = head->reason;
     out.fields = end_to_end(head->fields, {});
+    std::erase_if(out.fields, [](const http::Field& fd) { // serve's CORS, not the server's
+        return fd.name.size() > 15 && http::iequals(fd.name.substr(0, 15), "access-control-");
+    });
     bool chunked = http::has_token(head->fields, "transfer-encoding", "chunked");
     if (chunked)
         http::remove_field(out.fields, "content-length");

@@ -55,6 +55,7 @@ struct ProxyOptions {
     std::string server;           // the upstream's address, for recorded uses
     uint64_t max_body = 64 << 20; // a model route's body, read to find the model
     std::string upstream_token;   // sent as Authorization: Bearer (LM_API_TOKEN)
+    bool client_token = false;    // clients send serve's token: it is never forwarded
     http::Millis idle_timeout{300000};
     std::function<ModelSettings(const std::string& model)> settings;
     std::function<void(const RequestLog&)> log;

@@ -11,16 +11,38 @@ Service::Service(http::Socket listener, Backend& backend, Recorder::Write write,
                                            options_.record_batch, options_.on_error);
     proxy_ = std::make_unique<Proxy>(pool_, *admission_, *recorder_, options_.proxy);
     server_ = std::make_unique<http::Server>(
-        std::move(listener),
-        [this](http::Exchange& ex) {
-            auto path = path_of(ex.request().target);
-            if ((path.substr(0, 10) == "/modelctl/" || path == "/metrics") && options_.local &&
-                options_.local(ex))
-                return;
-            proxy_->handle(ex);
-        },
-        options_.server);
+        std::move(listener), [this](http::Exchange& ex) { handle(ex); }, options_.server);
     admission_->refresh();
+}
+
+void Service::handle(http::Exchange& ex) {
+    const auto& rq = ex.request();
+    auto path = path_of(rq.target);
+    constexpr const char* kJson = "application/json; charset=utf-8";
+    if (const std::string* origin = http::find_field(rq.fields, "origin")) {
+        if (!options_.origins.allowed(*origin)) {
+            ex.reply(403, kJson,
+                     R"J({"error":"origin not allowed (OLLAMA_ORIGINS lists the allowed ones)"})J");
+            return;
+        }
+        if (rq.method == "OPTIONS" &&
+            http::find_field(rq.fields, "access-control-request-method")) {
+            ex.reply(204, "", "", options_.origins.preflight_fields(*origin));
+            return;
+        }
+        ex.add_answer_fields(options_.origins.answer_fields(*origin));
+    }
+    bool management = path.substr(0, 10) == "/modelctl/" || path == "/metrics";
+    const std::string& token =
+        management && !options_.admin_token.empty() ? options_.admin_token : options_.token;
+    if (!token.empty() && !bearer_matches(http::find_field(rq.fields, "authorization"), token)) {
+        ex.reply(401, kJson, R"({"error":"unauthorized: send the token as Authorization: Bearer"})",
+                 {{"WWW-Authenticate", "Bearer realm=\"modelctl\""}});
+        return;
+    }
+    if (management && options_.local && options_.local(ex))
+        return;
+    proxy_->handle(ex);
 }
 
 Service::~Service() {

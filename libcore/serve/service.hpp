@@ -9,6 +9,7 @@
 
 #include "http/server.hpp"
 #include "http/upstream.hpp"
+#include "serve/access.hpp"
 #include "serve/admission.hpp"
 #include "serve/proxy.hpp"
 #include "serve/recorder.hpp"
@@ -35,6 +36,9 @@ struct ServiceOptions {
     size_t record_batch = 256;
     // The idle timeout serve enforces for a model (nullopt: not serve's).
     std::function<std::optional<std::chrono::seconds>(const std::string&)> idle_timeout;
+    Origins origins;         // CORS (OLLAMA_ORIGINS)
+    std::string token;       // clients must send it (Authorization: Bearer); "" none
+    std::string admin_token; // for /modelctl/ and /metrics; "" the same as `token`
     std::function<bool(http::Exchange&)> local; // true when it answered
     std::function<void(const Happening&)> on_event;
     std::function<void(const std::string&)> on_error;
@@ -59,6 +63,7 @@ public:
     size_t connections() const { return server_->connections(); }
 
 private:
+    void handle(http::Exchange& ex);
     void ticker();
 
     ServiceOptions options_;

@@ -143,10 +143,36 @@ http "$SERVE_URL/api/generate" -d '{"model":"llama3.2:1b","prompt":"small","stre
 check "a body under the cap goes through" eval '[ "$STATUS" = 200 ] && jq_out ".done == true"'
 stop_serve
 
+# --- CORS, as Ollama decides it ---
+OLLAMA_ORIGINS="https://app.example" start_serve
+h=$(curl -s -D - -o /dev/null -H "Origin: http://localhost:5173" "$SERVE_URL/api/tags")
+check "an allowed origin gets Access-Control-Allow-Origin" eval 'has "$h" "Access-Control-Allow-Origin: http://localhost:5173"'
+h=$(curl -s -D - -o /dev/null -H "Origin: https://app.example" "$SERVE_URL/api/tags")
+check "OLLAMA_ORIGINS adds origins" eval 'has "$h" "HTTP/1.1 200" && has "$h" "Access-Control-Allow-Origin: https://app.example"'
+http -H "Origin: https://evil.example" "$SERVE_URL/api/tags"
+check "an origin not allowed: 403" eval '[ "$STATUS" = 403 ] && jq_out ".error | contains(\"OLLAMA_ORIGINS\")"'
+h=$(curl -s -D - -o /dev/null -X OPTIONS -H "Origin: vscode-webview://abc" -H "Access-Control-Request-Method: POST" -H "Access-Control-Request-Headers: x-stainless-os" "$SERVE_URL/v1/chat/completions")
+check "a preflight is answered 204 with the OpenAI SDK's headers allowed" eval 'has "$h" "HTTP/1.1 204" && has "$h" "x-stainless-os" && has "$h" "Access-Control-Allow-Methods:"'
+stop_serve
+
+# --- tokens ---
+run timeout 10 "$MODELCTL" serve --listen 0.0.0.0:0
+check "off loopback serve refuses to start without a token" eval 'rc_is 2 && has "$ERR" "without a token" && has "$ERR" "MODELCTL_SERVE_TOKEN"'
+MODELCTL_SERVE_TOKEN=s3cret MODELCTL_SERVE_ADMIN_TOKEN_ENV=ADMIN_TOKEN ADMIN_TOKEN=root start_serve
+http "$SERVE_URL/api/tags"
+check "with a token, a request without it: 401" eval '[ "$STATUS" = 401 ] && jq_out ".error | startswith(\"unauthorized\")"'
+http -H "Authorization: Bearer wrong" "$SERVE_URL/api/tags"
+check "a wrong token: 401" eval '[ "$STATUS" = 401 ]'
+http -H "Authorization: Bearer s3cret" "$SERVE_URL/api/tags"
+check "the right token: the server's answer" eval '[ "$STATUS" = 200 ] && jq_out ".models | length > 0"'
+http -H "Authorization: Bearer s3cret" "$SERVE_URL/metrics"
+check "the management routes want their own token" eval '[ "$STATUS" = 401 ]'
+stop_serve
+
 # --- refusing to loop ---
-run "$MODELCTL" serve --listen "127.0.0.1:$SIM_PORT"
+run timeout 10 "$MODELCTL" serve --listen "127.0.0.1:$SIM_PORT"
 check "serve refuses to listen on its own server's address" eval 'rc_is 2 && has "$ERR" "every request would come back to it"'
-run "$MODELCTL" serve --listen nonsense
+run timeout 10 "$MODELCTL" serve --listen nonsense
 check "a bad --listen is refused" eval 'rc_is 2 && has "$ERR" "is not HOST:PORT"'
 
 finish

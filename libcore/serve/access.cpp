@@ -1,0 +1,99 @@
+#include "serve/access.hpp"
+
+namespace core::serve {
+
+namespace {
+
+std::string lower(std::string_view s) {
+    std::string out(s);
+    for (auto& c : out)
+        if (c >= 'A' && c <= 'Z')
+            c = static_cast<char>(c - 'A' + 'a');
+    return out;
+}
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+        s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+        s.remove_suffix(1);
+    return s;
+}
+
+// gin-contrib/cors with AllowWildcard: one '*' matches any run of characters.
+bool matches(const std::string& pattern, const std::string& origin) {
+    size_t star = pattern.find('*');
+    if (star == std::string::npos)
+        return pattern == origin;
+    std::string_view prefix = std::string_view(pattern).substr(0, star);
+    std::string_view suffix = std::string_view(pattern).substr(star + 1);
+    return origin.size() >= prefix.size() + suffix.size() && origin.starts_with(prefix) &&
+           origin.ends_with(suffix);
+}
+
+} // namespace
+
+Origins::Origins(std::string_view ollama_origins) {
+    while (!ollama_origins.empty()) {
+        size_t comma = ollama_origins.find(',');
+        auto item = trim(ollama_origins.substr(0, comma));
+        if (item == "*")
+            all_ = true;
+        else if (!item.empty())
+            patterns_.push_back(lower(item));
+        if (comma == std::string_view::npos)
+            break;
+        ollama_origins.remove_prefix(comma + 1);
+    }
+    for (const char* host : {"localhost", "127.0.0.1", "0.0.0.0"})
+        for (const char* scheme : {"http://", "https://"}) {
+            patterns_.push_back(std::string(scheme) + host);
+            patterns_.push_back(std::string(scheme) + host + ":*");
+        }
+    for (const char* p : {"app://*", "file://*", "tauri://*", "vscode-webview://*",
+                          "vscode-file://*", "chrome-extension://*", "moz-extension://*",
+                          "safari-extension://*", "ms-browser-extension://*"})
+        patterns_.push_back(p);
+}
+
+bool Origins::allowed(std::string_view origin) const {
+    if (all_)
+        return true;
+    std::string o = lower(origin);
+    for (const auto& p : patterns_)
+        if (matches(p, o))
+            return true;
+    return false;
+}
+
+http::Fields Origins::answer_fields(std::string_view origin) const {
+    return {{"Access-Control-Allow-Origin", all_ ? "*" : std::string(origin)}, {"Vary", "Origin"}};
+}
+
+http::Fields Origins::preflight_fields(std::string_view origin) const {
+    http::Fields f = answer_fields(origin);
+    // Ollama's server/routes.go: its own headers and the OpenAI SDK's.
+    f.push_back({"Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS"});
+    f.push_back({"Access-Control-Allow-Headers",
+                 "Authorization, Content-Type, User-Agent, Accept, X-Requested-With, "
+                 "OpenAI-Beta, x-stainless-arch, x-stainless-async, "
+                 "x-stainless-custom-poll-interval, x-stainless-helper-method, "
+                 "x-stainless-lang, x-stainless-os, x-stainless-package-version, "
+                 "x-stainless-poll-helper, x-stainless-retry-count, x-stainless-runtime, "
+                 "x-stainless-runtime-version, x-stainless-timeout, X-Modelctl-Task"});
+    f.push_back({"Access-Control-Max-Age", "43200"});
+    return f;
+}
+
+bool bearer_matches(const std::string* authorization, const std::string& token) {
+    if (!authorization || token.empty())
+        return false;
+    std::string want = "Bearer " + token;
+    const std::string& got = *authorization;
+    unsigned char diff = got.size() == want.size() ? 0 : 1;
+    for (size_t i = 0; i < want.size(); ++i)
+        diff |= static_cast<unsigned char>(want[i] ^ (i < got.size() ? got[i] : 0));
+    return diff == 0;
+}
+
+} // namespace core::serve
