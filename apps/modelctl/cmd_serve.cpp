@@ -1,10 +1,13 @@
 #include "cmd_serve.hpp"
 
+#include "cmd_status.hpp"
 #include "http/socket.hpp"
+#include "metrics/prometheus.hpp"
 #include "operations/planning.hpp"
 #include "registry/registry.hpp"
 #include "serve/backend.hpp"
 #include "serve/service.hpp"
+#include "serve/telemetry.hpp"
 #include "store/atomicfile.hpp"
 #include "util/interrupt.hpp"
 #include "util/text.hpp"
@@ -90,6 +93,61 @@ std::string log_line(const core::serve::RequestLog& r) {
 }
 
 } // namespace
+
+std::string serve_metrics_text(const core::serve::Telemetry::Snapshot& t,
+                               const core::serve::Admission::Snapshot& a,
+                               const core::serve::Recorder::Counts& r) {
+    core::metrics::Exposition e;
+    e.family("modelctl_serve_requests_total", "counter",
+             "Requests through serve, by model (\"-\": none), route and status");
+    for (const auto& [k, n] : t.requests)
+        e.sample({{"model", std::get<0>(k)}, {"route", std::get<1>(k)}, {"status", std::get<2>(k)}},
+                 static_cast<double>(n));
+    auto histograms = [&](const char* name, const char* help, const char* label,
+                          const std::map<std::string, core::serve::Histogram>& hs) {
+        e.family(name, "histogram", help);
+        for (const auto& [key, h] : hs) {
+            uint64_t cumulative = 0;
+            for (size_t i = 0; i < core::serve::kSecondsBuckets.size(); ++i) {
+                cumulative += h.buckets[i];
+                e.sample({{label, key},
+                          {"le", core::metrics::format_value(core::serve::kSecondsBuckets[i])}},
+                         static_cast<double>(cumulative), "_bucket");
+            }
+            e.sample({{label, key}, {"le", "+Inf"}}, static_cast<double>(h.count), "_bucket");
+            e.sample({{label, key}}, h.sum, "_sum");
+            e.sample({{label, key}}, static_cast<double>(h.count), "_count");
+        }
+    };
+    histograms("modelctl_serve_request_duration_seconds",
+               "Time from a request to the end of its answer, by route", "route", t.latency);
+    histograms("modelctl_serve_time_to_first_token_seconds",
+               "Time from a streamed request to its first piece of text, by model", "model",
+               t.ttft);
+    e.family("modelctl_serve_tokens_total", "counter",
+             "Tokens the server counted, by model and direction (in: prompt, out: generated)");
+    for (const auto& [k, n] : t.tokens)
+        e.sample({{"model", k.first}, {"direction", k.second}}, static_cast<double>(n));
+    e.family("modelctl_serve_admission_total", "counter",
+             "What admission did, by model: load, evict (for a load, by the policy), expire "
+             "(idle past its idle_timeout), unload (a client asked), refuse, fail");
+    for (const auto& [k, n] : t.happenings)
+        e.sample({{"action", k.first}, {"model", k.second}}, static_cast<double>(n));
+    e.family("modelctl_serve_queue_depth", "gauge", "Requests waiting for a model to be loaded");
+    e.sample({}, static_cast<double>(a.queued));
+    e.family("modelctl_serve_in_flight", "gauge", "Requests being answered, by model");
+    for (const auto& [m, n] : a.in_flight)
+        e.sample({{"model", m}}, n);
+    e.family("modelctl_serve_resident", "gauge", "Models in memory as serve last saw them");
+    for (const auto& m : a.resident)
+        e.sample({{"model", m}}, 1);
+    e.family("modelctl_serve_uses_recorded_total", "counter", "Uses written to the store");
+    e.sample({}, static_cast<double>(r.recorded));
+    e.family("modelctl_serve_store_writes_total", "counter",
+             "Store transactions that wrote uses (group commit)");
+    e.sample({}, static_cast<double>(r.writes));
+    return e.text();
+}
 
 std::pair<std::string, int> parse_listen(const std::string& text) {
     auto bad = [&] {
@@ -178,6 +236,7 @@ int run_serve(Context& ctx, const ServeOptions& o) {
     };
     bool verbose = ctx.global.verbose > 0;
 
+    core::serve::Telemetry telemetry;
     core::serve::ServiceOptions so;
     so.upstream_host =
         e.address.host.find(':') != std::string::npos ? "[" + e.address.host + "]" : e.address.host;
@@ -199,6 +258,7 @@ int run_serve(Context& ctx, const ServeOptions& o) {
         return s;
     };
     so.proxy.log = [&](const core::serve::RequestLog& r) {
+        telemetry.request(r);
         if (verbose)
             say(log_line(r));
     };
@@ -215,7 +275,37 @@ int run_serve(Context& ctx, const ServeOptions& o) {
             return std::nullopt;
         return std::chrono::duration_cast<std::chrono::seconds>(eff.idle_timeout);
     };
+    core::serve::Service* service_ptr = nullptr;
+    std::mutex status_mutex;
+    so.local = [&](core::http::Exchange& ex) {
+        const auto& rq = ex.request();
+        auto path = core::serve::path_of(rq.target);
+        constexpr const char* kJson = "application/json; charset=utf-8";
+        if (rq.method != "GET" && rq.method != "HEAD")
+            return false;
+        if (path == "/metrics" && service_ptr) {
+            ex.reply(200, "text/plain; version=0.0.4; charset=utf-8",
+                     serve_metrics_text(telemetry.snapshot(), service_ptr->admission().snapshot(),
+                                        service_ptr->recorder().counts()));
+            return true;
+        }
+        if (path == "/modelctl/v1/status") {
+            std::lock_guard lock(status_mutex);
+            try {
+                bool all = rq.target.find("all=1") != std::string::npos ||
+                           rq.target.find("all=true") != std::string::npos;
+                ex.reply(200, kJson, status_json(ctx, all).dump());
+            } catch (const core::Error& err) {
+                ex.reply(502, kJson,
+                         nlohmann::json{{"error", err.what()}}.dump(
+                             -1, ' ', false, nlohmann::json::error_handler_t::replace));
+            }
+            return true;
+        }
+        return false;
+    };
     so.on_event = [&](const core::serve::Happening& h) {
+        telemetry.happening(h);
         bool error = h.type == "refuse" || h.type == "fail";
         if (error || verbose)
             say(h.type + " " + core::util::printable(h.model) +
@@ -228,6 +318,7 @@ int run_serve(Context& ctx, const ServeOptions& o) {
         core::registry::record_uses(record_store, events);
     };
     core::serve::Service service(std::move(listener), backend, write, so);
+    service_ptr = &service;
     if (!o.port_file.empty())
         core::store::write_atomically(o.port_file, std::to_string(bound) + "\n");
     if (!ctx.global.quiet)

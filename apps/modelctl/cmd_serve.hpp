@@ -4,6 +4,9 @@
 // policy, and every answer is recorded as a use (libcore/serve).
 
 #include "context.hpp"
+#include "serve/admission.hpp"
+#include "serve/recorder.hpp"
+#include "serve/telemetry.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -22,5 +25,11 @@ int run_serve(Context& ctx, const ServeOptions& options);
 // "HOST:PORT" ("[::1]:11435", ":11435" for every address) split; throws
 // Error{Usage} for anything else.
 std::pair<std::string, int> parse_listen(const std::string& text);
+
+// GET /metrics: serve's counters in the Prometheus text format (docs/JSON.md
+// lists the families).
+std::string serve_metrics_text(const core::serve::Telemetry::Snapshot& t,
+                               const core::serve::Admission::Snapshot& a,
+                               const core::serve::Recorder::Counts& r);
 
 } // namespace modelctl

@@ -387,6 +387,11 @@ void setup_status(CLI::App& app, Context& ctx) {
     sub->callback([&ctx, opts] { ctx.exit_code = run_status(ctx, *opts); });
 }
 
+json status_json(Context& ctx, bool all) {
+    auto seen = look(ctx, {.installed = all, .version = false, .budget = false});
+    return status_document(seen, ctx.endpoint().name, all, core::util::now());
+}
+
 int run_status(Context& ctx, const StatusOptions& o) {
     if (o.format == "prometheus") {
         auto seen = look(ctx, {.installed = false, .version = true, .budget = true});

@@ -4,6 +4,7 @@
 #include "context.hpp"
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 namespace modelctl {
 
@@ -13,6 +14,9 @@ struct StatusOptions {
 };
 
 void setup_status(CLI::App& app, Context& ctx);
+// The status --json document (docs/JSON.md), as serve's /modelctl/v1/status
+// answers it.
+nlohmann::ordered_json status_json(Context& ctx, bool all);
 int run_status(Context& ctx, const StatusOptions& options);
 
 } // namespace modelctl

@@ -75,7 +75,7 @@ std::string escape_label_value(const std::string& v) {
 void Exposition::family(const std::string& name, const std::string& type, const std::string& help) {
     if (!valid_name(name, true))
         throw std::invalid_argument("invalid metric name '" + name + "'");
-    if (type != "gauge" && type != "counter")
+    if (type != "gauge" && type != "counter" && type != "histogram")
         throw std::invalid_argument("unsupported metric type '" + type + "'");
     for (size_t i = 0; i < families_.size(); ++i)
         if (families_[i].name == name) {
@@ -88,11 +88,13 @@ void Exposition::family(const std::string& name, const std::string& type, const 
     current_ = families_.size() - 1;
 }
 
-void Exposition::sample(const Labels& labels, double value) {
+void Exposition::sample(const Labels& labels, double value, const std::string& suffix) {
     if (families_.empty())
         throw std::logic_error("a sample needs a family first");
     auto& f = families_[current_];
-    std::string line = f.name;
+    if ((f.type == "histogram") != (suffix == "_bucket" || suffix == "_sum" || suffix == "_count"))
+        throw std::invalid_argument("sample suffix '" + suffix + "' for a " + f.type);
+    std::string line = f.name + suffix;
     if (!labels.empty()) {
         line += '{';
         for (size_t i = 0; i < labels.size(); ++i) {

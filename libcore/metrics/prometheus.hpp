@@ -22,10 +22,11 @@ using Labels = std::vector<std::pair<std::string, std::string>>;
 class Exposition {
 public:
     // Starts a family, or goes back to one already started (its samples are
-    // still written together). `type` is "gauge" or "counter".
+    // still written together). `type` is "gauge", "counter" or "histogram".
     void family(const std::string& name, const std::string& type, const std::string& help);
-    // A sample of the current family.
-    void sample(const Labels& labels, double value);
+    // A sample of the current family; a histogram's samples name their
+    // suffix ("_bucket", "_sum", "_count").
+    void sample(const Labels& labels, double value, const std::string& suffix = {});
     // Everything so far, families in the order they were started; a family
     // without samples is left out.
     std::string text() const;

@@ -117,8 +117,9 @@ prom_valid() {
             series = $0; sub(/ [^ ]*$/, "", series)
             if (series in have) { print "series twice: " series; bad = 1 }
             have[series] = 1
-            if (name != last && (name in seen)) { print "family split: " name; bad = 1 }
-            seen[name] = 1; last = name
+            f = fam(name) # _bucket, _sum and _count of a histogram are one family
+            if (f != last && (f in seen)) { print "family split: " name; bad = 1 }
+            seen[f] = 1; seen[name] = 1; last = f
         }
         END { exit bad }' "$file" || return 1
     if command -v promtool >/dev/null; then

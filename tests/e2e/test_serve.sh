@@ -97,6 +97,16 @@ check "the load that needed the busy model's room waited for its answer to end" 
 http "$SERVE_URL/api/generate" -d '{"model":"qwen2.5-coder:14b","keep_alive":0}'
 check "an empty prompt with keep_alive 0 unloads, answered as Ollama does" eval '[ "$STATUS" = 200 ] && jq_out ".done_reason == \"unload\"" && ! has "$(loaded)" qwen2.5-coder:14b'
 
+# --- management: status and metrics ---
+http "$SERVE_URL/modelctl/v1/status"
+check "/modelctl/v1/status is the status --json document" eval '[ "$STATUS" = 200 ] && jq_out ".schema == \"modelctl.status/v1\" and (.loaded | map(.name) | index(\"qwen2.5-coder:14b\") == null)"'
+curl -s "$SERVE_URL/metrics" >"$SCRATCH/metrics.prom"
+check "/metrics is valid Prometheus text" prom_valid "$SCRATCH/metrics.prom"
+check "/metrics counts requests by model, route and status" eval 'grep -q "^modelctl_serve_requests_total{model=\"llama3.2:1b\",route=\"/api/generate\",status=\"200\"} 1$" "$SCRATCH/metrics.prom"'
+check "/metrics counts admission's loads, evictions and refusals" eval 'grep -q "^modelctl_serve_admission_total{action=\"refuse\",model=\"mistral-small:24b\"} 2$" "$SCRATCH/metrics.prom" && grep -q "^modelctl_serve_admission_total{action=\"evict\"" "$SCRATCH/metrics.prom" && grep -q "^modelctl_serve_time_to_first_token_seconds_bucket{model=\"llama3.2:1b\",le=\"+Inf\"} 2$" "$SCRATCH/metrics.prom"'
+curl -s "$SERVE_URL/no/such/$RANDOM" >/dev/null; curl -s "$SERVE_URL/other/$RANDOM" >/dev/null
+check "random paths do not make new series" eval '[ "$(curl -s "$SERVE_URL/metrics" | grep -c "^modelctl_serve_requests_total{model=\"-\",route=\"other\"")" = 1 ]'
+
 stop_serve
 check "SIGTERM: serve exits 0" eval '[ "$SERVE_RC" = 0 ]'
 run "$MODELCTL" --json stats
