@@ -51,11 +51,29 @@ TEST_CASE("label values and help text are escaped") {
                       "m{model=\"x\\\"y\"} 1\n");
 }
 
+TEST_CASE("a histogram's samples carry its suffixes, and only a histogram's do") {
+    Exposition e;
+    e.family("h_seconds", "histogram", "a histogram");
+    e.sample({{"le", "1"}}, 2, "_bucket");
+    e.sample({{"le", "+Inf"}}, 3, "_bucket");
+    e.sample({}, 4.5, "_sum");
+    e.sample({}, 3, "_count");
+    CHECK_THROWS_AS(e.sample({}, 1), std::invalid_argument);
+    CHECK(e.text() == "# HELP h_seconds a histogram\n"
+                      "# TYPE h_seconds histogram\n"
+                      "h_seconds_bucket{le=\"1\"} 2\n"
+                      "h_seconds_bucket{le=\"+Inf\"} 3\n"
+                      "h_seconds_sum 4.5\n"
+                      "h_seconds_count 3\n");
+    e.family("g", "gauge", "");
+    CHECK_THROWS_AS(e.sample({}, 1, "_bucket"), std::invalid_argument);
+}
+
 TEST_CASE("names that break the format are refused") {
     Exposition e;
     CHECK_THROWS_AS(e.family("9lives", "gauge", ""), std::invalid_argument);
     CHECK_THROWS_AS(e.family("with-dash", "gauge", ""), std::invalid_argument);
-    CHECK_THROWS_AS(e.family("ok", "histogram", ""), std::invalid_argument);
+    CHECK_THROWS_AS(e.family("ok", "summary", ""), std::invalid_argument);
     CHECK_THROWS_AS(e.sample({}, 1), std::logic_error);
     e.family("ns:ok_1", "gauge", "");
     CHECK_THROWS_AS(e.sample({{"a:b", "x"}}, 1), std::invalid_argument);
