@@ -41,37 +41,6 @@ bool loops(const std::string& listen_host, int port, const core::http::Endpoint&
            (loopback(upstream.host) && loopback(listen_host)) || any_address(upstream.host);
 }
 
-// What serve decides for each model, read from the config and the store at
-// most every few seconds (the store may change under it: modelctl pin).
-class SettingsCache {
-public:
-    SettingsCache(const core::config::Config& cfg, core::store::Store& store, std::string kind)
-        : cfg_(cfg), store_(store), kind_(std::move(kind)) {}
-
-    core::operations::Effective get(const std::string& model) {
-        std::lock_guard lock(mutex_);
-        auto now = std::chrono::steady_clock::now();
-        if (!state_ || now - read_at_ > 5s) {
-            try {
-                state_ = store_.read();
-            } catch (const core::Error&) {
-                if (!state_)
-                    state_.emplace();
-            }
-            read_at_ = now;
-        }
-        return core::operations::effective_settings(model, kind_, cfg_, *state_);
-    }
-
-private:
-    const core::config::Config& cfg_;
-    core::store::Store& store_;
-    std::string kind_;
-    std::mutex mutex_;
-    std::optional<core::store::State> state_;
-    std::chrono::steady_clock::time_point read_at_;
-};
-
 std::string log_line(const core::serve::RequestLog& r) {
     std::string s = r.method + " " + core::util::printable(r.path);
     if (!r.model.empty())
@@ -224,9 +193,12 @@ int run_serve(Context& ctx, const ServeOptions& o) {
 
     auto provider = ctx.provider(e);
     auto backend_store = ctx.store(e);
-    auto settings_store = ctx.store(e);
     auto record_store = ctx.store(e);
-    SettingsCache settings(cfg, settings_store, e.provider);
+    // keep_alive, idle_timeout and num_ctx come from the config alone (the
+    // store adds only pins and priorities, which the plans read themselves).
+    auto effective = [&](const std::string& model) {
+        return core::operations::effective_settings(model, e.provider, cfg, nullptr);
+    };
     core::serve::ServerBackend backend(*provider, backend_store, cfg, ctx.budget_fn(e));
 
     std::mutex out_mutex;
@@ -249,7 +221,7 @@ int run_serve(Context& ctx, const ServeOptions& o) {
     if (!e.token_env.empty())
         so.proxy.upstream_token = ctx.env.get_nonempty(e.token_env).value_or("");
     so.proxy.settings = [&](const std::string& model) {
-        auto eff = settings.get(model);
+        auto eff = effective(model);
         core::serve::ModelSettings s;
         if (e.provider == "ollama")
             s.keep_alive = core::serve::serve_keep_alive(eff).json_seconds();
@@ -270,7 +242,7 @@ int run_serve(Context& ctx, const ServeOptions& o) {
     so.admission.wait_timeout =
         std::chrono::duration_cast<std::chrono::milliseconds>(cfg.serve_queue_timeout);
     so.idle_timeout = [&](const std::string& model) -> std::optional<std::chrono::seconds> {
-        auto eff = settings.get(model);
+        auto eff = effective(model);
         if (eff.keep_alive) // the server's timer, set by the config's keep_alive
             return std::nullopt;
         return std::chrono::duration_cast<std::chrono::seconds>(eff.idle_timeout);

@@ -42,7 +42,7 @@ void LoadPlan::refuse_evictions(bool no_evict) const {
 
 LoadPlan plan_loads(provider::Provider& server, registry::Registry& reg, const config::Config& cfg,
                     const BudgetFn& budget, const std::vector<std::string>& models,
-                    bool missing_fails) {
+                    bool missing_fails, const std::set<std::string>& keep) {
     auto now = util::now();
     auto loaded = server.loaded();
     auto state = reg.observe(loaded, now);
@@ -53,8 +53,11 @@ LoadPlan plan_loads(provider::Provider& server, registry::Registry& reg, const c
     std::vector<policy::Want> wants;
     for (const auto& w : lp.wanted)
         wants.push_back({w.model, w.estimate.bytes});
-    lp.plan = policy::plan_load(residents(loaded, state, cfg, server.kind(), now), wants,
-                                lp.budget.budget, epoch_seconds(now), policy::Params{});
+    auto resident = residents(loaded, state, cfg, server.kind(), now);
+    for (auto& r : resident)
+        r.pinned = r.pinned || keep.count(r.name);
+    lp.plan =
+        policy::plan_load(resident, wants, lp.budget.budget, epoch_seconds(now), policy::Params{});
     return lp;
 }
 

@@ -11,6 +11,7 @@
 #include "resources/resources.hpp"
 
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -34,10 +35,11 @@ struct LoadPlan {
 // Reads the server and the store (recording uses seen through expiry), then
 // plans loading `models` together under the budget. A model the server lacks
 // goes to `missing` unless `missing_fails` (then its Error{NotFound} is
-// thrown, for commands about one model).
+// thrown, for commands about one model). Models in `keep` are never victims,
+// as pins are not (serve: models answering requests).
 LoadPlan plan_loads(provider::Provider& server, registry::Registry& reg, const config::Config& cfg,
                     const BudgetFn& budget, const std::vector<std::string>& models,
-                    bool missing_fails = false);
+                    bool missing_fails = false, const std::set<std::string>& keep = {});
 
 // The model's details, after checking that it can do what is asked
 // ("completion": generate text). Throws Error{Failed} with a hint when the

@@ -90,10 +90,30 @@ Admit Admission::decide(std::unique_lock<std::mutex>& lock, const std::string& m
         std::unique_lock d(decide_);
         std::vector<std::string> loaded;
         Backend::Plan plan;
+        std::vector<std::string> busy;
         try {
             loaded = backend_.loaded();
-            if (std::find(loaded.begin(), loaded.end(), model) == loaded.end())
-                plan = backend_.plan(model);
+            if (std::find(loaded.begin(), loaded.end(), model) == loaded.end()) {
+                std::set<std::string> in_use;
+                {
+                    std::lock_guard g(mutex_);
+                    for (const auto& [m, n] : in_flight_)
+                        if (n > 0)
+                            in_use.insert(m);
+                }
+                plan = backend_.plan(model, in_use);
+                if (plan.refusal && !in_use.empty()) {
+                    // Only the busy models stand in the way? Then wait for
+                    // them; if the plan fails without them too, refuse.
+                    Backend::Plan all = backend_.plan(model, {});
+                    if (!all.refusal) {
+                        for (const auto& v : all.victims)
+                            if (in_use.count(v))
+                                busy.push_back(v);
+                        plan = std::move(all);
+                    }
+                }
+            }
         } catch (const std::exception& e) {
             lock.lock();
             return fail(e);
@@ -110,9 +130,9 @@ Admit Admission::decide(std::unique_lock<std::mutex>& lock, const std::string& m
             note({"refuse", model, a.message});
             return a;
         }
-        std::vector<std::string> busy;
-        for (const auto& v : plan.victims)
-            if (auto it = in_flight_.find(v); it != in_flight_.end() && it->second > 0)
+        for (const auto& v : plan.victims) // busy since the plan was made
+            if (auto it = in_flight_.find(v); it != in_flight_.end() && it->second > 0 &&
+                                              std::find(busy.begin(), busy.end(), v) == busy.end())
                 busy.push_back(v);
         if (!busy.empty()) {
             // Never evict a model in use: wait until it is idle, then plan

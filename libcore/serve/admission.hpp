@@ -6,9 +6,11 @@
 //   of other models (the fast path takes no server call);
 // - any other request waits its turn in one FIFO queue (bounded: QueueFull
 //   beyond `queue_max`), and the request at its head decides alone: it plans
-//   the load as `modelctl load` does (Backend::plan), waits while a victim
-//   has requests in flight (a busy model is never evicted), unloads the
-//   victims, loads the model, and only then lets the next one decide; so two
+//   the load as `modelctl load` does (Backend::plan) with the models that
+//   have requests in flight kept as pins; only when no such plan fits does
+//   it wait for a busy victim to go idle (a busy model is never evicted);
+//   then it unloads the victims, loads the model, and only then lets the next
+//   one decide; so two
 //   requests never evict each other's model or overshoot the budget;
 // - a request whose client left is dropped from the queue, and does not
 //   start a load;
@@ -44,9 +46,9 @@ public:
         std::vector<std::string> victims;   // to unload first
         std::vector<std::string> reasons;   // the policy's reason for each victim
     };
-    // Plans loading `model` beside what is in memory (throws core::Error,
-    // e.g. NotFound, for a model the server lacks).
-    virtual Plan plan(const std::string& model) = 0;
+    // Plans loading `model` beside what is in memory, never evicting a model
+    // in `keep` (throws core::Error, e.g. NotFound, for a model the server lacks).
+    virtual Plan plan(const std::string& model, const std::set<std::string>& keep) = 0;
     virtual void unload(const std::string& model, const std::string& reason) = 0;
     virtual void load(const std::string& model) = 0;
 };

@@ -17,8 +17,8 @@ std::vector<std::string> ServerBackend::loaded() {
     return names;
 }
 
-Backend::Plan ServerBackend::plan(const std::string& model) {
-    auto lp = operations::plan_loads(server_, reg_, cfg_, budget_, {model}, true);
+Backend::Plan ServerBackend::plan(const std::string& model, const std::set<std::string>& keep) {
+    auto lp = operations::plan_loads(server_, reg_, cfg_, budget_, {model}, true, keep);
     Plan p;
     p.model = lp.wanted.front().model;
     planned_ = lp.wanted.front();
@@ -40,7 +40,7 @@ void ServerBackend::unload(const std::string& model, const std::string&) {
 
 void ServerBackend::load(const std::string& model) {
     if (!planned_ || planned_->model != model)
-        plan(model);
+        plan(model, {});
     provider::LoadSettings s = operations::load_settings(cfg_, *planned_, false);
     s.keep_alive = serve_keep_alive(planned_->settings);
     reg_.load(model, s, false); // the request's use is recorded by itself

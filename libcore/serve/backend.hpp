@@ -33,7 +33,7 @@ public:
           budget_(std::move(budget)) {}
 
     std::vector<std::string> loaded() override;
-    Plan plan(const std::string& model) override;
+    Plan plan(const std::string& model, const std::set<std::string>& keep) override;
     void unload(const std::string& model, const std::string& reason) override;
     void load(const std::string& model) override;
 

@@ -82,20 +82,9 @@ check "a model that needs room evicts by the policy, then answers" eval '[ "$STA
 http "$SERVE_URL/api/chat" -d '{"model":"nope:1b","messages":[{"role":"user","content":"a"}]}'
 check "a model not installed: Ollama's 404" eval '[ "$STATUS" = 404 ] && jq_out ".error == \"model \\\"nope:1b\\\" not found, try pulling it first\""'
 
-# --- a busy model is never evicted: the other request waits for it ---
-# (qwen2.5-coder:14b takes 9 GB: it and gemma3:12b cannot share 12 GB.)
-( curl -sN "$SERVE_URL/api/generate" -d '{"model":"gemma3:12b","prompt":"long","options":{"num_predict":150}}' >/dev/null
-  date +%s.%N >"$SCRATCH/a_done" ) &
-a=$!
-for _ in $(seq 1 200); do grep -q "POST /api/generate model=gemma3" "$SCRATCH/serve.err" && break; sleep 0.01; done
-curl -s "$SERVE_URL/api/generate" -d '{"model":"qwen2.5-coder:14b","prompt":"b","stream":false}' >/dev/null
-date +%s.%N >"$SCRATCH/b_done"
-wait $a
-check "the load that needed the busy model's room waited for its answer to end" eval 'awk -v a="$(cat "$SCRATCH/a_done")" -v b="$(cat "$SCRATCH/b_done")" "BEGIN { exit !(b > a) }" && has "$(loaded)" qwen2.5-coder:14b && ! has "$(loaded)" gemma3'
-
 # --- a client's unload ---
-http "$SERVE_URL/api/generate" -d '{"model":"qwen2.5-coder:14b","keep_alive":0}'
-check "an empty prompt with keep_alive 0 unloads, answered as Ollama does" eval '[ "$STATUS" = 200 ] && jq_out ".done_reason == \"unload\"" && ! has "$(loaded)" qwen2.5-coder:14b'
+http "$SERVE_URL/api/generate" -d '{"model":"gemma3:12b","keep_alive":0}'
+check "an empty prompt with keep_alive 0 unloads, answered as Ollama does" eval '[ "$STATUS" = 200 ] && jq_out ".done_reason == \"unload\"" && ! has "$(loaded)" gemma3:12b'
 
 # --- management: status and metrics ---
 http "$SERVE_URL/modelctl/v1/status"
@@ -119,7 +108,7 @@ check "the refusal and the 404 are not uses" eval '[ -n "$(events ".type == \"us
 # --- streams and clients that leave, at real speed (llama3.1:8b's answers,
 # 81 and 122 tokens with modelsim's seed, take 1 and 1.5 seconds) ---
 start_sim --startup 0
-MODELCTL_BUDGET_MEMORY=12GB start_serve -v
+MODELCTL_BUDGET_MEMORY=8GB start_serve -v
 sim_stats() { curl -s "$SIM_URL/modelsim/stats"; }
 curl -s "$SERVE_URL/api/generate" -d '{"model":"llama3.1:8b"}' >/dev/null # loaded first
 # Pieces arrive as they are made, not all at once: the first line within a
@@ -138,6 +127,17 @@ check "a client that leaves is logged as cancelled, having had part of the answe
 http "$SIM_URL/api/generate" -d '{"model":"llama3.1:8b","keep_alive":0}'
 for _ in $(seq 1 100); do [ -z "$(loaded)" ] && break; sleep 0.05; done
 check "leaving cancelled the request at the server" eval '[ -z "$(loaded)" ]'
+# A busy model is never evicted: qwen2.5-coder:7b needs llama3.1:8b's room
+# (8 GB hold one of them), so its request waits until llama's answer ends.
+curl -s "$SERVE_URL/api/generate" -d '{"model":"llama3.1:8b"}' >/dev/null
+( curl -sN "$SERVE_URL/api/generate" -d '{"model":"llama3.1:8b","prompt":"long"}' >"$SCRATCH/a_out"
+  date +%s.%N >"$SCRATCH/a_done" ) &
+a=$!
+for _ in $(seq 1 500); do [ -s "$SCRATCH/a_out" ] && break; sleep 0.01; done # answering now
+curl -s "$SERVE_URL/api/generate" -d '{"model":"qwen2.5-coder:7b","prompt":"b","stream":false}' >/dev/null
+date +%s.%N >"$SCRATCH/b_done"
+wait $a
+check "a load that needs a busy model's room waits for its answer to end" eval '[ -s "$SCRATCH/a_out" ] && tail -1 "$SCRATCH/a_out" | jq -e ".done == true" >/dev/null && awk -v a="$(cat "$SCRATCH/a_done")" -v b="$(cat "$SCRATCH/b_done")" "BEGIN { exit !(b > a) }" && [ "$(loaded)" = "qwen2.5-coder:7b" ]'
 stop_serve
 run "$MODELCTL" --json stats
 check "the cancelled answer is recorded as cancelled, not failed" eval '[ -n "$(events ".type == \"use\" and .cancelled == true and .failed == false")" ]'

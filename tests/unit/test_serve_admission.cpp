@@ -24,7 +24,7 @@ public:
         std::lock_guard lock(mutex_);
         return loaded_;
     }
-    Plan plan(const std::string& model) override {
+    Plan plan(const std::string& model, const std::set<std::string>& keep) override {
         Call c(*this);
         std::lock_guard lock(mutex_);
         log_.push_back("plan " + model);
@@ -37,6 +37,13 @@ public:
             return p;
         }
         for (size_t i = 0; loaded_.size() - p.victims.size() >= capacity_; ++i) {
+            if (i == loaded_.size()) {
+                p.refusal = "no room beside the models kept";
+                p.victims.clear();
+                return p;
+            }
+            if (keep.count(loaded_[i]))
+                continue;
             p.victims.push_back(loaded_[i]);
             p.reasons.push_back("oldest");
         }
@@ -158,6 +165,21 @@ TEST_CASE("a model with a request in flight is never evicted: the load waits for
     CHECK(w.verdict == Verdict::Admitted);
     CHECK(w.evicted == std::vector<std::string>{"a"});
     CHECK(w.waited_seconds >= 0.15);
+}
+
+TEST_CASE("a busy model is kept as a pin: an idle one is evicted instead, without waiting") {
+    FakeBackend b(2);
+    b.preload({"a", "x"});          // the fake evicts the oldest first: a
+    Admission adm(b, {64, 1000ms}); // waiting for a would time out
+    adm.refresh();
+    REQUIRE(adm.admit("a", never).verdict == Verdict::Admitted); // a busy
+    auto t0 = std::chrono::steady_clock::now();
+    Admit c = adm.admit("c", never);
+    CHECK(c.verdict == Verdict::Admitted);
+    CHECK(c.evicted == std::vector<std::string>{"x"});
+    CHECK(std::chrono::steady_clock::now() - t0 < 150ms);
+    adm.release("a");
+    adm.release("c");
 }
 
 TEST_CASE("a request for a loaded model is not held behind another model's swap") {
