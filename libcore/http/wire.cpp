@@ -1,5 +1,7 @@
 #include "http/wire.hpp"
 
+#include "util/text.hpp"
+
 #include <charconv>
 
 namespace core::http {
@@ -24,14 +26,6 @@ bool is_token(std::string_view s) {
         if (!is_tchar(c))
             return false;
     return true;
-}
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-        s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-        s.remove_suffix(1);
-    return s;
 }
 
 // Splits `head` into lines (CRLF or LF), stopping at the blank line.
@@ -69,7 +63,7 @@ bool parse_field(std::string_view line, Fields& fields, std::string& why) {
         why = "malformed header field";
         return false;
     }
-    std::string_view value = trim(line.substr(colon + 1));
+    std::string_view value = util::trim_blanks(line.substr(colon + 1));
     for (char c : value)
         if (c == '\0' || c == '\r' || c == '\n') {
             why = "control character in a header value";
@@ -83,6 +77,25 @@ bool parse_field(std::string_view line, Fields& fields, std::string& why) {
     return true;
 }
 
+// A head: its first line read by `start_line`, then its fields.
+template <class Head, class F>
+std::optional<Head> parse_head(std::string_view text, std::string& why, F&& start_line) {
+    Head h;
+    bool first = true;
+    bool ok = for_lines(text, [&](std::string_view line) {
+        if (!first)
+            return parse_field(line, h.fields, why);
+        first = false;
+        return start_line(line, h);
+    });
+    if (!ok || first) {
+        if (why.empty())
+            why = "incomplete head";
+        return std::nullopt;
+    }
+    return h;
+}
+
 // Every Content-Length value (comma lists included) the same decimal number.
 bool content_length(const Fields& fields, std::optional<uint64_t>& out, std::string& why) {
     for (const auto& f : fields) {
@@ -91,7 +104,7 @@ bool content_length(const Fields& fields, std::optional<uint64_t>& out, std::str
         std::string_view v = f.value;
         while (true) {
             size_t comma = v.find(',');
-            std::string_view item = trim(v.substr(0, comma));
+            std::string_view item = util::trim_blanks(v.substr(0, comma));
             uint64_t n = 0;
             auto [p, ec] = std::from_chars(item.data(), item.data() + item.size(), n);
             if (item.empty() || ec != std::errc() || p != item.data() + item.size() ||
@@ -118,7 +131,8 @@ std::string last_coding(const Fields& fields, bool& present) {
         present = true;
         std::string_view v = f.value;
         size_t comma = v.rfind(',');
-        std::string_view item = trim(comma == std::string_view::npos ? v : v.substr(comma + 1));
+        std::string_view item =
+            util::trim_blanks(comma == std::string_view::npos ? v : v.substr(comma + 1));
         last.clear();
         for (char c : item)
             last += lower(c);
@@ -161,7 +175,7 @@ bool has_token(const Fields& fields, std::string_view name, std::string_view tok
         std::string_view v = f.value;
         while (!v.empty()) {
             size_t comma = v.find(',');
-            if (iequals(trim(v.substr(0, comma)), token))
+            if (iequals(util::trim_blanks(v.substr(0, comma)), token))
                 return true;
             if (comma == std::string_view::npos)
                 break;
@@ -191,12 +205,7 @@ size_t head_end(std::string_view buf) {
 }
 
 std::optional<RequestHead> parse_request_head(std::string_view head, std::string& why) {
-    RequestHead h;
-    bool first = true;
-    bool ok = for_lines(head, [&](std::string_view line) {
-        if (!first)
-            return parse_field(line, h.fields, why);
-        first = false;
+    return parse_head<RequestHead>(head, why, [&](std::string_view line, RequestHead& h) {
         size_t sp1 = line.find(' ');
         size_t sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
         if (sp2 == std::string_view::npos || line.find(' ', sp2 + 1) != std::string_view::npos) {
@@ -218,21 +227,10 @@ std::optional<RequestHead> parse_request_head(std::string_view head, std::string
         h.target = target;
         return true;
     });
-    if (!ok || first) {
-        if (why.empty())
-            why = "incomplete head";
-        return std::nullopt;
-    }
-    return h;
 }
 
 std::optional<ResponseHead> parse_response_head(std::string_view head, std::string& why) {
-    ResponseHead h;
-    bool first = true;
-    bool ok = for_lines(head, [&](std::string_view line) {
-        if (!first)
-            return parse_field(line, h.fields, why);
-        first = false;
+    return parse_head<ResponseHead>(head, why, [&](std::string_view line, ResponseHead& h) {
         // HTTP/1.1 200 OK (the reason may be empty, and may hold spaces)
         if (line.size() < 12 || !parse_version(line.substr(0, 8), h.minor) || line[8] != ' ') {
             why = "malformed status line";
@@ -255,12 +253,6 @@ std::optional<ResponseHead> parse_response_head(std::string_view head, std::stri
             }
         return true;
     });
-    if (!ok || first) {
-        if (why.empty())
-            why = "incomplete head";
-        return std::nullopt;
-    }
-    return h;
 }
 
 std::optional<Framing> request_framing(const RequestHead& h, std::string& why) {
@@ -273,7 +265,7 @@ std::optional<Framing> request_framing(const RequestHead& h, std::string& why) {
         // RFC 9112 6.1: a request whose final coding is not chunked cannot
         // be delimited; with Content-Length too, it could be read two ways.
         if (length || h.minor == 0 || coding != "chunked" ||
-            !iequals(trim(*find_field(h.fields, "transfer-encoding")), "chunked")) {
+            !iequals(util::trim_blanks(*find_field(h.fields, "transfer-encoding")), "chunked")) {
             why = "unsupported Transfer-Encoding";
             return std::nullopt;
         }
@@ -376,7 +368,7 @@ size_t ChunkDecoder::step(std::string_view in) {
         line.remove_suffix(1);
     switch (state_) {
     case State::Size: {
-        std::string_view size = trim(line.substr(0, line.find(';')));
+        std::string_view size = util::trim_blanks(line.substr(0, line.find(';')));
         uint64_t n = 0;
         auto [p, ec] = std::from_chars(size.data(), size.data() + size.size(), n, 16);
         if (size.empty() || ec != std::errc() || p != size.data() + size.size()) {

@@ -1,5 +1,7 @@
 #include "serve/access.hpp"
 
+#include "util/text.hpp"
+
 namespace core::serve {
 
 namespace {
@@ -10,14 +12,6 @@ std::string lower(std::string_view s) {
         if (c >= 'A' && c <= 'Z')
             c = static_cast<char>(c - 'A' + 'a');
     return out;
-}
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-        s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-        s.remove_suffix(1);
-    return s;
 }
 
 // gin-contrib/cors with AllowWildcard: one '*' matches any run of characters.
@@ -36,7 +30,7 @@ bool matches(const std::string& pattern, const std::string& origin) {
 Origins::Origins(std::string_view ollama_origins) {
     while (!ollama_origins.empty()) {
         size_t comma = ollama_origins.find(',');
-        auto item = trim(ollama_origins.substr(0, comma));
+        auto item = util::trim_blanks(ollama_origins.substr(0, comma));
         if (item == "*")
             all_ = true;
         else if (!item.empty())

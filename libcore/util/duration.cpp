@@ -1,5 +1,7 @@
 #include "util/duration.hpp"
 
+#include "util/text.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -29,14 +31,6 @@ std::optional<double> unit_ns(std::string_view u) {
 
 bool is_digit(char c) {
     return c >= '0' && c <= '9';
-}
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-        s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-        s.remove_suffix(1);
-    return s;
 }
 
 // Parses "123", "1.5", ".5" at the front of s; advances s.
@@ -99,7 +93,7 @@ std::optional<std::chrono::nanoseconds> parse_go_duration(std::string_view s) {
 }
 
 std::optional<Seconds> parse_duration(std::string_view text) {
-    std::string_view s = trim(text);
+    std::string_view s = util::trim_blanks(text);
     if (s.empty() || s.front() == '-')
         return std::nullopt;
     if (s.front() == '+')
@@ -122,7 +116,7 @@ std::optional<Seconds> parse_duration(std::string_view text) {
 }
 
 std::optional<KeepAlive> parse_keep_alive(std::string_view text) {
-    std::string_view s = trim(text);
+    std::string_view s = util::trim_blanks(text);
     if (s == "forever" || s == "never" || s == "inf" || s == "infinite")
         return KeepAlive{true, Seconds(0)};
     if (!s.empty() && s.front() == '-') {

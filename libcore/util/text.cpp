@@ -61,4 +61,12 @@ std::string PrintableStream::finish() {
     return printable(rest, true);
 }
 
+std::string_view trim_blanks(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+        s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+        s.remove_suffix(1);
+    return s;
+}
+
 } // namespace core::util

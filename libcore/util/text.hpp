@@ -14,6 +14,9 @@ namespace core::util {
 // "\u009b". Other bytes, UTF-8 or not, are kept as they are.
 std::string printable(std::string_view s, bool keep_newlines = false);
 
+// `s` without the spaces and tabs around it.
+std::string_view trim_blanks(std::string_view s);
+
 // `s` cut to at most max bytes (at a UTF-8 boundary), with "..." and how much
 // was left out when it was cut.
 std::string shorten(std::string_view s, size_t max);
