@@ -298,7 +298,7 @@ void answer(httplib::Response& res, Simulator& sim, Faults& faults, const Genera
     }
     std::vector<std::string> pieces =
         tool_calls.empty() ? answer_pieces(*session, o.json_format) : std::vector<std::string>{};
-    auto finish_reason = [&, session] {
+    auto finish_reason = [tool_calls, openai, session] { // by value: streams outlive answer()
         if (!tool_calls.empty())
             return std::string(openai ? "tool_calls" : "stop");
         return std::string(session->truncated_by_limit ? "length" : "stop");
