@@ -116,11 +116,11 @@ ASAN_SKIP='^e2e_(record|health|store_safety)$'
 
 # The sanitized tree: clang, ASan + UBSan, with the libFuzzer targets beside
 # the tests, so one build serves both (a third build took CI past 20 min).
-SANITIZED_OPTIONS=(-DMODELCTL_WERROR=ON -DMODELCTL_SANITIZE=ON -DMODELCTL_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug)
+SANITIZED_OPTIONS=(-DMODELCTL_UNITY=ON -DMODELCTL_WERROR=ON -DMODELCTL_SANITIZE=ON -DMODELCTL_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug)
 
 test_all() {
     need "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}" "${FUZZ_PACKAGES[@]}"
-    build build/ci -DMODELCTL_WERROR=ON
+    build build/ci -DMODELCTL_WERROR=ON -DMODELCTL_UNITY=ON
     run_tests build/ci "tests (Release, -Werror)"
     CXX=clang++ build build/asan "${SANITIZED_OPTIONS[@]}"
     TEST_SANITIZED=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
