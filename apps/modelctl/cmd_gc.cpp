@@ -35,16 +35,16 @@ void setup_gc(CLI::App& app, Context& ctx) {
     sub->callback([&ctx, opts] { ctx.exit_code = run_gc(ctx, *opts); });
 }
 
-// One endpoint's gc: plans within its budget and unloads (or, with
-// --dry-run, says what it would). Failures to unload a model are reported
-// and set `code`; an endpoint that cannot be read throws.
 json gc_endpoint(Context& ctx, const Endpoint& e, const GcOptions& o,
-                 const core::config::Config& cfg, const std::string& prefix, int& code) {
+                 const core::config::Config& cfg, const std::string& prefix, int& code,
+                 const GcRun& run) {
     auto provider = ctx.provider(e);
     auto store = ctx.store(e);
     registry::Registry reg(*provider, store);
-    auto g = core::operations::plan_gc(*provider, reg, cfg, ctx.budget_fn(e), !o.idle.empty());
-    if (!g.budget)
+    auto g =
+        core::operations::plan_gc(*provider, reg, cfg, ctx.budget_fn(e), !o.idle.empty(), run.keep);
+    bool text = run.text && !ctx.global.json && !ctx.global.quiet;
+    if (!g.budget && run.text)
         ctx.note("no memory budget (" + g.no_budget + "): idle models only");
     const auto& plan = g.plan;
     const auto& budget = g.budget;
@@ -55,7 +55,7 @@ json gc_endpoint(Context& ctx, const Endpoint& e, const GcOptions& o,
         a["why"] = why;
         a["endpoint"] = e.name;
         if (o.dry_run) {
-            if (!ctx.global.json && !ctx.global.quiet)
+            if (text)
                 std::cout << prefix << "would unload " << v.name << ": " << v.reason << "\n";
             actions.push_back(a);
             return;
@@ -64,7 +64,9 @@ json gc_endpoint(Context& ctx, const Endpoint& e, const GcOptions& o,
             auto r = reg.unload(v.name);
             a["ok"] = true;
             a["freed"] = r.freed;
-            if (!ctx.global.json && !ctx.global.quiet)
+            if (run.unloaded)
+                run.unloaded(v, why);
+            if (text)
                 std::cout << prefix << "unloaded " << v.name << " (" << v.reason << ")\n";
         } catch (const core::Error& err) {
             json failure = model_failure(err, v.name, code);
@@ -77,7 +79,7 @@ json gc_endpoint(Context& ctx, const Endpoint& e, const GcOptions& o,
         act(v, "idle");
     for (const auto& v : plan.over_budget)
         act(v, "over_budget");
-    if (plan.still_over && !ctx.global.json)
+    if (plan.still_over && run.text && !ctx.global.json)
         std::cerr << "modelctl: gc: " << prefix << "pinned models alone exceed the budget of "
                   << core::util::format_size(budget->budget.bytes) << "\n";
 
@@ -89,9 +91,7 @@ json gc_endpoint(Context& ctx, const Endpoint& e, const GcOptions& o,
                    {"still_over_budget", plan.still_over},
                    {"actions", actions},
                    {"error", nullptr}};
-    if (ctx.global.json) {
-        return result;
-    } else if (o.dry_run && actions.empty() && !ctx.global.quiet) {
+    if (text && o.dry_run && actions.empty()) {
         std::cout << prefix << "nothing to unload: " << g.loaded << " loaded, none idle"
                   << (budget ? ", within the budget of " +
                                    core::util::format_size(budget->budget.bytes)
@@ -206,8 +206,6 @@ int run_gc(Context& ctx, const GcOptions& o) {
         results.push_back(std::move(r));
     }
     if (ctx.global.json) {
-        // The top level is the endpoint commands use, as before endpoints,
-        // with every endpoint's actions.
         json out = {{"schema", "modelctl.gc/v1"}, {"dry_run", o.dry_run}};
         if (o.versions) {
             out["versions"] = true;
@@ -216,14 +214,24 @@ int run_gc(Context& ctx, const GcOptions& o) {
             print_json(out);
             return code;
         }
-        json p = primary.value_or(json::object());
-        for (const char* k : {"server", "budget", "used_before", "used_after", "still_over_budget"})
-            out[k] = p.value(k, json(nullptr));
-        out["actions"] = all_actions;
-        out["endpoints"] = results;
-        print_json(out);
+        print_json(gc_document(o, results, primary));
     }
     return code;
+}
+
+json gc_document(const GcOptions& o, const json& results, const std::optional<json>& primary) {
+    // The top level is the endpoint commands use, as before endpoints, with
+    // every endpoint's actions.
+    json out = {{"schema", "modelctl.gc/v1"}, {"dry_run", o.dry_run}};
+    json p = primary.value_or(json::object());
+    for (const char* k : {"server", "budget", "used_before", "used_after", "still_over_budget"})
+        out[k] = p.value(k, json(nullptr));
+    out["actions"] = json::array();
+    for (const auto& r : results)
+        for (const auto& a : r.value("actions", json::array()))
+            out["actions"].push_back(a);
+    out["endpoints"] = results;
+    return out;
 }
 
 } // namespace modelctl

@@ -95,12 +95,7 @@ int run_load(Context& ctx, const LoadOptions& o) {
                 reg.load(w.model, core::operations::load_settings(cfg, w, !o.keep_alive.empty()));
             progress.stop();
             auto after = core::util::now();
-            results.push_back(
-                {{"model", r.model},
-                 {"ok", true},
-                 {"was_loaded", r.was_loaded},
-                 {"seconds", r.seconds},
-                 {"observed", r.observed ? loaded_json(*r.observed, after) : json(nullptr)}});
+            results.push_back(load_result_json(r, after));
             if (ctx.global.json || ctx.global.quiet)
                 continue;
             std::string where;

@@ -6,8 +6,10 @@
 #include "operations/planning.hpp"
 #include "registry/registry.hpp"
 #include "serve/backend.hpp"
+#include "serve/events.hpp"
 #include "serve/service.hpp"
 #include "serve/telemetry.hpp"
+#include "serve_api.hpp"
 #include "store/atomicfile.hpp"
 #include "util/interrupt.hpp"
 #include "util/text.hpp"
@@ -248,11 +250,14 @@ int run_serve(Context& ctx, const ServeOptions& o) {
         return std::chrono::duration_cast<std::chrono::seconds>(eff.idle_timeout);
     };
     core::serve::Service* service_ptr = nullptr;
+    std::optional<ServeApi> api;
     std::mutex status_mutex;
     so.local = [&](core::http::Exchange& ex) {
         const auto& rq = ex.request();
         auto path = core::serve::path_of(rq.target);
         constexpr const char* kJson = "application/json; charset=utf-8";
+        if (api && api->handle(ex))
+            return true;
         if (rq.method != "GET" && rq.method != "HEAD")
             return false;
         if (path == "/metrics" && service_ptr) {
@@ -276,8 +281,10 @@ int run_serve(Context& ctx, const ServeOptions& o) {
         }
         return false;
     };
+    core::serve::EventHub events;
     so.on_event = [&](const core::serve::Happening& h) {
         telemetry.happening(h);
+        events.publish(h);
         bool error = h.type == "refuse" || h.type == "fail";
         if (error || verbose)
             say(h.type + " " + core::util::printable(h.model) +
@@ -285,12 +292,14 @@ int run_serve(Context& ctx, const ServeOptions& o) {
     };
     so.on_error = [&](const std::string& text) { say("error: " + core::util::printable(text)); };
 
-    auto write = [&record_store](const std::vector<core::store::Event>& events) {
+    auto write = [&record_store](const std::vector<core::store::Event>& uses) {
         core::util::CleanupScope record; // recorded even while stopping
-        core::registry::record_uses(record_store, events);
+        core::registry::record_uses(record_store, uses);
     };
     core::serve::Service service(std::move(listener), backend, write, so);
     service_ptr = &service;
+    api.emplace(ServeApi{ctx, e, cfg, *provider, backend_store, service.admission(), events,
+                         so.on_event, [] { return core::util::interrupt_count() > 0; }});
     if (!o.port_file.empty())
         core::store::write_atomically(o.port_file, std::to_string(bound) + "\n");
     if (!ctx.global.quiet)
@@ -304,6 +313,7 @@ int run_serve(Context& ctx, const ServeOptions& o) {
     if (!ctx.global.quiet)
         say("stopping: answers in flight may take " +
             std::to_string(static_cast<long>(cfg.serve_grace.count())) + "s");
+    events.close(); // event streams end now, not at the grace period's end
     service.stop();
     service.drain(std::chrono::duration_cast<std::chrono::milliseconds>(cfg.serve_grace));
     runner.join();

@@ -22,6 +22,11 @@ void setup_unload(CLI::App& app, Context& ctx) {
     sub->callback([&ctx, opts] { ctx.exit_code = run_unload(ctx, *opts); });
 }
 
+json unload_result_json(const core::registry::UnloadOutcome& r) {
+    return {{"model", r.model},     {"ok", true},       {"was_loaded", r.was_loaded},
+            {"seconds", r.seconds}, {"freed", r.freed}, {"freed_vram", r.freed_vram}};
+}
+
 int run_unload(Context& ctx, const UnloadOptions& o) {
     if (o.all == !o.models.empty())
         throw core::Error(core::ErrorKind::Usage,
@@ -45,12 +50,7 @@ int run_unload(Context& ctx, const UnloadOptions& o) {
         try {
             auto r = registry.unload(model);
             progress.stop();
-            results.push_back({{"model", r.model},
-                               {"ok", true},
-                               {"was_loaded", r.was_loaded},
-                               {"seconds", r.seconds},
-                               {"freed", r.freed},
-                               {"freed_vram", r.freed_vram}});
+            results.push_back(unload_result_json(r));
             if (ctx.global.json || ctx.global.quiet)
                 continue;
             if (r.was_loaded)

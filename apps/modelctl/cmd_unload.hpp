@@ -2,8 +2,10 @@
 // `modelctl unload MODEL...|--all`: unload models and wait until they are gone.
 
 #include "context.hpp"
+#include "registry/registry.hpp"
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include <string>
 #include <vector>
@@ -17,5 +19,9 @@ struct UnloadOptions {
 
 void setup_unload(CLI::App& app, Context& ctx);
 int run_unload(Context& ctx, const UnloadOptions& options);
+
+// One entry of unload's "results": {"model", "ok": true, "was_loaded", "seconds", "freed",
+// "freed_vram"}.
+nlohmann::ordered_json unload_result_json(const core::registry::UnloadOutcome& r);
 
 } // namespace modelctl

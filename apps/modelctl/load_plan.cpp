@@ -1,6 +1,7 @@
 #include "load_plan.hpp"
 
 #include "errors.hpp"
+#include "output.hpp"
 #include "plan_output.hpp"
 #include "progress.hpp"
 
@@ -37,6 +38,14 @@ json plan_json(const core::operations::LoadPlan& lp) {
     for (const auto& v : plan.evict)
         doc["evict"].push_back(victim_json(v));
     return doc;
+}
+
+json load_result_json(const core::registry::LoadOutcome& r, core::util::Timestamp now) {
+    return {{"model", r.model},
+            {"ok", true},
+            {"was_loaded", r.was_loaded},
+            {"seconds", r.seconds},
+            {"observed", r.observed ? loaded_json(*r.observed, now) : json(nullptr)}};
 }
 
 json evict(const Context& ctx, core::registry::Registry& reg, const core::policy::Plan& plan,

@@ -25,6 +25,10 @@ core::operations::LoadPlan plan_loads(const Context& ctx, core::provider::Provid
 // The documented "plan" object of load's JSON (docs/JSON.md).
 nlohmann::ordered_json plan_json(const core::operations::LoadPlan& lp);
 
+// One entry of load's "results": {"model", "ok": true, "was_loaded", "seconds", "observed"}.
+nlohmann::ordered_json load_result_json(const core::registry::LoadOutcome& r,
+                                        core::util::Timestamp now);
+
 // Unloads the plan's victims with a progress line each, telling `out` about
 // every one unless -q or --json. Returns load's "evicted" JSON array.
 nlohmann::ordered_json evict(const Context& ctx, core::registry::Registry& reg,

@@ -9,7 +9,7 @@
 namespace core::operations {
 
 GcPlan plan_gc(provider::Provider& server, registry::Registry& reg, const config::Config& cfg,
-               const BudgetFn& budget, bool idle_given) {
+               const BudgetFn& budget, bool idle_given, const std::set<std::string>& keep) {
     auto now = util::now();
     auto loaded = server.loaded();
     auto state = reg.observe(loaded, now);
@@ -27,7 +27,10 @@ GcPlan plan_gc(provider::Provider& server, registry::Registry& reg, const config
             throw;
         out.no_budget = err.what(); // a remote server without configured memory
     }
-    out.plan = policy::plan_gc(residents(loaded, state, cfg, server.kind(), now), timeouts,
+    auto resident = residents(loaded, state, cfg, server.kind(), now);
+    for (auto& r : resident)
+        r.pinned = r.pinned || keep.count(r.name);
+    out.plan = policy::plan_gc(resident, timeouts,
                                out.budget ? out.budget->budget : policy::Budget{UINT64_MAX, 0},
                                epoch_seconds(now), policy::Params{});
     return out;

@@ -12,6 +12,7 @@
 #include "versions/versions.hpp"
 
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -25,10 +26,11 @@ struct GcPlan {
 };
 
 // `idle_given`: the config's idle_timeout was given for this run (--idle) and
-// beats each model's own. Reads the server and the store; changes nothing but
-// what observing the loaded models records.
+// beats each model's own. Models in `keep` are never chosen, as pins are not
+// (serve: models answering requests). Reads the server and the store; changes
+// nothing but what observing the loaded models records.
 GcPlan plan_gc(provider::Provider& server, registry::Registry& reg, const config::Config& cfg,
-               const BudgetFn& budget, bool idle_given);
+               const BudgetFn& budget, bool idle_given, const std::set<std::string>& keep = {});
 
 // gc --versions: a version tag to delete, beyond its model's keep_versions.
 struct VersionDrop {

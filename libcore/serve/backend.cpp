@@ -8,6 +8,13 @@ util::KeepAlive serve_keep_alive(const operations::Effective& e) {
     return e.keep_alive ? *e.keep_alive : util::KeepAlive{true, {}};
 }
 
+provider::LoadSettings serve_load_settings(const config::Config& cfg,
+                                           const operations::Wanted& wanted) {
+    provider::LoadSettings s = operations::load_settings(cfg, wanted, false);
+    s.keep_alive = serve_keep_alive(wanted.settings);
+    return s;
+}
+
 std::vector<std::string> ServerBackend::loaded() {
     std::vector<std::string> names;
     auto now = util::now();
@@ -41,9 +48,8 @@ void ServerBackend::unload(const std::string& model, const std::string&) {
 void ServerBackend::load(const std::string& model) {
     if (!planned_ || planned_->model != model)
         plan(model, {});
-    provider::LoadSettings s = operations::load_settings(cfg_, *planned_, false);
-    s.keep_alive = serve_keep_alive(planned_->settings);
-    reg_.load(model, s, false); // the request's use is recorded by itself
+    reg_.load(model, serve_load_settings(cfg_, *planned_),
+              false); // the request's use is recorded by itself
 }
 
 operations::Effective ServerBackend::settings(const std::string& model) {

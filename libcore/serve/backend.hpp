@@ -25,6 +25,11 @@ namespace core::serve {
 // itself once idle longer than its idle_timeout (Admission::expire).
 util::KeepAlive serve_keep_alive(const operations::Effective& e);
 
+// How serve loads a planned model: as `modelctl load` would, with
+// serve_keep_alive.
+provider::LoadSettings serve_load_settings(const config::Config& cfg,
+                                           const operations::Wanted& wanted);
+
 class ServerBackend final : public Backend {
 public:
     ServerBackend(provider::Provider& server, store::Store& store, const config::Config& cfg,

@@ -96,6 +96,37 @@ check "/metrics counts admission's loads, evictions and refusals" eval 'grep -q 
 curl -s "$SERVE_URL/no/such/$RANDOM" >/dev/null; curl -s "$SERVE_URL/other/$RANDOM" >/dev/null
 check "random paths do not make new series" eval '[ "$(curl -s "$SERVE_URL/metrics" | grep -c "^modelctl_serve_requests_total{model=\"-\",route=\"other\"")" = 1 ]'
 
+# --- management: load, unload, gc, and the event stream ---
+curl -sN --max-time 60 "$SERVE_URL/modelctl/v1/events" >"$SCRATCH/events.sse" &
+ev=$!
+for _ in $(seq 1 200); do [ -s "$SCRATCH/events.sse" ] && break; sleep 0.01; done
+http "$SERVE_URL/modelctl/v1/load" -d '{"models":["llama3.1:8b"]}'
+check "POST load loads, answering load's document" eval '[ "$STATUS" = 200 ] && jq_out ".schema == \"modelctl.load/v1\" and .results[0].ok" && has "$(loaded)" llama3.1:8b'
+before=$(loaded)
+http "$SERVE_URL/modelctl/v1/load" -d '{"models":["gemma3:12b"],"dry_run":true}'
+check "POST load with dry_run: load's plan, with the policy's reasons, and nothing changed" eval '[ "$STATUS" = 200 ] && jq_out ".schema == \"modelctl.load/v1\" and .dry_run and .plan.feasible and (.plan.evict | length > 0) and (.plan.evict[0].reason | length > 0)" && [ "$(loaded)" = "$before" ]'
+http "$SERVE_URL/modelctl/v1/load" -d '{"models":["gemma3:12b"]}'
+check "POST load evicts by the policy and loads" eval '[ "$STATUS" = 200 ] && jq_out ".results[0].ok and (.plan.evicted | length > 0)" && has "$(loaded)" gemma3:12b'
+http "$SERVE_URL/modelctl/v1/load" -d '{"models":["mistral-small:24b"]}'
+check "POST load of a plan that cannot fit: 409, the plan and why" eval '[ "$STATUS" = 409 ] && jq_out ".plan.feasible == false and .error.kind == \"refused\""'
+http "$SERVE_URL/modelctl/v1/load" -d '{"models":["nope:1b"]}'
+check "POST load of a model the server lacks: 404 and a failed result" eval '[ "$STATUS" = 404 ] && jq_out ".results[0].ok == false and .results[0].error.kind == \"not_found\""'
+http "$SERVE_URL/modelctl/v1/load" -d '{"model":"gemma3:12b"}'
+check "a misspelt field is refused, not ignored: 400 in the error document" eval '[ "$STATUS" = 400 ] && jq_out ".schema == \"modelctl.error/v1\" and (.error.message | contains(\"unknown field\"))"'
+http "$SERVE_URL/modelctl/v1/gc"
+check "GET on a management action: 405" eval '[ "$STATUS" = 405 ]'
+http "$SERVE_URL/modelctl/v1/gc" -d '{"idle":"1h","dry_run":true}'
+check "POST gc answers gc's document" eval '[ "$STATUS" = 200 ] && jq_out ".schema == \"modelctl.gc/v1\" and .dry_run and (.actions | type == \"array\")"'
+http "$SERVE_URL/modelctl/v1/unload" -d '{"models":["gemma3:12b"]}'
+check "POST unload unloads" eval '[ "$STATUS" = 200 ] && jq_out ".schema == \"modelctl.unload/v1\" and .results[0].was_loaded" && ! has "$(loaded)" gemma3:12b'
+for _ in $(seq 1 200); do grep -q "^event: unload" "$SCRATCH/events.sse" && break; sleep 0.01; done
+kill $ev 2>/dev/null; wait $ev 2>/dev/null || true
+sse_data() { grep "^data: " "$SCRATCH/events.sse" | cut -c7- | jq -c "select($1)"; }
+check "the event stream tells the eviction with its reason, the load, the refusal and the unload, numbered" eval '[ -n "$(sse_data ".type == \"evict\" and (.reason | length > 0)")" ] && [ -n "$(sse_data ".type == \"load\" and .model == \"gemma3:12b\"")" ] && [ -n "$(sse_data ".type == \"refuse\"")" ] && [ -n "$(sse_data ".type == \"unload\" and .model == \"gemma3:12b\"")" ] && grep "^id: " "$SCRATCH/events.sse" | cut -c5- | sort -n -u -c'
+ids=$(grep "^id: " "$SCRATCH/events.sse" | head -2 | tail -1 | cut -c5-)
+curl -sN --max-time 1 -H "Last-Event-ID: $((ids - 1))" "$SERVE_URL/modelctl/v1/events" >"$SCRATCH/again.sse" || true
+check "a listener that reconnects with Last-Event-ID gets what it missed" eval '[ -n "$ids" ] && grep -q "^id: $ids$" "$SCRATCH/again.sse" && ! grep -q "^id: $((ids - 1))$" "$SCRATCH/again.sse"'
+
 stop_serve
 check "SIGTERM: serve exits 0" eval '[ "$SERVE_RC" = 0 ]'
 run "$MODELCTL" --json stats
@@ -134,6 +165,10 @@ curl -s "$SERVE_URL/api/generate" -d '{"model":"llama3.1:8b"}' >/dev/null
   date +%s.%N >"$SCRATCH/a_done" ) &
 a=$!
 for _ in $(seq 1 500); do [ -s "$SCRATCH/a_out" ] && break; sleep 0.01; done # answering now
+http "$SERVE_URL/modelctl/v1/unload" -d '{"models":["llama3.1:8b"]}'
+check "POST unload of a model answering a request: 503 busy, and it stays" eval '[ "$STATUS" = 503 ] && jq_out ".results[0].error.kind == \"busy\"" && [ "$(loaded)" = "llama3.1:8b" ]'
+http "$SERVE_URL/modelctl/v1/load" -d '{"models":["qwen2.5-coder:7b"]}'
+check "POST load that needs a busy model's room: refused, the busy model kept as a pin" eval '[ "$STATUS" = 409 ] && jq_out ".plan.feasible == false" && [ "$(loaded)" = "llama3.1:8b" ]'
 curl -s "$SERVE_URL/api/generate" -d '{"model":"qwen2.5-coder:7b","prompt":"b","stream":false}' >/dev/null
 date +%s.%N >"$SCRATCH/b_done"
 wait $a

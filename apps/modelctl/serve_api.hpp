@@ -1,0 +1,47 @@
+#pragma once
+// serve's management API (issue 17), beside the proxy:
+//   POST /modelctl/v1/load    {"models": ["a", ...], "dry_run": false, "no_evict": false}
+//   POST /modelctl/v1/unload  {"models": ["a", ...]} or {"all": true}
+//   POST /modelctl/v1/gc      {"idle": "30m", "dry_run": false} (both optional)
+//   GET  /modelctl/v1/events  server-sent events: load, evict, unload, expire, refuse, ...
+// Each POST plans as the command of the same name plans and answers its JSON
+// document (docs/JSON.md), carried out as one admission decision: never
+// beside a request's load, and never evicting or unloading a model with
+// requests in flight (the plans keep such models as pins; unload answers
+// them `busy`). Failures answer {"schema": "modelctl.error/v1", "error":
+// {...}} with an HTTP status for the error's kind.
+
+#include "context.hpp"
+#include "http/server.hpp"
+#include "serve/admission.hpp"
+#include "serve/events.hpp"
+
+#include <functional>
+
+namespace modelctl {
+
+struct ServeApi {
+    Context& ctx;
+    const Endpoint& endpoint;
+    const core::config::Config& cfg;
+    core::provider::Provider& server; // used only within admission decisions
+    core::store::Store& store;
+    core::serve::Admission& admission;
+    core::serve::EventHub& events;
+    std::function<void(const core::serve::Happening&)> notify; // what the API did
+    std::function<bool()> stopping;
+
+    // Answers the routes above; false for any other request.
+    bool handle(core::http::Exchange& ex);
+
+private:
+    void load(core::http::Exchange& ex, const nlohmann::json& body);
+    void unload(core::http::Exchange& ex, const nlohmann::json& body);
+    void gc(core::http::Exchange& ex, const nlohmann::json& body);
+    void stream_events(core::http::Exchange& ex);
+};
+
+// The HTTP status the management API answers for an error of `kind`.
+int http_status_for(core::ErrorKind kind);
+
+} // namespace modelctl
