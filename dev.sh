@@ -17,6 +17,8 @@ JOBS=$(nproc 2>/dev/null || echo 2)
 BUILD_PACKAGES=(cmake g++ make pkg-config libcli11-dev nlohmann-json3-dev doctest-dev
     libcpp-httplib-dev libssl-dev)
 TEST_PACKAGES=(jq curl clang-format prometheus time gzip bc) # prometheus: promtool checks the metrics format
+# Real clients for e2e_clients: the official ollama and openai npm packages,
+# at the versions in tests/clients/package-lock.json, run by Node.js.
 BENCH_PACKAGES=(hyperfine curl time jq bc)
 FUZZ_PACKAGES=(clang libclang-rt-14-dev) # libFuzzer and the sanitizers' runtimes
 FUZZ_TARGETS=(ollama_api lmstudio_api lines store text files wire)
@@ -118,8 +120,18 @@ ASAN_SKIP='^e2e_(record|health|store_safety)$'
 # the tests, so one build serves both (a third build took CI past 20 min).
 SANITIZED_OPTIONS=(-DMODELCTL_UNITY=ON -DMODELCTL_WERROR=ON -DMODELCTL_SANITIZE=ON -DMODELCTL_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug)
 
+# npm_clients: installs tests/clients' locked packages (npm ci) unless they
+# are there; Node.js and npm from Debian when the machine has none.
+npm_clients() {
+    command -v node >/dev/null && command -v npm >/dev/null || need nodejs npm
+    [ -d tests/clients/node_modules/ollama ] && [ -d tests/clients/node_modules/openai ] && return 0
+    echo "== npm ci in tests/clients" >&2
+    (cd tests/clients && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+}
+
 test_all() {
     need "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}" "${FUZZ_PACKAGES[@]}"
+    npm_clients
     build build/ci -DMODELCTL_WERROR=ON -DMODELCTL_UNITY=ON
     run_tests build/ci "tests (Release, -Werror)"
     CXX=clang++ build build/asan "${SANITIZED_OPTIONS[@]}"

@@ -20,6 +20,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <unistd.h>
 
 namespace modelctl {
 
@@ -240,6 +241,10 @@ int run_serve(Context& ctx, const ServeOptions& o) {
     so.token = token;
     so.admin_token = admin_token;
     so.origins = core::serve::Origins(ctx.env.get_nonempty("OLLAMA_ORIGINS").value_or(""));
+    so.check_host = loopback(host); // as Ollama on loopback: no DNS rebinding through serve
+    char machine[256] = {};
+    if (gethostname(machine, sizeof machine - 1) == 0)
+        so.machine = machine;
     so.admission.queue_max = cfg.serve_max_queue;
     so.admission.wait_timeout =
         std::chrono::duration_cast<std::chrono::milliseconds>(cfg.serve_queue_timeout);

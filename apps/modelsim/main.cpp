@@ -223,7 +223,7 @@ int main(int argc, char** argv) {
     if (config.lmstudio)
         modelsim::install_lmstudio_routes(server, sim, faults, lms);
     else
-        modelsim::install_routes(server, sim, faults);
+        modelsim::install_routes(server, sim, faults, host);
 
     int bound =
         port == 0 ? server.bind_to_any_port(host) : (server.bind_to_port(host, port) ? port : -1);

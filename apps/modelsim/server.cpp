@@ -1,9 +1,13 @@
 #include "server.hpp"
 
+#include "serve/access.hpp"
 #include "util/duration.hpp"
 
+#include <cstring>
 #include <functional>
+#include <openssl/evp.h>
 #include <thread>
+#include <unistd.h>
 
 namespace modelsim {
 
@@ -270,6 +274,24 @@ std::vector<std::string> answer_pieces(const Session& s, bool json_format) {
     return out;
 }
 
+// An embedding as OpenAI's encoding_format "base64" carries it: the float32
+// values, little-endian, in standard base64.
+std::string floats_base64(const json& values) {
+    std::string bytes;
+    for (const auto& v : values) {
+        auto f = static_cast<float>(v.get<double>());
+        unsigned char b[4];
+        std::memcpy(b, &f, 4); // x86 and arm64 are little-endian
+        bytes.append(reinterpret_cast<const char*>(b), 4);
+    }
+    std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
+    int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                            reinterpret_cast<const unsigned char*>(bytes.data()),
+                            static_cast<int>(bytes.size()));
+    out.resize(static_cast<size_t>(n));
+    return out;
+}
+
 long epoch_now() {
     return static_cast<long>(std::chrono::duration_cast<std::chrono::seconds>(
                                  std::chrono::system_clock::now().time_since_epoch())
@@ -497,7 +519,23 @@ void install_stats(httplib::Server& server, Simulator& sim) {
 
 } // namespace
 
-void install_routes(httplib::Server& server, Simulator& sim, Faults& faults) {
+void install_routes(httplib::Server& server, Simulator& sim, Faults& faults,
+                    const std::string& listen_host) {
+    bool loopback = listen_host == "localhost" || listen_host.rfind("127.", 0) == 0 ||
+                    listen_host == "::1" || listen_host == "[::1]";
+    if (loopback)
+        server.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
+            char name[256] = {};
+            gethostname(name, sizeof name - 1);
+            if (core::serve::host_allowed(req.get_header_value("Host"), name)) {
+                if (req.method != "OPTIONS")
+                    return httplib::Server::HandlerResponse::Unhandled;
+                res.status = 204;
+                return httplib::Server::HandlerResponse::Handled;
+            }
+            res.status = 403;
+            return httplib::Server::HandlerResponse::Handled;
+        });
     // A route taking a JSON body: the faults first, then `answer`, whose
     // ApiError becomes Ollama's {"error": ...} answer.
     using Answer = std::function<void(const json&, httplib::Response&)>;
@@ -688,13 +726,18 @@ void install_routes(httplib::Server& server, Simulator& sim, Faults& faults) {
                         }
                     if (input.empty())
                         throw ApiError{400, "invalid input"};
+                    // "base64": what the openai SDKs ask for by default
+                    // (Ollama's openai/openai.go, floatsToBase64).
+                    bool base64 = j.value("encoding_format", "") == "base64";
                     check_runner(sim, faults, p.model);
                     json e = sim.embed(p, input);
                     json data = json::array();
                     for (size_t i = 0; i < e["embeddings"].size(); ++i)
-                        data.push_back({{"object", "embedding"},
-                                        {"embedding", e["embeddings"][i]},
-                                        {"index", i}});
+                        data.push_back(
+                            {{"object", "embedding"},
+                             {"embedding", base64 ? json(floats_base64(e["embeddings"][i]))
+                                                  : e["embeddings"][i]},
+                             {"index", i}});
                     int tokens = e.value("prompt_eval_count", 0);
                     send_json(res, 200,
                               {{"object", "list"},

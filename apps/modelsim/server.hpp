@@ -24,7 +24,11 @@ struct Faults {
 };
 
 // Registers Ollama's routes on `server`.
-void install_routes(httplib::Server& server, Simulator& sim, Faults& faults);
+// `listen_host`: the address listened on; on a loopback one, requests whose
+// Host is not this machine's are answered 403, as Ollama answers them
+// (core::serve::host_allowed).
+void install_routes(httplib::Server& server, Simulator& sim, Faults& faults,
+                    const std::string& listen_host);
 
 struct LmStudioOptions {
     std::string token;    // required as a bearer token when not empty

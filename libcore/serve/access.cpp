@@ -2,6 +2,10 @@
 
 #include "util/text.hpp"
 
+#include <algorithm>
+#include <arpa/inet.h>
+#include <cctype>
+
 namespace core::serve {
 
 namespace {
@@ -88,6 +92,39 @@ bool bearer_matches(const std::string* authorization, const std::string& token) 
     for (size_t i = 0; i < want.size(); ++i)
         diff |= static_cast<unsigned char>(want[i] ^ (i < got.size() ? got[i] : 0));
     return diff == 0;
+}
+
+bool host_allowed(std::string_view host, std::string_view machine) {
+    // Go's net.SplitHostPort when it succeeds, else the whole value.
+    if (!host.empty() && host.front() == '[') {
+        auto close = host.find(']');
+        if (close != std::string_view::npos && (close + 1 == host.size() || host[close + 1] == ':'))
+            host = host.substr(1, close - 1);
+    } else if (std::count(host.begin(), host.end(), ':') == 1) {
+        host = host.substr(0, host.find(':'));
+    }
+    std::string h(host);
+    unsigned char a[16];
+    if (inet_pton(AF_INET, h.c_str(), a) == 1) // loopback, private, unspecified
+        return a[0] == 127 || a[0] == 10 || (a[0] == 172 && (a[1] & 0xf0) == 16) ||
+               (a[0] == 192 && a[1] == 168) || (a[0] | a[1] | a[2] | a[3]) == 0;
+    if (inet_pton(AF_INET6, h.c_str(), a) == 1) { // ::1, ::, fc00::/7
+        bool zeros = std::all_of(a, a + 15, [](unsigned char c) { return c == 0; });
+        return (zeros && a[15] <= 1) || (a[0] & 0xfe) == 0xfc;
+    }
+    auto lower = [](std::string_view v) {
+        std::string out(v);
+        for (auto& c : out)
+            c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        return out;
+    };
+    h = lower(h);
+    if (h.empty() || h == "localhost" || h == lower(machine))
+        return true;
+    for (std::string_view tld : {".localhost", ".local", ".internal"})
+        if (h.size() > tld.size() && h.compare(h.size() - tld.size(), tld.size(), tld) == 0)
+            return true;
+    return false;
 }
 
 } // namespace core::serve

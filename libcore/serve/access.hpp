@@ -35,6 +35,15 @@ private:
     bool all_ = false;
 };
 
+// Ollama's rule for the Host of a request to a server listening on loopback,
+// its guard against DNS rebinding (server/routes.go, allowedHostsMiddleware):
+// an IP literal that is loopback, private or unspecified; or localhost, the
+// machine's own name (`machine`), or a name under .localhost, .local or
+// .internal; any case. `host` is the Host field, with or without a port. serve
+// on loopback applies it as Ollama does, so standing in front of Ollama opens
+// no hole that Ollama closed.
+bool host_allowed(std::string_view host, std::string_view machine);
+
 // Whether `authorization` is "Bearer <token>", compared in constant time.
 bool bearer_matches(const std::string* authorization, const std::string& token);
 

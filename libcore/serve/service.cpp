@@ -32,6 +32,15 @@ void Service::handle(http::Exchange& ex) {
         }
         ex.add_answer_fields(options_.origins.answer_fields(*origin));
     }
+    if (options_.check_host) {
+        const std::string* host = http::find_field(rq.fields, "host");
+        if (!host_allowed(host ? *host : std::string_view(), options_.machine)) {
+            ex.reply(
+                403, kJson,
+                R"({"error":"host not allowed: serve on loopback answers only names of this machine, as Ollama does"})");
+            return;
+        }
+    }
     bool management = path.substr(0, 10) == "/modelctl/" || path == "/metrics";
     const std::string& token =
         management && !options_.admin_token.empty() ? options_.admin_token : options_.token;

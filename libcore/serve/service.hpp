@@ -37,6 +37,8 @@ struct ServiceOptions {
     // The idle timeout serve enforces for a model (nullopt: not serve's).
     std::function<std::optional<std::chrono::seconds>(const std::string&)> idle_timeout;
     Origins origins;         // CORS (OLLAMA_ORIGINS)
+    bool check_host = false; // on loopback: Ollama's Host rule (host_allowed), else 403
+    std::string machine;     // this machine's name, for that rule
     std::string token;       // clients must send it (Authorization: Bearer); "" none
     std::string admin_token; // for /modelctl/ and /metrics; "" the same as `token`
     std::function<bool(http::Exchange&)> local; // true when it answered

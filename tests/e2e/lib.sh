@@ -42,6 +42,27 @@ start_sim() {
     export OLLAMA_HOST="127.0.0.1:$SIM_PORT"
 }
 
+SERVE_PID=
+# start_serve [modelctl options...]: starts serve on a free port of
+# SERVE_HOST (127.0.0.1); sets SERVE_URL. Its stderr goes to $SCRATCH/serve.err.
+start_serve() {
+    local pf="$SCRATCH/serve.port.$RANDOM"
+    "$MODELCTL" "$@" serve --listen "${SERVE_HOST:-127.0.0.1}:0" --port-file "$pf" 2>"$SCRATCH/serve.err" &
+    SERVE_PID=$!
+    SIM_PIDS+=("$SERVE_PID") # stopped with the simulators at the end
+    for _ in $(seq 1 300); do
+        [ -s "$pf" ] && break
+        sleep 0.02
+    done
+    [ -s "$pf" ] || { echo "serve did not start"; cat "$SCRATCH/serve.err"; exit 1; }
+    SERVE_URL="http://127.0.0.1:$(cat "$pf")"
+}
+stop_serve() {
+    kill -TERM "$SERVE_PID"
+    SERVE_RC=0
+    wait "$SERVE_PID" || SERVE_RC=$?
+}
+
 # write_catalog FILE COUNT PREFIX SIZE_STEP: a modelsim catalog of COUNT models
 # named PREFIX<i>, model i weighing i * SIZE_STEP bytes.
 write_catalog() {

@@ -9,27 +9,7 @@ start_sim --speed 50 --vram 48GB --max-loaded 8
 export MODELCTL_BUDGET_MEMORY=12GB
 export MODELCTL_BUDGET_MAX_LOADED=8
 
-SERVE_PID=
 RC=0 ERR=
-# start_serve [modelctl options...]: starts serve on a free port; sets
-# SERVE_URL. Its stderr goes to $SCRATCH/serve.err.
-start_serve() {
-    local pf="$SCRATCH/serve.port.$RANDOM"
-    "$MODELCTL" "$@" serve --listen 127.0.0.1:0 --port-file "$pf" 2>"$SCRATCH/serve.err" &
-    SERVE_PID=$!
-    SIM_PIDS+=("$SERVE_PID") # stopped with the simulators at the end
-    for _ in $(seq 1 300); do
-        [ -s "$pf" ] && break
-        sleep 0.02
-    done
-    [ -s "$pf" ] || { echo "serve did not start"; cat "$SCRATCH/serve.err"; exit 1; }
-    SERVE_URL="http://127.0.0.1:$(cat "$pf")"
-}
-stop_serve() {
-    kill -TERM "$SERVE_PID"
-    SERVE_RC=0 ERR=
-    wait "$SERVE_PID" || SERVE_RC=$?
-}
 # http ARGS...: curl, setting STATUS and OUT (the body).
 http() {
     STATUS=$(curl -s --max-time 60 -o "$SCRATCH/body" -w '%{http_code}' "$@" || true)
@@ -212,6 +192,25 @@ http -H "Authorization: Bearer s3cret" "$SERVE_URL/api/tags"
 check "the right token: the server's answer" eval '[ "$STATUS" = 200 ] && jq_out ".models | length > 0"'
 http -H "Authorization: Bearer s3cret" "$SERVE_URL/metrics"
 check "the management routes want their own token" eval '[ "$STATUS" = 401 ]'
+stop_serve
+
+# --- Host: Ollama's guard against DNS rebinding, and serve's rewrite ---
+http -H "Host: evil.example" "$SIM_URL/api/tags"
+check "modelsim on loopback answers a foreign Host 403, as Ollama does" eval '[ "$STATUS" = 403 ]'
+http -H "Host: gpu-box.lan:11434" "$SIM_URL/api/tags"
+check "... a name of another network too" eval '[ "$STATUS" = 403 ]'
+start_serve
+http -H "Host: evil.example" "$SERVE_URL/api/tags"
+check "serve on loopback refuses a foreign Host itself: 403 and why" eval '[ "$STATUS" = 403 ] && jq_out ".error | startswith(\"host not allowed\")"'
+http -H "Host: localhost:11434" "$SERVE_URL/api/tags"
+check "serve on loopback takes localhost" eval '[ "$STATUS" = 200 ]'
+stop_serve
+# Off loopback (a token then) serve takes any Host, as Ollama does there, and
+# gives the server its own: the Host clients send would be refused.
+MODELCTL_SERVE_TOKEN=s3cret SERVE_HOST=0.0.0.0 start_serve
+SERVE_URL="http://127.0.0.1:${SERVE_URL##*:}"
+http -H "Authorization: Bearer s3cret" -H "Host: gpu-box.lan:11435" "$SERVE_URL/api/tags"
+check "serve rewrites Host to the server's: a request as gpu-box.lan gets the server's answer" eval '[ "$STATUS" = 200 ] && jq_out ".models | length > 0"'
 stop_serve
 
 # --- refusing to loop ---

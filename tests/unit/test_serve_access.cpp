@@ -35,3 +35,17 @@ TEST_CASE("a bearer token must match exactly") {
     CHECK_FALSE(bearer_matches(nullptr, "s3cret"));
     CHECK_FALSE(bearer_matches(&good, ""));
 }
+
+TEST_CASE("host_allowed: Ollama's rule against DNS rebinding") {
+    using core::serve::host_allowed;
+    for (const char* ok :
+         {"127.0.0.1:11434", "127.9.9.9", "localhost", "LocalHost:8080", "[::1]:11434", "::1",
+          "0.0.0.0", "10.1.2.3", "172.16.0.1", "172.31.255.255:1", "192.168.1.5:11435", "fd00::1",
+          "[fc00::2]:80", "gpu-box", "GPU-BOX:1", "app.localhost", "printer.local:631",
+          "svc.internal", ""})
+        CHECK_MESSAGE(host_allowed(ok, "gpu-box"), ok);
+    for (const char* no :
+         {"evil.example", "evil.example:11434", "8.8.8.8", "172.32.0.1", "192.169.0.1",
+          "[2001:db8::1]:80", "localhost.evil.example", "local", "gpu-box.lan", "x.local.evil"})
+        CHECK_MESSAGE(!host_allowed(no, "gpu-box"), no);
+}
