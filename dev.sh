@@ -197,10 +197,12 @@ fuzz_targets() {
 
 bench() {
     need "${BUILD_PACKAGES[@]}" "${BENCH_PACKAGES[@]}"
-    build build/release -DMODELCTL_TESTS=OFF
+    build build/release -DMODELCTL_UNITY=ON -- modelctl modelsim loadgen replay
     bash tests/bench/status_vs_curl.sh build/release
     bash tests/bench/policy_traces.sh build/release/apps/modelctl/modelctl
     bash tests/bench/history_scale.sh build/release
+    bash tests/bench/serve_overhead.sh build/release
+    bash tests/bench/serve_trace.sh build/release
 }
 
 case "${1:-}" in
