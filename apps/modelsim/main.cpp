@@ -131,6 +131,10 @@ int main(int argc, char** argv) {
         ->capture_default_str()
         ->check(CLI::PositiveNumber);
     app.add_option("--seed", config.seed, "Seed for generated answers")->capture_default_str();
+    app.add_option("--min-tokens", config.min_tokens,
+                   "Shortest answer a model gives on its own, in tokens (the longest: 160 or this)")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 100000));
     app.add_option("--utc-offset", config.utc_offset_minutes,
                    "Minutes east of UTC for timestamps, as Go writes local time")
         ->capture_default_str()

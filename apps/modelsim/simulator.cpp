@@ -376,7 +376,8 @@ Session Simulator::begin(const GenerateParams& p) {
     s.per_token = scaled(per_token);
     s.prompt_tokens = std::max<int>(1, static_cast<int>((p.prompt.size() + 3) / 4));
     s.prompt_eval_duration = scaled(per_token / 25.0 * s.prompt_tokens); // prompt is batched
-    int natural = std::uniform_int_distribution<int>(24, 160)(rng_);
+    int natural = std::uniform_int_distribution<int>(config_.min_tokens,
+                                                     std::max(160, config_.min_tokens))(rng_);
     int count = natural;
     if (p.num_predict >= 0 && p.num_predict < natural) {
         count = p.num_predict;

@@ -59,6 +59,7 @@ struct SimConfig {
         core::provider::ollama::kDefaultKeepAlive); // OLLAMA_KEEP_ALIVE
     int default_num_ctx = 4096;
     unsigned seed = 1;
+    int min_tokens = 24;        // the shortest answer a model gives on its own (num_predict aside)
     int utc_offset_minutes = 0; // timestamps are written with this offset, as Go writes local time
     bool lmstudio = false;      // LM Studio's rules instead of Ollama's (see above)
 };

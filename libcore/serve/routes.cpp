@@ -10,7 +10,10 @@ std::string_view path_of(std::string_view target) {
 
 Route classify(std::string_view method, std::string_view path) {
     Route r;
-    if (path.substr(0, 4) == "/v1/")
+    // LM Studio's REST API (/api/v0/*, /api/v1/*) answers errors in the
+    // OpenAI shape too.
+    if (path.substr(0, 4) == "/v1/" || path.substr(0, 8) == "/api/v0/" ||
+        path.substr(0, 8) == "/api/v1/")
         r.api = Api::OpenAI;
     if (method != "POST")
         return r;
@@ -25,6 +28,11 @@ Route classify(std::string_view method, std::string_view path) {
         {"/v1/chat/completions", Kind::ChatCompletions},
         {"/v1/responses", Kind::Responses},
         {"/v1/embeddings", Kind::OpenAIEmbeddings},
+        // LM Studio's own: the 0.4 REST API's chat, and the v0 beta API.
+        {"/api/v1/chat", Kind::LmsChat},
+        {"/api/v0/chat/completions", Kind::ChatCompletions},
+        {"/api/v0/completions", Kind::Completions},
+        {"/api/v0/embeddings", Kind::OpenAIEmbeddings},
     };
     for (const auto& [p, k] : kRoutes)
         if (path == p)
@@ -106,7 +114,7 @@ std::optional<Ask> read_ask(const Route& route, const json& body) {
         a.task = "tools";
     else if (has_images(body))
         a.task = "vision";
-    else if (k == Kind::Chat || k == Kind::ChatCompletions)
+    else if (k == Kind::Chat || k == Kind::ChatCompletions || k == Kind::LmsChat)
         a.task = "chat";
     return a;
 }

@@ -14,7 +14,8 @@ namespace core::serve {
 
 enum class Api {
     Ollama, // /api/*: errors as {"error": "..."}, streams NDJSON
-    OpenAI, // /v1/*: errors as {"error": {"message", "type", ...}}, streams SSE
+    OpenAI, // /v1/* and LM Studio's /api/v0|v1/*: errors as {"error": {"message", "type", ...}},
+            // streams SSE
 };
 
 enum class Kind {
@@ -25,7 +26,8 @@ enum class Kind {
     Completions,
     ChatCompletions,
     Responses,
-    OpenAIEmbeddings
+    OpenAIEmbeddings,
+    LmsChat, // LM Studio's POST /api/v1/chat
 };
 
 struct Route {

@@ -39,7 +39,11 @@ std::string route_label(const std::string& path) {
                                           "/api/v1/models",
                                           "/api/v1/chat",
                                           "/api/v1/models/load",
-                                          "/api/v1/models/unload"};
+                                          "/api/v1/models/unload",
+                                          "/api/v0/models",
+                                          "/api/v0/chat/completions",
+                                          "/api/v0/completions",
+                                          "/api/v0/embeddings"};
     for (const char* r : kRoutes)
         if (path == r)
             return path;

@@ -153,6 +153,31 @@ void UsageTap::object(std::string_view text) {
     else if (auto r = j.find("response"); r != j.end() && r->is_object())
         if (auto it2 = r->find("usage"); it2 != r->end() && it2->is_object())
             u = &*it2;
+    // LM Studio's native API (its REST docs): "stats" beside the answer. /api/v1/chat:
+    // input_tokens, total_output_tokens, tokens_per_second,
+    // time_to_first_token_seconds; /api/v0: tokens_per_second,
+    // time_to_first_token and generation_time in seconds (the tokens are in
+    // "usage").
+    if (auto st = j.find("stats"); st != j.end() && st->is_object()) {
+        if (auto n = count(*st, "input_tokens"))
+            usage_.tokens_in = n;
+        if (auto n = count(*st, "total_output_tokens"))
+            usage_.tokens_out = n;
+        auto seconds = [&](const char* key) -> std::optional<double> {
+            auto it = st->find(key);
+            if (it == st->end() || !it->is_number())
+                return std::nullopt;
+            double v = it->get<double>();
+            if (!std::isfinite(v) || v < 0 || v > store::kMaxSeconds)
+                return std::nullopt;
+            return v;
+        };
+        lms_generation_s_ = seconds("generation_time");
+        lms_tokens_per_s_ = seconds("tokens_per_second");
+        lms_ttft_s_ = seconds("time_to_first_token_seconds");
+        if (!lms_ttft_s_)
+            lms_ttft_s_ = seconds("time_to_first_token");
+    }
     if (u) {
         if (auto n = count(*u, "prompt_tokens"))
             usage_.tokens_in = n;
@@ -173,6 +198,14 @@ Usage UsageTap::finish() {
         line(buffer_); // a last line without its newline
     }
     buffer_.clear();
+    // LM Studio's own times: generation_time, else the output tokens over
+    // tokens_per_second; its time to first token for a whole answer.
+    if (lms_generation_s_)
+        usage_.eval_seconds = lms_generation_s_;
+    else if (lms_tokens_per_s_ && *lms_tokens_per_s_ > 0 && usage_.tokens_out)
+        usage_.eval_seconds = static_cast<double>(*usage_.tokens_out) / *lms_tokens_per_s_;
+    if (!usage_.ttft_ms && lms_ttft_s_)
+        usage_.ttft_ms = *lms_ttft_s_ * 1000;
     return usage_;
 }
 

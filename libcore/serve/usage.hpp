@@ -56,6 +56,7 @@ private:
     std::string buffer_;
     bool overflow_ = false; // a line or body past its cap: skipped
     Usage usage_;
+    std::optional<double> lms_generation_s_, lms_tokens_per_s_, lms_ttft_s_; // LM Studio "stats"
 };
 
 } // namespace core::serve

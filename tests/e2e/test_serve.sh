@@ -116,9 +116,10 @@ events() { jq -c "select($1)" "$MODELCTL_HOME/events.jsonl"; }
 check "a recorded use has tokens and time to first token" eval '[ -n "$(events ".type == \"use\" and .model == \"llama3.2:1b\" and .tokens_out == 40 and .ttft_ms > 0")" ]'
 check "the refusal and the 404 are not uses" eval '[ -n "$(events ".type == \"use\"")" ] && [ -z "$(events ".type == \"use\" and (.model == \"mistral-small:24b\" or .model == \"nope:1b\")")" ]'
 
-# --- streams and clients that leave, at real speed (llama3.1:8b's answers,
-# 81 and 122 tokens with modelsim's seed, take 1 and 1.5 seconds) ---
-start_sim --startup 0
+# --- streams and clients that leave, at real speed: every answer is 200
+# tokens, 2.5 seconds of llama3.1:8b, time enough for the checks made while
+# one runs, however slow the machine ---
+start_sim --startup 0 --min-tokens 200
 MODELCTL_BUDGET_MEMORY=8GB start_serve -v
 sim_stats() { curl -s "$SIM_URL/modelsim/stats"; }
 curl -s "$SERVE_URL/api/generate" -d '{"model":"llama3.1:8b"}' >/dev/null # loaded first
@@ -212,6 +213,20 @@ SERVE_URL="http://127.0.0.1:${SERVE_URL##*:}"
 http -H "Authorization: Bearer s3cret" -H "Host: gpu-box.lan:11435" "$SERVE_URL/api/tags"
 check "serve rewrites Host to the server's: a request as gpu-box.lan gets the server's answer" eval '[ "$STATUS" = 200 ] && jq_out ".models | length > 0"'
 stop_serve
+
+# --- LM Studio behind serve: its own chat route, its token, its stats ---
+start_sim --api lmstudio --speed 50 --api-token studio-secret
+mkdir -p "$XDG_CONFIG_HOME/modelctl"
+cat >"$XDG_CONFIG_HOME/modelctl/config.json" <<JSON
+{"endpoints": [{"name": "studio", "provider": "lmstudio", "url": "$SIM_URL", "token_env": "STUDIO_TOKEN"}]}
+JSON
+STUDIO_TOKEN=studio-secret start_serve -v --endpoint studio
+http "$SERVE_URL/api/v1/chat" -d '{"model":"llama3.1-8b","input":"hi"}'
+check "LM Studio's /api/v1/chat through serve: loaded by admission, the token injected" eval '[ "$STATUS" = 200 ] && jq_out ".stats.total_output_tokens > 0" && grep -q "model=llama3.1-8b status=200" "$SCRATCH/serve.err"'
+lms_out=$(jq .stats.total_output_tokens <<<"$OUT")
+stop_serve
+rm "$XDG_CONFIG_HOME/modelctl/config.json"
+check "the use is recorded with LM Studio's own stats: tokens and time to first token" eval '[ -n "$lms_out" ] && [ -n "$(events ".type == \"use\" and .model == \"llama3.1-8b\" and .tokens_out == $lms_out and .ttft_ms > 0")" ]'
 
 # --- refusing to loop ---
 run timeout 10 "$MODELCTL" serve --listen "127.0.0.1:$SIM_PORT"

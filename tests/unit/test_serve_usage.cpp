@@ -85,6 +85,38 @@ TEST_CASE("a whole JSON answer: no ttft, counts from either API") {
     CHECK(err.error == "model not found");
 }
 
+TEST_CASE("LM Studio's stats: tokens, generation time and the server's time to first token") {
+    // /api/v1/chat (LM Studio 0.4's REST API)
+    Usage v1 = tap(
+        "application/json",
+        R"({"output":[{"type":"message","content":"hi"}],"stats":{"input_tokens":12,)"
+        R"("total_output_tokens":40,"tokens_per_second":80,"time_to_first_token_seconds":0.25}})");
+    CHECK(v1.tokens_in == 12u);
+    CHECK(v1.tokens_out == 40u);
+    REQUIRE(v1.eval_seconds);
+    CHECK(*v1.eval_seconds == doctest::Approx(0.5));
+    REQUIRE(v1.ttft_ms);
+    CHECK(*v1.ttft_ms == doctest::Approx(250));
+    // /api/v0/chat/completions: tokens in usage, times in stats
+    Usage v0 = tap(
+        "application/json",
+        R"({"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":9},)"
+        R"("stats":{"tokens_per_second":51.4,"time_to_first_token":0.111,"generation_time":0.954}})");
+    CHECK(v0.tokens_out == 9u);
+    REQUIRE(v0.eval_seconds);
+    CHECK(*v0.eval_seconds == doctest::Approx(0.954));
+    REQUIRE(v0.ttft_ms);
+    CHECK(*v0.ttft_ms == doctest::Approx(111));
+    // hostile times are left out
+    Usage h =
+        tap("application/json",
+            R"({"stats":{"total_output_tokens":5,"tokens_per_second":-3,"generation_time":1e300,)"
+            R"("time_to_first_token_seconds":"x"}})");
+    CHECK(h.tokens_out == 5u);
+    CHECK_FALSE(h.eval_seconds);
+    CHECK_FALSE(h.ttft_ms);
+}
+
 TEST_CASE("hostile counters are left out, not recorded") {
     Usage u = tap("application/x-ndjson",
                   R"({"done":true,"prompt_eval_count":-1,"eval_count":1e300,"eval_duration":"x"})"
@@ -115,6 +147,18 @@ TEST_CASE("routes that load a model, and what their body asks") {
     CHECK_FALSE(classify("POST", "/api/show").model_route());
     CHECK_FALSE(classify("POST", "/api/pull").model_route());
     CHECK(path_of("/api/tags?x=1#y") == "/api/tags");
+    // LM Studio's own routes: model routes, errors in the OpenAI shape
+    Route lms = classify("POST", "/api/v1/chat");
+    CHECK(lms.model_route());
+    CHECK(lms.api == Api::OpenAI);
+    auto l = read_ask(lms, json::parse(R"({"model":"qwen3-8b","input":"hi"})"));
+    REQUIRE(l);
+    CHECK_FALSE(l->stream); // LM Studio's chat answers whole unless asked to stream
+    CHECK(l->task == "chat");
+    CHECK(classify("POST", "/api/v0/chat/completions").model_route());
+    CHECK(classify("POST", "/api/v0/embeddings").model_route());
+    CHECK_FALSE(classify("GET", "/api/v1/models").model_route());
+    CHECK_FALSE(classify("POST", "/api/v1/models/load").model_route());
 
     Route chat = classify("POST", "/api/chat");
     auto a = read_ask(chat, json::parse(R"({"model":"m","messages":[],"keep_alive":0})"));
