@@ -158,6 +158,21 @@ stop_serve
 run "$MODELCTL" --json stats
 check "the cancelled answer is recorded as cancelled, not failed" eval '[ -n "$(events ".type == \"use\" and .cancelled == true and .failed == false")" ]'
 
+# A client that leaves while its request waits behind another model's load
+# starts no load: llama3.2:1b takes over 2 s to load here; a request for
+# qwen2.5-coder:1.5b waits its turn behind it, and its client gives up first.
+start_sim --startup 2
+start_serve -v
+depth() { curl -s "$SERVE_URL/metrics" | sed -n 's/^modelctl_serve_queue_depth //p'; }
+curl -s "$SERVE_URL/api/generate" -d '{"model":"llama3.2:1b"}' >"$SCRATCH/first" &
+first=$!
+for _ in $(seq 1 300); do [ "$(depth)" = 1 ] && break; sleep 0.01; done # deciding: loading
+curl -s --max-time 0.5 "$SERVE_URL/api/generate" -d '{"model":"qwen2.5-coder:1.5b","prompt":"x"}' >/dev/null || true
+wait $first
+for _ in $(seq 1 300); do [ "$(depth)" = 0 ] && break; sleep 0.01; done
+check "a request whose client left before its turn loaded nothing" eval '[ -s "$SCRATCH/first" ] && [ "$(depth)" = 0 ] && [ "$(loaded)" = "llama3.2:1b" ] && grep -q "model=qwen2.5-coder:1.5b status=- .*cancelled" "$SCRATCH/serve.err" && ! grep -q "^modelctl serve: load qwen2.5-coder" "$SCRATCH/serve.err"'
+stop_serve
+
 # --- body cap ---
 MODELCTL_SERVE_MAX_BODY=1KiB start_serve
 big=$(printf '{"model":"llama3.2:1b","prompt":"%s"}' "$(head -c 2000 /dev/zero | tr '\0' a)")
