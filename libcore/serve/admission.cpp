@@ -271,7 +271,8 @@ Admit Admission::unload(const std::string& model, const std::function<bool()>& c
 }
 
 void Admission::expire(
-    const std::function<std::optional<std::chrono::seconds>(const std::string&)>& idle_timeout) {
+    const std::function<std::optional<std::chrono::seconds>(const std::string&)>& idle_timeout,
+    Clock::time_point now) {
     std::unique_lock d(decide_);
     std::vector<std::string> loaded;
     try {
@@ -283,7 +284,6 @@ void Admission::expire(
     {
         std::lock_guard lock(mutex_);
         resident_ = std::set<std::string>(loaded.begin(), loaded.end());
-        auto now = Clock::now();
         for (const auto& m : resident_) {
             auto used = last_used_.try_emplace(m, now).first->second;
             if (in_flight_.count(m) || evicting_.count(m))

@@ -103,9 +103,11 @@ public:
     Admit unload(const std::string& model, const std::function<bool()>& client_gone);
     // Unloads every model in memory, without requests in flight, idle for
     // longer than idle_timeout(model) says (nullopt: the server's timer
-    // decides, not serve's); then refresh().
+    // decides, not serve's); then refresh(). `now`: the time idleness is
+    // measured to (tests pass a later one rather than wait).
     void expire(
-        const std::function<std::optional<std::chrono::seconds>(const std::string&)>& idle_timeout);
+        const std::function<std::optional<std::chrono::seconds>(const std::string&)>& idle_timeout,
+        Clock::time_point now = Clock::now());
     // Runs `f` with the server to itself, as a decision (the management API).
     void run_exclusive(const std::function<void()>& f);
 

@@ -265,12 +265,14 @@ TEST_CASE("expire unloads idle models, never one in use, and only where serve ho
     Admission adm(b, {});
     adm.refresh();
     REQUIRE(adm.admit("b", never).verdict == Verdict::Admitted); // b busy
-    std::this_thread::sleep_for(1100ms);
-    adm.expire([](const std::string& m) -> std::optional<std::chrono::seconds> {
+    auto timeouts = [](const std::string& m) -> std::optional<std::chrono::seconds> {
         if (m == "c")
             return std::nullopt; // the server's timer
         return std::chrono::seconds(1);
-    });
+    };
+    adm.expire(timeouts); // idle for less than its second: stays
+    CHECK(b.log().empty());
+    adm.expire(timeouts, std::chrono::steady_clock::now() + 1100ms);
     CHECK(b.log() == std::vector<std::string>{"unload a"});
     auto snap = adm.snapshot();
     CHECK(snap.resident == std::set<std::string>{"b", "c"});
