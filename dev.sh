@@ -6,7 +6,7 @@
 #   ./dev.sh build   build (Release) into build/release
 #   ./dev.sh bench   run the benchmarks in tests/bench/
 #   ./dev.sh fuzz [SECONDS]  run each libFuzzer target for SECONDS (default 600)
-#   ./dev.sh tsan    the threaded e2e tests under ThreadSanitizer (clang)
+#   ./dev.sh tsan    the threaded e2e tests (serve among them) under ThreadSanitizer (clang)
 # Each installs missing Debian packages when run as root; otherwise it prints
 # the exact apt-get line and exits 1.
 set -euo pipefail
@@ -144,7 +144,9 @@ test_all() {
 }
 
 # ThreadSanitizer over the threaded parts: modelsim (a thread per
-# connection) and the HTTP watchdog, through the e2e tests that load them.
+# connection), the HTTP watchdog, and serve (a thread per connection,
+# admission, the recorder, the event stream), through the e2e tests that
+# load them.
 # Not part of `test`: a third full build would take CI past its 20 minutes.
 tsan() {
     need "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}" "${FUZZ_PACKAGES[@]}"
@@ -152,7 +154,7 @@ tsan() {
         -- modelctl modelsim generate_probe hostile_server
     echo "== e2e under ThreadSanitizer"
     (cd build/tsan && TEST_SANITIZED=1 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$ROOT/tests/tsan.supp \
-        ctest -j "$JOBS" --output-on-failure -R 'e2e_(basic|simulator|store|hostile|signals|run|faults)$')
+        ctest -j "$JOBS" --output-on-failure -R 'e2e_(basic|simulator|store|hostile|signals|run|faults|serve|clients)$')
 }
 
 # fuzz_targets SECONDS|runs: builds the libFuzzer targets (tests/fuzz) and
