@@ -1,5 +1,6 @@
 #include "http/socket.hpp"
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <cerrno>
 #include <cstring>
@@ -141,15 +142,18 @@ IoResult read_some(int fd, std::string& out, size_t cap, Millis idle, const Stop
     IoResult w = wait_for(fd, POLLIN, idle, stop);
     if (w != IoResult::Ok)
         return w;
-    size_t old = out.size();
-    out.resize(old + cap);
+    // Into the stack, then appended: growing `out` by `cap` first would
+    // zero-fill 64 KiB for every read of a 200-byte request (1.5% of serve's
+    // CPU at 64 clients, perf).
+    char chunk[64 << 10];
     ssize_t n;
     do
-        n = ::recv(fd, out.data() + old, cap, MSG_DONTWAIT);
+        n = ::recv(fd, chunk, std::min(cap, sizeof chunk), MSG_DONTWAIT);
     while (n < 0 && errno == EINTR);
-    out.resize(old + (n > 0 ? static_cast<size_t>(n) : 0));
-    if (n > 0)
+    if (n > 0) {
+        out.append(chunk, static_cast<size_t>(n));
         return IoResult::Ok;
+    }
     if (n == 0)
         return IoResult::Closed;
     if (errno == EAGAIN || errno == EWOULDBLOCK)
