@@ -138,7 +138,21 @@ bool Exchange::respond(ResponseHead head) {
     }
     if (!keep_alive_)
         head.fields.push_back({"Connection", "close"});
-    return send(serialize(head));
+    // Held until the body's first piece, to go out with it in one send
+    // (one packet, one wake-up of the client); a head with no body to
+    // follow, or one whose body is not ready (flush()), goes now.
+    pending_ = serialize(head);
+    if (head_only_ || (out_left_ && *out_left_ == 0))
+        return flush();
+    return true;
+}
+
+bool Exchange::flush() {
+    if (pending_.empty())
+        return !broken_;
+    std::string head = std::move(pending_);
+    pending_.clear();
+    return send(head);
 }
 
 bool Exchange::write(std::string_view piece) {
@@ -150,8 +164,9 @@ bool Exchange::write(std::string_view piece) {
         char size[20];
         auto [p, ec] = std::to_chars(size, size + sizeof size, piece.size(), 16);
         (void)ec;
-        std::string chunk;
-        chunk.reserve(static_cast<size_t>(p - size) + piece.size() + 4);
+        std::string chunk = std::move(pending_);
+        pending_.clear();
+        chunk.reserve(chunk.size() + static_cast<size_t>(p - size) + piece.size() + 4);
         chunk.append(size, p).append("\r\n").append(piece).append("\r\n");
         return send(chunk);
     }
@@ -164,7 +179,12 @@ bool Exchange::write(std::string_view piece) {
         }
         *out_left_ -= piece.size();
     }
-    return send(piece);
+    if (pending_.empty())
+        return send(piece);
+    std::string bytes = std::move(pending_);
+    pending_.clear();
+    bytes.append(piece);
+    return send(bytes);
 }
 
 bool Exchange::finish() {
@@ -174,9 +194,14 @@ bool Exchange::finish() {
     if (broken_)
         return false;
     if (head_only_)
-        return true;
-    if (out_chunked_)
-        return send("0\r\n\r\n");
+        return flush();
+    if (out_chunked_) {
+        std::string last = std::move(pending_);
+        pending_.clear();
+        return send(last.append("0\r\n\r\n"));
+    }
+    if (!flush())
+        return false;
     if (out_left_ && *out_left_ > 0) {
         // Cut short: only closing the connection tells the client so.
         broken_ = true;

@@ -49,11 +49,16 @@ public:
     // been read: before, unread body bytes hide the end.
     bool client_gone() const;
 
-    // Sends the status line and head. With a Content-Length the body must be
+    // The status line and head, sent with the body's first piece (write(),
+    // finish() or flush() send it). With a Content-Length the body must be
     // exactly that long; without one it goes out chunked (HTTP/1.0: until the
     // connection closes). Adds Connection: close when the connection will
     // not be reused. False when the client is gone.
     bool respond(ResponseHead head);
+    // Sends the head now if it is still held (respond() holds it until the
+    // body's first piece, to send both at once): call it before waiting for
+    // that piece. False when the client is gone.
+    bool flush();
     // Fields every answer to this request carries (CORS), added by respond().
     void add_answer_fields(const Fields& fields) {
         extra_.insert(extra_.end(), fields.begin(), fields.end());
@@ -94,6 +99,7 @@ private:
     bool finished_ = false;
     bool head_only_ = false; // HEAD, 1xx, 204, 304: no body goes out
     bool out_chunked_ = false;
+    std::string pending_; // the head, held until the body's first piece
     bool out_until_close_ = false;
     std::optional<uint64_t> out_left_;
     bool keep_alive_ = true;

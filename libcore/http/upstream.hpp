@@ -57,6 +57,9 @@ public:
                        const StopCheck& stop);
     // Whether the connection can carry another request.
     bool reusable() const { return reusable_; }
+    // Whether bytes of the body came with the head (read_body hands them on
+    // without waiting).
+    bool body_buffered() const { return !buffer_.empty(); }
     const std::string& why() const { return why_; }
 
 private:

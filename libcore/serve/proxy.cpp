@@ -348,7 +348,9 @@ void Proxy::forward(http::Exchange& ex, Forward& f) {
     if (f.tap)
         f.tap->head(content_type);
     f.log.status = head->status;
-    if (!ex.respond(std::move(out))) {
+    // The head goes out with the body's first piece when that came with it
+    // (a whole JSON answer: one send); else now, before the wait for it.
+    if (!ex.respond(std::move(out)) || (!reader->body_buffered() && !ex.flush())) {
         f.log.cancelled = true;
         return;
     }
