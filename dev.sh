@@ -58,7 +58,7 @@ build() { # build DIR [cmake options...] [-- targets...]
 
 demo() {
     need "${BUILD_PACKAGES[@]}"
-    build build/release -DMODELCTL_TESTS=OFF
+    build build/release -DMODELCTL_TESTS=OFF -DMODELCTL_UNITY=ON
     bin=build/release/apps
     tmp=$(mktemp -d)
     # The demo keeps its own store and config, so it never touches yours, and
@@ -199,7 +199,7 @@ fuzz_targets() {
 
 bench() {
     need "${BUILD_PACKAGES[@]}" "${BENCH_PACKAGES[@]}"
-    build build/release -DMODELCTL_UNITY=ON -- modelctl modelsim loadgen replay
+    build build/release -DMODELCTL_UNITY=ON -DMODELCTL_TESTS=ON -- modelctl modelsim loadgen replay
     bash tests/bench/status_vs_curl.sh build/release
     bash tests/bench/policy_traces.sh build/release/apps/modelctl/modelctl
     bash tests/bench/history_scale.sh build/release
