@@ -1,6 +1,7 @@
 #include "cmd_serve.hpp"
 
 #include "cmd_status.hpp"
+#include "http/endpoint.hpp"
 #include "http/socket.hpp"
 #include "metrics/prometheus.hpp"
 #include "operations/planning.hpp"
@@ -28,10 +29,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-bool loopback(const std::string& host) {
-    return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
-}
-
 bool any_address(const std::string& host) {
     return host.empty() || host == "0.0.0.0" || host == "::";
 }
@@ -41,7 +38,8 @@ bool loops(const std::string& listen_host, int port, const core::http::Endpoint&
     if (port == 0 || upstream.port != port)
         return false;
     return upstream.host == listen_host || any_address(listen_host) ||
-           (loopback(upstream.host) && loopback(listen_host)) || any_address(upstream.host);
+           (core::http::is_loopback(upstream.host) && core::http::is_loopback(listen_host)) ||
+           any_address(upstream.host);
 }
 
 std::string log_line(const core::serve::RequestLog& r) {
@@ -178,7 +176,7 @@ int run_serve(Context& ctx, const ServeOptions& o) {
     };
     std::string token = secret(cfg.serve_token_env);
     std::string admin_token = secret(cfg.serve_admin_token_env);
-    if (!loopback(host) && token.empty())
+    if (!core::http::is_loopback(host) && token.empty())
         throw core::Error(core::ErrorKind::Usage,
                           "serve would listen on " + cfg.serve_listen +
                               ", beyond this machine, without a token",
@@ -241,7 +239,8 @@ int run_serve(Context& ctx, const ServeOptions& o) {
     so.token = token;
     so.admin_token = admin_token;
     so.origins = core::serve::Origins(ctx.env.get_nonempty("OLLAMA_ORIGINS").value_or(""));
-    so.check_host = loopback(host); // as Ollama on loopback: no DNS rebinding through serve
+    so.check_host =
+        core::http::is_loopback(host); // as Ollama on loopback: no DNS rebinding through serve
     char machine[256] = {};
     if (gethostname(machine, sizeof machine - 1) == 0)
         so.machine = machine;

@@ -1,5 +1,6 @@
 #include "server.hpp"
 
+#include "http/endpoint.hpp"
 #include "serve/access.hpp"
 #include "util/duration.hpp"
 
@@ -521,9 +522,7 @@ void install_stats(httplib::Server& server, Simulator& sim) {
 
 void install_routes(httplib::Server& server, Simulator& sim, Faults& faults,
                     const std::string& listen_host) {
-    bool loopback = listen_host == "localhost" || listen_host.rfind("127.", 0) == 0 ||
-                    listen_host == "::1" || listen_host == "[::1]";
-    if (loopback)
+    if (core::http::is_loopback(listen_host) || listen_host == "[::1]")
         server.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
             char name[256] = {};
             gethostname(name, sizeof name - 1);

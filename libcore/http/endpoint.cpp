@@ -11,4 +11,8 @@ std::string Endpoint::url() const {
     return scheme + "://" + host_port() + base_path;
 }
 
+bool is_loopback(std::string_view host) {
+    return host == "localhost" || host == "::1" || host.substr(0, 4) == "127.";
+}
+
 } // namespace core::http

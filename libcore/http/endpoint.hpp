@@ -3,6 +3,7 @@
 // server behind a reverse proxy, e.g. https://example.com/ollama).
 
 #include <string>
+#include <string_view>
 
 namespace core::http {
 
@@ -17,5 +18,9 @@ struct Endpoint {
     // "127.0.0.1:11434" or "[::1]:11434".
     std::string host_port() const;
 };
+
+// Whether `host` (a name or an address, IPv6 without brackets) is this
+// machine's loopback: localhost, ::1 or 127.0.0.0/8.
+bool is_loopback(std::string_view host);
 
 } // namespace core::http

@@ -68,8 +68,7 @@ Endpoint select_endpoint(const std::vector<Endpoint>& all, const std::string& na
 }
 
 bool is_local(const Endpoint& e) {
-    const auto& h = e.address.host;
-    return h == "localhost" || h == "::1" || h.rfind("127.", 0) == 0;
+    return http::is_loopback(e.address.host);
 }
 
 resources::BudgetReport budget(const Endpoint& e, const config::Config& config,
