@@ -187,6 +187,12 @@ TEST_CASE("gc: idle models first, then over the budget by the policy; pins stay"
     CHECK(g.plan.over_budget[0].name == "c:latest");
     CHECK(g.plan.over_budget[0].reason.find("budget.max_loaded") != std::string::npos);
 
+    // Models kept (serve: answering requests) are never chosen, as pins are not.
+    g = plan_gc(t.server, t.reg, t.cfg, fixed_budget(100, 1), false, {"b:latest", "c:latest"});
+    CHECK(g.plan.idle.empty());
+    CHECK(g.plan.over_budget.empty());
+    CHECK(g.plan.still_over);
+
     // No budget can be set (a remote server without configured memory): idle only.
     auto no_budget = [](const std::vector<provider::LoadedModel>&) -> resources::BudgetReport {
         throw Error(ErrorKind::Usage, "no memory configured for a remote server");
