@@ -16,7 +16,7 @@ JOBS=$(nproc 2>/dev/null || echo 2)
 
 BUILD_PACKAGES=(cmake g++ make pkg-config libcli11-dev nlohmann-json3-dev doctest-dev
     libcpp-httplib-dev libssl-dev)
-TEST_PACKAGES=(jq curl clang-format prometheus time gzip bc) # prometheus: promtool checks the metrics format
+TEST_PACKAGES=(jq curl clang-format prometheus time gzip bc iproute2) # prometheus: promtool checks the metrics format
 # Real clients for e2e_clients: the official ollama and openai npm packages,
 # at the versions in tests/clients/package-lock.json, run by Node.js.
 BENCH_PACKAGES=(hyperfine curl time jq bc)

@@ -224,6 +224,11 @@ int main(int argc, char** argv) {
     server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
     server.set_keep_alive_max_count(100000);
     server.set_tcp_nodelay(true); // as Go's net/http, which Ollama serves with, does
+    int listener = -1;
+    server.set_socket_options([&listener](int fd) {
+        httplib::default_socket_options(fd);
+        listener = fd;
+    });
     if (config.lmstudio)
         modelsim::install_lmstudio_routes(server, sim, faults, lms);
     else
@@ -235,6 +240,12 @@ int main(int argc, char** argv) {
         std::cerr << "modelsim: error: cannot listen on " << host << ":" << port << "\n";
         return 1;
     }
+    // cpp-httplib 0.11 listens with a backlog of 5: 64 clients connecting at
+    // once lose SYNs and wait out the kernel's 1 s retransmit. Go's
+    // net.Listen, which Ollama serves with, takes the kernel's somaxconn; a
+    // second listen() on a listening socket only changes its backlog.
+    if (listener >= 0)
+        ::listen(listener, SOMAXCONN);
     std::cout << "modelsim: listening on http://" << host << ":" << bound << std::endl;
     if (!port_file.empty()) {
         std::string tmp = port_file + ".tmp";

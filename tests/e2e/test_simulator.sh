@@ -8,6 +8,12 @@ source "$(dirname "$0")/lib.sh"
 export MODELCTL_BUDGET_MAX_LOADED=0
 
 start_sim --speed 50 --vram 48GB
+# Ollama (Go's net.Listen) listens with the kernel's somaxconn; cpp-httplib
+# 0.11's backlog of 5 made 64 clients connecting at once wait out SYN
+# retransmits. ss's Send-Q of a listener is its backlog.
+run ss -Hltn "sport = :$SIM_PORT"
+check "modelsim listens with a backlog of at least 128, as Ollama does" \
+    eval '[ -n "$OUT" ] && [ "$(awk "{ print \$3 }" <<<"$OUT")" -ge 128 ]'
 "$MODELCTL" -q load llama3.2:1b --keep-alive 1h
 "$MODELCTL" -q load llama3.2:3b --keep-alive 5m
 "$MODELCTL" -q load llama3.1:8b --keep-alive 30m

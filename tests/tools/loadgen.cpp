@@ -1,16 +1,26 @@
 // Test tool: a load generator for serve's benchmarks. C clients, each on
-// its own kept connection, send the same POST one after another until N
-// requests have been answered in all, and the tool prints one JSON object:
-// latency percentiles (request sent -> answer read whole), time to the first
-// byte of the answer, throughput and errors. Built on libcore's own HTTP
-// pieces (http/upstream.hpp), so it measures the servers, not a client library.
+// its own kept connection, send the same POST until N requests have been
+// answered in all, and the tool prints one JSON object: latency percentiles,
+// time to the first byte of the answer, throughput and errors. Built on
+// libcore's own HTTP pieces (http/upstream.hpp), so it measures the servers,
+// not a client library. Each client first has one request answered, not
+// measured, so what is measured is requests on kept connections.
 //
-// usage: loadgen HOST PORT PATH BODY CONCURRENCY REQUESTS
+// Without RATE each client sends its next request as soon as the last is
+// answered (a closed loop: the clients push the machine to saturation, and
+// latency is then mostly queueing for the CPU). With RATE (requests per
+// second, all clients together) request k is due at start + k / RATE, client
+// c sending requests c, c + C, c + 2C ... (an open loop); latency runs from
+// when a request was due, so a client that falls behind counts the wait
+// (no coordinated omission).
+//
+// usage: loadgen HOST PORT PATH BODY CONCURRENCY REQUESTS [RATE]
 
 #include "http/upstream.hpp"
 
 #include <algorithm>
 #include <atomic>
+#include <barrier>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -35,8 +45,8 @@ double percentile(std::vector<double> v, double p) {
 } // namespace
 
 int main(int argc, char** argv) {
-    if (argc != 7) {
-        std::fprintf(stderr, "usage: loadgen HOST PORT PATH BODY CONCURRENCY REQUESTS\n");
+    if (argc != 7 && argc != 8) {
+        std::fprintf(stderr, "usage: loadgen HOST PORT PATH BODY CONCURRENCY REQUESTS [RATE]\n");
         return 2;
     }
     std::string host = argv[1];
@@ -44,6 +54,11 @@ int main(int argc, char** argv) {
     std::string path = argv[3], body = argv[4];
     int clients = std::atoi(argv[5]);
     long total = std::atol(argv[6]);
+    double rate = argc == 8 ? std::atof(argv[7]) : 0;
+    if (clients < 1 || total < 1 || rate < 0) {
+        std::fprintf(stderr, "loadgen: CONCURRENCY and REQUESTS must be positive, RATE >= 0\n");
+        return 2;
+    }
     RequestHead h;
     h.method = "POST";
     h.target = path;
@@ -52,47 +67,70 @@ int main(int argc, char** argv) {
                 {"Content-Length", std::to_string(body.size())}};
     const std::string request = serialize(h) + body;
 
+    // One request on `s` (connected first if need be); false on any failure.
+    auto exchange = [&](Socket& s, Clock::time_point& first) {
+        std::string why;
+        if (!s.valid())
+            s = connect_tcp(host, port, Millis(5000), why);
+        bool ok = s.valid() && write_all(s.fd(), request, Millis(60000)) == IoResult::Ok;
+        ResponseReader r(s.fd(), "POST", Millis(600000));
+        bool nothing = false, seen = false;
+        std::optional<ResponseHead> head;
+        if (ok)
+            head = r.read_head({}, nothing);
+        ok = head && head->status == 200 &&
+             r.read_body(
+                 [&](std::string_view) {
+                     if (!seen)
+                         first = Clock::now();
+                     seen = true;
+                     return true;
+                 },
+                 {}) == IoResult::Ok;
+        if (!seen)
+            first = Clock::now();
+        if (!ok || !r.reusable())
+            s.close();
+        return ok;
+    };
+
     std::atomic<long> next{0};
     std::atomic<long> errors{0};
     std::mutex mutex;
     std::vector<double> latencies, firsts;
-    auto t0 = Clock::now();
+    // Every client connects and has one request answered before the clock
+    // starts: what is measured is requests on kept connections, not the
+    // servers' accept and thread start-up.
+    Clock::time_point t0;
+    std::barrier ready(clients, [&]() noexcept { t0 = Clock::now(); });
     std::vector<std::thread> threads;
     for (int c = 0; c < clients; ++c)
-        threads.emplace_back([&] {
+        threads.emplace_back([&, c] {
             std::vector<double> mine, mine_first;
             Socket s;
-            while (next++ < total) {
-                std::string why;
-                if (!s.valid())
-                    s = connect_tcp(host, port, Millis(5000), why);
+            Clock::time_point first;
+            if (!exchange(s, first))
+                ++errors;
+            ready.arrive_and_wait();
+            for (long k = c;; k += clients) {
+                if (rate == 0 ? next++ >= total : k >= total)
+                    break;
                 auto start = Clock::now();
-                std::optional<Clock::time_point> first;
-                bool ok = s.valid() && write_all(s.fd(), request, Millis(60000)) == IoResult::Ok;
-                ResponseReader r(s.fd(), "POST", Millis(600000));
-                bool nothing = false;
-                std::optional<ResponseHead> head;
-                if (ok)
-                    head = r.read_head({}, nothing);
-                ok = head && head->status == 200 &&
-                     r.read_body(
-                         [&](std::string_view) {
-                             if (!first)
-                                 first = Clock::now();
-                             return true;
-                         },
-                         {}) == IoResult::Ok;
-                auto end = Clock::now();
-                if (!ok) {
+                if (rate > 0) {
+                    auto due =
+                        t0 + std::chrono::duration_cast<Clock::duration>(
+                                 std::chrono::duration<double>(static_cast<double>(k) / rate));
+                    std::this_thread::sleep_until(due);
+                    start = due;
+                }
+                if (!exchange(s, first)) {
                     ++errors;
-                    s.close();
                     continue;
                 }
+                auto end = Clock::now();
                 mine.push_back(std::chrono::duration<double, std::milli>(end - start).count());
                 mine_first.push_back(
-                    std::chrono::duration<double, std::milli>(first.value_or(end) - start).count());
-                if (!r.reusable())
-                    s.close();
+                    std::chrono::duration<double, std::milli>(first - start).count());
             }
             std::lock_guard lock(mutex);
             latencies.insert(latencies.end(), mine.begin(), mine.end());
