@@ -835,42 +835,114 @@ void install_lmstudio_routes(httplib::Server& server, Simulator& sim, Faults& fa
             throw ApiError{400, "'instance_id' is required"};
         return sim.lms_unload(id);
     });
-    // One answer, not streamed (stream: true is SSE, which modelsim does not speak).
-    post("/api/v1/chat", [&](const json& j) -> json {
-        GenerateParams p;
-        p.model = j.value("model", "");
-        if (p.model.empty())
-            throw ApiError{400, "'model' is required"};
-        if (!j.contains("input") || !j["input"].is_string())
-            throw ApiError{400, "'input' is required"};
-        if (j.value("stream", false))
-            throw ApiError{400, "modelsim answers chat requests with stream: false only"};
-        p.prompt = j["input"].get<std::string>();
-        p.num_ctx = j.value("context_length", 0);
-        p.num_predict = j.value("max_output_tokens", -1);
-        if (auto ttl = j.find("ttl"); ttl != j.end() && ttl->is_number())
-            p.keep_alive = std::chrono::duration_cast<Ns>(std::chrono::duration<double>(*ttl));
-        if (!sim.can_generate(p.model))
-            throw ApiError{400, "Model \"" + p.model + "\" is an embedding model"};
-        check_runner(sim, faults, p.model);
-        Session s = sim.begin(p);
-        std::string text;
-        for (const auto& t : s.tokens)
-            text += t;
-        std::this_thread::sleep_for(s.prompt_eval_duration +
-                                    s.per_token * static_cast<long>(s.tokens.size()));
-        json fin = sim.finish(s, "stop");
-        double eval_s = static_cast<double>(fin["eval_duration"].get<int64_t>()) / 1e9;
-        double count = static_cast<double>(s.tokens.size());
-        return {{"model_instance_id", p.model},
-                {"output", {{{"type", "message"}, {"content", text}}}},
-                {"stats",
-                 {{"input_tokens", s.prompt_tokens},
-                  {"total_output_tokens", s.tokens.size()},
-                  {"reasoning_output_tokens", 0},
-                  {"tokens_per_second", eval_s > 0 ? count / eval_s : 0.0},
-                  {"time_to_first_token_seconds",
-                   std::chrono::duration<double>(s.prompt_eval_duration).count()}}}};
+    // POST /api/v1/chat (LM Studio's REST docs, chat.md): one answer, or with
+    // stream: true named SSE events (streaming-events.md) from chat.start to
+    // chat.end, whose `result` is the answer a non-streamed request gets.
+    server.Post("/api/v1/chat", [&sim, &faults](const httplib::Request& req,
+                                                httplib::Response& res) {
+        if (injected(faults, res))
+            return;
+        guarded(
+            res,
+            [&] {
+                json j = parse_body(req);
+                GenerateParams p;
+                p.model = j.value("model", "");
+                if (p.model.empty())
+                    throw ApiError{400, "'model' is required"};
+                if (!j.contains("input") || !j["input"].is_string())
+                    throw ApiError{400, "'input' is required"};
+                bool stream = j.value("stream", false);
+                p.prompt = j["input"].get<std::string>();
+                p.num_ctx = j.value("context_length", 0);
+                p.num_predict = j.value("max_output_tokens", -1);
+                if (auto ttl = j.find("ttl"); ttl != j.end() && ttl->is_number())
+                    p.keep_alive =
+                        std::chrono::duration_cast<Ns>(std::chrono::duration<double>(*ttl));
+                if (!sim.can_generate(p.model))
+                    throw ApiError{400, "Model \"" + p.model + "\" is an embedding model"};
+                check_runner(sim, faults, p.model);
+                auto session = std::make_shared<Session>(sim.begin(p));
+                // Ends the use once, however the answer ends; the answer's body.
+                auto finished = std::make_shared<bool>(false);
+                auto result = [&sim, session, finished] {
+                    json fin = sim.finish(*session, "stop");
+                    *finished = true;
+                    std::string text;
+                    for (const auto& t : session->tokens)
+                        text += t;
+                    double eval_s = static_cast<double>(fin["eval_duration"].get<int64_t>()) / 1e9;
+                    double count = static_cast<double>(session->tokens.size());
+                    return json{
+                        {"model_instance_id", session->model},
+                        {"output", {{{"type", "message"}, {"content", text}}}},
+                        {"stats",
+                         {{"input_tokens", session->prompt_tokens},
+                          {"total_output_tokens", session->tokens.size()},
+                          {"reasoning_output_tokens", 0},
+                          {"tokens_per_second", eval_s > 0 ? count / eval_s : 0.0},
+                          {"time_to_first_token_seconds",
+                           std::chrono::duration<double>(session->prompt_eval_duration).count()}}}};
+                };
+                if (!stream) {
+                    std::this_thread::sleep_for(session->prompt_eval_duration +
+                                                session->per_token *
+                                                    static_cast<long>(session->tokens.size()));
+                    send_json(res, 200, result());
+                    return;
+                }
+                // The events before the first token, then one message.delta a token.
+                std::vector<json> opening = {
+                    {{"type", "chat.start"}, {"model_instance_id", session->model}}};
+                if (session->load_duration.count() > 0) {
+                    opening.push_back(
+                        {{"type", "model_load.start"}, {"model_instance_id", session->model}});
+                    opening.push_back(
+                        {{"type", "model_load.end"},
+                         {"model_instance_id", session->model},
+                         {"load_time_seconds",
+                          std::chrono::duration<double>(session->load_duration).count()}});
+                }
+                opening.push_back({{"type", "prompt_processing.start"}});
+                auto sent = std::make_shared<size_t>(0);
+                auto event = [](const json& e) {
+                    return "event: " + e["type"].get<std::string>() + "\ndata: " + e.dump() +
+                           "\n\n";
+                };
+                res.status = 200;
+                res.set_chunked_content_provider(
+                    "text/event-stream",
+                    [session, sent, result, event, opening](size_t, httplib::DataSink& sink) {
+                        std::string bytes;
+                        if (*sent == 0) {
+                            for (const auto& e : opening)
+                                bytes += event(e);
+                            if (!sink.write(bytes.data(), bytes.size()))
+                                return false;
+                            std::this_thread::sleep_for(session->prompt_eval_duration);
+                            bytes = event({{"type", "prompt_processing.end"}}) +
+                                    event({{"type", "message.start"}});
+                        }
+                        if (*sent < session->tokens.size()) {
+                            if (*sent > 0)
+                                std::this_thread::sleep_for(session->per_token);
+                            bytes += event({{"type", "message.delta"},
+                                            {"content", session->tokens[(*sent)++]}});
+                            return sink.write(bytes.data(), bytes.size());
+                        }
+                        bytes += event({{"type", "message.end"}}) +
+                                 event({{"type", "chat.end"}, {"result", result()}});
+                        sink.write(bytes.data(), bytes.size());
+                        sink.done();
+                        return true;
+                    },
+                    // However the stream ends, the model is released.
+                    [&sim, session, finished](bool) {
+                        if (!*finished)
+                            sim.finish(*session, "stop");
+                    });
+            },
+            send_lms_error);
     });
     // OpenAI-compatible embeddings: {"model", "input": string | [string]}.
     post("/v1/embeddings", [&](const json& j) -> json {

@@ -63,6 +63,10 @@ bool carries_text(const json& j) {
             return non_empty_string(*d, "content") || non_empty_string(*d, "reasoning") ||
                    non_empty_string(*d, "reasoning_content") || non_empty_array(*d, "tool_calls");
     }
+    // LM Studio's /api/v1/chat stream: {"type": "message.delta", "content": "..."}
+    if (auto t = j.find("type");
+        t != j.end() && t->is_string() && (*t == "message.delta" || *t == "reasoning.delta"))
+        return non_empty_string(j, "content");
     // /v1/responses: {"type": "response.output_text.delta", "delta": "..."}
     return non_empty_string(j, "delta") && j.contains("type");
 }
@@ -155,10 +159,14 @@ void UsageTap::object(std::string_view text) {
             u = &*it2;
     // LM Studio's native API (its REST docs): "stats" beside the answer. /api/v1/chat:
     // input_tokens, total_output_tokens, tokens_per_second,
-    // time_to_first_token_seconds; /api/v0: tokens_per_second,
-    // time_to_first_token and generation_time in seconds (the tokens are in
-    // "usage").
-    if (auto st = j.find("stats"); st != j.end() && st->is_object()) {
+    // time_to_first_token_seconds (streamed: in the chat.end event's
+    // "result"); /api/v0: tokens_per_second, time_to_first_token and
+    // generation_time in seconds (the tokens are in "usage").
+    const json* answer = &j;
+    if (auto t = j.find("type"); t != j.end() && t->is_string() && *t == "chat.end")
+        if (auto r = j.find("result"); r != j.end() && r->is_object())
+            answer = &*r;
+    if (auto st = answer->find("stats"); st != answer->end() && st->is_object()) {
         if (auto n = count(*st, "input_tokens"))
             usage_.tokens_in = n;
         if (auto n = count(*st, "total_output_tokens"))

@@ -10,6 +10,9 @@
 //   prompt_tokens/completion_tokens (input_tokens/output_tokens on
 //   /v1/responses, inside response.completed when streamed). Ollama sends
 //   usage on a stream only when asked (stream_options.include_usage).
+// - LM Studio's native routes: `stats` beside the answer (/api/v1/chat
+//   streamed: inside the chat.end event's `result`; its text comes in
+//   message.delta events).
 // Every number is checked (store::kMaxTokens, store::kMaxSeconds); one out of
 // bounds is left out rather than recorded. An {"error": ...} in the answer
 // (Ollama reports a failure mid-stream that way) marks the use failed.

@@ -239,9 +239,14 @@ STUDIO_TOKEN=studio-secret start_serve -v --endpoint studio
 http "$SERVE_URL/api/v1/chat" -d '{"model":"llama3.1-8b","input":"hi"}'
 check "LM Studio's /api/v1/chat through serve: loaded by admission, the token injected" eval '[ "$STATUS" = 200 ] && jq_out ".stats.total_output_tokens > 0" && grep -q "model=llama3.1-8b status=200" "$SCRATCH/serve.err"'
 lms_out=$(jq .stats.total_output_tokens <<<"$OUT")
+http "$SERVE_URL/api/v1/chat" -d '{"model":"llama3.2-1b","input":"hi","stream":true}'
+OUT=$(sed -n 's/^data: \(.*"type":"chat.end".*\)$/\1/p' <<<"$OUT")
+check "LM Studio's /api/v1/chat streamed through serve: named events up to chat.end" eval '[ "$STATUS" = 200 ] && jq_out ".result.stats.total_output_tokens > 0"'
+lms_stream_out=$(jq .result.stats.total_output_tokens <<<"$OUT")
 stop_serve
 rm "$XDG_CONFIG_HOME/modelctl/config.json"
 check "the use is recorded with LM Studio's own stats: tokens and time to first token" eval '[ -n "$lms_out" ] && [ -n "$(events ".type == \"use\" and .model == \"llama3.1-8b\" and .tokens_out == $lms_out and .ttft_ms > 0")" ]'
+check "a streamed /api/v1/chat use is recorded from its chat.end: tokens in and out, generation time" eval '[ -n "$lms_stream_out" ] && [ -n "$(events ".type == \"use\" and .model == \"llama3.2-1b\" and .tokens_out == $lms_stream_out and .tokens_in > 0 and .ttft_ms > 0 and .eval_seconds > 0")" ]'
 
 # --- refusing to loop ---
 run timeout 10 "$MODELCTL" serve --listen "127.0.0.1:$SIM_PORT"

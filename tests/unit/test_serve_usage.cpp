@@ -117,6 +117,36 @@ TEST_CASE("LM Studio's stats: tokens, generation time and the server's time to f
     CHECK_FALSE(h.ttft_ms);
 }
 
+TEST_CASE("LM Studio's /api/v1/chat stream: ttft from the first delta, counts from chat.end") {
+    std::string s =
+        "event: chat.start\ndata: {\"type\":\"chat.start\",\"model_instance_id\":\"m\"}\n\n"
+        "event: message.start\ndata: {\"type\":\"message.start\"}\n\n";
+    std::string deltas =
+        "event: message.delta\ndata: {\"type\":\"message.delta\",\"content\":\"Hi\"}\n\n";
+    std::string end =
+        "event: chat.end\ndata: {\"type\":\"chat.end\",\"result\":{\"output\":[],"
+        "\"stats\":{\"input_tokens\":7,\"total_output_tokens\":20,\"tokens_per_second\":40,"
+        "\"time_to_first_token_seconds\":0.3}}}\n\n";
+    UsageTap t(UsageTap::Clock::now() - std::chrono::seconds(1));
+    t.head("text/event-stream");
+    t.feed(s);
+    t.feed(deltas);
+    t.feed(end);
+    Usage u = t.finish();
+    CHECK(u.tokens_in == 7u);
+    CHECK(u.tokens_out == 20u);
+    REQUIRE(u.eval_seconds);
+    CHECK(*u.eval_seconds == doctest::Approx(0.5));
+    // Measured at the first message.delta (a second after sending), not
+    // taken from the server's figure as for a whole answer.
+    REQUIRE(u.ttft_ms);
+    CHECK(*u.ttft_ms >= 1000);
+    Usage e = tap("text/event-stream",
+                  "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"unknown\","
+                  "\"message\":\"boom\"}}\n\n");
+    CHECK(e.error == "boom");
+}
+
 TEST_CASE("hostile counters are left out, not recorded") {
     Usage u = tap("application/x-ndjson",
                   R"({"done":true,"prompt_eval_count":-1,"eval_count":1e300,"eval_duration":"x"})"
