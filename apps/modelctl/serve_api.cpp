@@ -33,10 +33,17 @@ void answer(core::http::Exchange& ex, int status, const json& doc) {
     ex.reply(status, kJson, dump(doc) + "\n");
 }
 
+// A body over kMaxBody: a usage error, answered 413 as the proxy answers one.
+struct BodyTooLarge : Error {
+    using Error::Error;
+};
+
 void answer_error(core::http::Exchange& ex, const std::exception& e) {
     auto* ce = dynamic_cast<const Error*>(&e);
-    answer(ex, http_status_for(ce ? ce->kind() : ErrorKind::Failed),
-           {{"schema", "modelctl.error/v1"}, {"error", error_json(e)}});
+    int status = dynamic_cast<const BodyTooLarge*>(&e)
+                     ? 413
+                     : http_status_for(ce ? ce->kind() : ErrorKind::Failed);
+    answer(ex, status, {{"schema", "modelctl.error/v1"}, {"error", error_json(e)}});
 }
 
 Error usage(const std::string& message, const std::string& hint = {}) {
@@ -57,7 +64,9 @@ nlohmann::json read_object(core::http::Exchange& ex, std::initializer_list<const
         return true;
     });
     if (too_big)
-        throw usage("the request body is over " + std::to_string(kMaxBody) + " bytes");
+        throw BodyTooLarge(ErrorKind::Usage,
+                           "the request body is over " + std::to_string(kMaxBody) + " bytes",
+                           "a management request names models, not data");
     if (!whole)
         throw Error(ErrorKind::Interrupted, "the request body ended early");
     if (body.find_first_not_of(" \t\r\n") == std::string::npos)

@@ -93,6 +93,9 @@ http "$SERVE_URL/modelctl/v1/load" -d '{"models":["nope:1b"]}'
 check "POST load of a model the server lacks: 404 and a failed result" eval '[ "$STATUS" = 404 ] && jq_out ".results[0].ok == false and .results[0].error.kind == \"not_found\""'
 http "$SERVE_URL/modelctl/v1/load" -d '{"model":"gemma3:12b"}'
 check "a misspelt field is refused, not ignored: 400 in the error document" eval '[ "$STATUS" = 400 ] && jq_out ".schema == \"modelctl.error/v1\" and (.error.message | contains(\"unknown field\"))"'
+head -c 1100000 /dev/zero | tr '\0' ' ' >"$SCRATCH/big.json"
+http "$SERVE_URL/modelctl/v1/load" --data-binary @"$SCRATCH/big.json"
+check "a management body over 1 MiB: 413 in the error document" eval '[ "$STATUS" = 413 ] && jq_out ".schema == \"modelctl.error/v1\" and .error.kind == \"usage\""'
 http "$SERVE_URL/modelctl/v1/gc"
 check "GET on a management action: 405" eval '[ "$STATUS" = 405 ]'
 http "$SERVE_URL/modelctl/v1/gc" -d '{"idle":"1h","dry_run":true}'
