@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # modelctl's one entry point for people and CI.
 #   ./dev.sh demo    build, start modelsim on a free port, run status/load/health/bench/pull/unload against it
-#   ./dev.sh test    build with -Werror (g++), run every test; again under ASan+UBSan (clang),
-#                    with each fuzz target run from its seeds; format check
+#   ./dev.sh test    build with -Werror (g++), run every test; the installed binary and the
+#                    .deb; again under ASan+UBSan (clang), with each fuzz target run from
+#                    its seeds; format check
+#   ./dev.sh install build for /usr, install under a temporary root and test the installed
+#                    binary with the build tree moved away; build the .deb (and, as root,
+#                    install, test and remove it)
 #   ./dev.sh build   build (Release) into build/release
 #   ./dev.sh bench   run the benchmarks in tests/bench/
 #   ./dev.sh fuzz [SECONDS]  run each libFuzzer target for SECONDS (default 600)
@@ -16,7 +20,9 @@ JOBS=$(nproc 2>/dev/null || echo 2)
 
 BUILD_PACKAGES=(cmake g++ make pkg-config libcli11-dev nlohmann-json3-dev doctest-dev
     libcpp-httplib-dev libssl-dev)
-TEST_PACKAGES=(jq curl clang-format prometheus time gzip bc iproute2) # prometheus: promtool checks the metrics format
+# prometheus: promtool checks the metrics format; dpkg-dev: cpack's
+# dpkg-shlibdeps; systemd: systemd-analyze verifies the units; man-db: man -w.
+TEST_PACKAGES=(jq curl clang-format prometheus time gzip bc iproute2 socat dpkg-dev systemd man-db)
 # Real clients for e2e_clients: the official ollama and openai npm packages,
 # at the versions in tests/clients/package-lock.json, run by Node.js.
 BENCH_PACKAGES=(hyperfine curl time jq bc)
@@ -129,11 +135,47 @@ npm_clients() {
     (cd tests/clients && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 }
 
+# install_check DIR: installs the tree (configured for /usr) under a
+# temporary DESTDIR, moves the build tree away, and runs the installed binary
+# against modelsim (tests/install/test_installed.sh); then builds the .deb
+# with cpack and, as root on a machine where no modelctl package is
+# installed, installs it, runs the same test on /usr/bin/modelctl, and
+# removes it.
+install_check() {
+    local dir=$1 tmp rc=0
+    tmp=$(mktemp -d)
+    echo "== install under a temporary DESTDIR, the build tree moved away"
+    DESTDIR=$tmp/root cmake --install "$dir" >/dev/null
+    cp "$dir/apps/modelsim/modelsim" "$tmp/modelsim"
+    mv "$dir" "$dir.away"
+    INSTALL_ROOT=$tmp/root PREFIX=/usr BUILD_TREE=$ROOT/$dir MODELCTL=$tmp/root/usr/bin/modelctl \
+        MODELSIM=$tmp/modelsim bash tests/install/test_installed.sh || rc=$?
+    mv "$dir.away" "$dir"
+    [ $rc -eq 0 ] || { rm -rf "$tmp"; echo "dev.sh: the installed modelctl failed" >&2; exit 1; }
+    echo "== cpack -G DEB"
+    (cd "$dir" && cpack -G DEB >cpack.log 2>&1) || { cat "$dir/cpack.log"; exit 1; }
+    local deb
+    deb=$(ls "$dir"/modelctl_*.deb)
+    dpkg-deb -I "$deb" | sed -n 's/^ \(Package\|Version\|Depends\):/  \1:/p'
+    if [ "$(id -u)" -ne 0 ] || dpkg-query -W modelctl >/dev/null 2>&1; then
+        echo "  (not installed here: needs root and no modelctl package already installed)"
+    else
+        echo "== dpkg -i $(basename "$deb"), then the installed-binary test on /usr/bin/modelctl"
+        apt-get install -y -qq "./$deb" >/dev/null || dpkg -i "$deb" >/dev/null
+        INSTALL_ROOT=/ PREFIX=/usr MODELCTL=/usr/bin/modelctl MODELSIM=$tmp/modelsim \
+            bash tests/install/test_installed.sh || rc=$?
+        dpkg -r modelctl >/dev/null
+        [ $rc -eq 0 ] || { rm -rf "$tmp"; echo "dev.sh: the .deb's modelctl failed" >&2; exit 1; }
+    fi
+    rm -rf "$tmp"
+}
+
 test_all() {
     need "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}" "${FUZZ_PACKAGES[@]}"
     npm_clients
-    build build/ci -DMODELCTL_WERROR=ON -DMODELCTL_UNITY=ON
+    build build/ci -DMODELCTL_WERROR=ON -DMODELCTL_UNITY=ON -DCMAKE_INSTALL_PREFIX=/usr
     run_tests build/ci "tests (Release, -Werror)"
+    install_check build/ci
     CXX=clang++ build build/asan "${SANITIZED_OPTIONS[@]}"
     TEST_SANITIZED=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
         run_tests build/asan "tests (ASan + UBSan)" -E "$ASAN_SKIP"
@@ -214,5 +256,8 @@ case "${1:-}" in
     bench) bench ;;
     fuzz) fuzz_targets "${2:-600}" ;;
     tsan) tsan ;;
+    install) need "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
+        build build/install -DMODELCTL_UNITY=ON -DMODELCTL_TESTS=OFF -DCMAKE_INSTALL_PREFIX=/usr
+        install_check build/install ;;
     *) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

@@ -23,14 +23,15 @@ using SteadyClock = std::chrono::steady_clock;
 
 namespace {
 
-// Where modelctl-http.so may be: beside an installed binary
-// (PREFIX/bin/modelctl -> PREFIX/lib/modelctl/), then where the build put it.
+// Where modelctl-http.so may be: where the install layout puts it, relative to
+// the binary (BINDIR -> LIBDIR/modelctl, worked out by CMake: Debian's /usr
+// has LIBDIR lib/x86_64-linux-gnu), then where the build put it.
 std::vector<fs::path> module_paths() {
     std::vector<fs::path> out;
     std::error_code ec;
     auto exe = fs::read_symlink("/proc/self/exe", ec);
     if (!ec)
-        out.push_back(exe.parent_path().parent_path() / "lib" / "modelctl" / "modelctl-http.so");
+        out.push_back((exe.parent_path() / MODELCTL_HTTP_MODULE_FROM_BIN).lexically_normal());
 #ifdef MODELCTL_HTTP_MODULE
     out.emplace_back(MODELCTL_HTTP_MODULE);
 #endif
@@ -57,11 +58,16 @@ TransportFactory load_factory() {
             problem = path.string() + " lacks " + kTransportFactory;
         }
         if (problem.empty())
-            problem = "modelctl-http.so was not found beside the binary";
+            problem =
+                "modelctl-http.so was found neither where it is installed nor in the build tree";
     });
-    if (!factory)
-        throw Error(ErrorKind::Failed, "cannot load modelctl's HTTP module: " + problem,
-                    "reinstall modelctl: modelctl-http.so belongs in PREFIX/lib/modelctl/");
+    if (!factory) {
+        auto paths = module_paths();
+        throw Error(
+            ErrorKind::Failed, "cannot load modelctl's HTTP module: " + problem,
+            "reinstall modelctl: the module belongs at " +
+                (paths.empty() ? std::string("PREFIX/lib/modelctl") : paths.front().string()));
+    }
     return factory;
 }
 
