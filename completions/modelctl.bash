@@ -79,7 +79,11 @@ _modelctl() {
                 COMPREPLY=($(compgen -W "$(_modelctl_models)" -- "$cur"))
             fi ;;
         config)
-            COMPREPLY=($(compgen -W "show $global" -- "$cur")) ;;
+            if [ "$prev" = check ]; then
+                _filedir json
+            else
+                COMPREPLY=($(compgen -W "show check $global" -- "$cur"))
+            fi ;;
         record)
             if [[ "$cur" == -* ]]; then
                 COMPREPLY=($(compgen -W "--latency-ms --ttft-ms --tokens --tokens-in --eval-ms --failed --task --at --batch $global" -- "$cur"))

@@ -34,7 +34,7 @@ complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a serve 
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a record -d 'Record a use of a model made outside modelctl'
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a stats -d 'Show recorded usage per model'
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a endpoints -d 'List the servers modelctl manages, with reachability and budget'
-complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a config -d 'Show the configuration'
+complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a config -d 'Show or check the configuration'
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a simulate -d 'Replay a request trace, eviction rules side by side'
 
 # Global options
@@ -75,6 +75,7 @@ complete -c modelctl -n "__fish_seen_subcommand_from rollback" -l to -x -d 'The 
 complete -c modelctl -n "__fish_seen_subcommand_from rollback" -l reload -d 'Reload the model if it is loaded'
 complete -c modelctl -n "__fish_seen_subcommand_from pin unpin priority" -a '(__modelctl_installed)'
 complete -c modelctl -n "__fish_seen_subcommand_from config" -a show -d 'Print every effective setting and its source'
+complete -c modelctl -n "__fish_seen_subcommand_from config" -a check -d 'Validate a config file without running anything'
 complete -c modelctl -n "__fish_seen_subcommand_from record" -l latency-ms -x -d 'Wall time of the request, ms'
 complete -c modelctl -n "__fish_seen_subcommand_from record" -l ttft-ms -x -d 'Time to first token, ms'
 complete -c modelctl -n "__fish_seen_subcommand_from record" -l tokens -x -d 'Tokens generated'

@@ -3,6 +3,7 @@
 #include "operations/planning.hpp"
 #include "output.hpp"
 #include "util/duration.hpp"
+#include "util/text.hpp"
 
 #include <iostream>
 #include <memory>
@@ -15,11 +16,45 @@ namespace config = core::config;
 
 void setup_config(CLI::App& app, Context& ctx) {
     auto opts = std::make_shared<ConfigOptions>();
-    auto* sub = app.add_subcommand("config", "Show the configuration");
+    auto* sub = app.add_subcommand("config", "Show or check the configuration");
     sub->require_subcommand(1);
     auto* show = sub->add_subcommand(
         "show", "Print every effective setting with where it came from (flag, env, file, default)");
     show->callback([&ctx, opts] { ctx.exit_code = run_config_show(ctx, *opts); });
+    auto* check = sub->add_subcommand(
+        "check", "Validate a config file (default: the one in use) without running anything");
+    check->add_option("file", opts->file, "The file to check");
+    check->callback([&ctx, opts] { ctx.exit_code = run_config_check(ctx, *opts); });
+}
+
+int run_config_check(Context& ctx, const ConfigOptions& o) {
+    std::optional<std::filesystem::path> file;
+    if (!o.file.empty())
+        file = o.file;
+    else if (!ctx.global.config.empty())
+        file = ctx.global.config;
+    // As serve's SIGHUP reads it: the file with this environment, every key
+    // and value checked, the endpoints resolved. Throws Error{Usage}.
+    auto cfg = config::load(ctx.env, file);
+    auto endpoints = core::operations::resolve_endpoints(cfg);
+    if (ctx.global.json) {
+        json names = json::array();
+        for (const auto& e : endpoints)
+            names.push_back(e.name);
+        print_json({{"schema", "modelctl.config-check/v1"},
+                    {"file", cfg.file.string()},
+                    {"file_exists", cfg.file_exists},
+                    {"ok", true},
+                    {"endpoints", names},
+                    {"models", cfg.models.size()}});
+    } else if (!ctx.global.quiet) {
+        std::cout << core::util::printable(cfg.file.string())
+                  << (cfg.file_exists ? ": ok" : ": absent (the defaults apply)") << ", "
+                  << endpoints.size() << (endpoints.size() == 1 ? " endpoint, " : " endpoints, ")
+                  << cfg.models.size() << (cfg.models.size() == 1 ? " model" : " models")
+                  << " configured\n";
+    }
+    return 0;
 }
 
 namespace {

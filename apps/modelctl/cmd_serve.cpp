@@ -13,6 +13,7 @@
 #include "serve_api.hpp"
 #include "store/atomicfile.hpp"
 #include "util/interrupt.hpp"
+#include "util/notify.hpp"
 #include "util/text.hpp"
 
 #include <charconv>
@@ -20,6 +21,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <unistd.h>
 
@@ -60,6 +62,37 @@ std::string log_line(const core::serve::RequestLog& r) {
     if (!r.note.empty())
         s += " (" + core::util::printable(r.note) + ")";
     return s;
+}
+
+// The settings serve takes once, at start, whose value differs between
+// `before` and `now`, as "key, key" (empty: none).
+std::string restart_only_changes(const core::config::Config& before,
+                                 const core::config::Config& now) {
+    static const std::set<std::string> kAtStart = {"host",
+                                                   "endpoint",
+                                                   "timeout",
+                                                   "serve.listen",
+                                                   "serve.max_body",
+                                                   "serve.max_queue",
+                                                   "serve.queue_timeout",
+                                                   "serve.token_env",
+                                                   "serve.admin_token_env"};
+    std::map<std::string, std::string> old;
+    for (const auto& s : before.settings)
+        old[s.key] = s.value;
+    std::string out;
+    for (const auto& s : now.settings)
+        if (kAtStart.count(s.key) && old[s.key] != s.value)
+            out += (out.empty() ? "" : ", ") + s.key;
+    auto urls = [](const core::config::Config& c) {
+        std::vector<std::string> v;
+        for (const auto& ep : core::operations::resolve_endpoints(c))
+            v.push_back(ep.name + "=" + ep.provider + "@" + ep.address.url() + "#" + ep.token_env);
+        return v;
+    };
+    if (urls(before) != urls(now))
+        out += (out.empty() ? "" : ", ") + std::string("endpoints");
+    return out;
 }
 
 } // namespace
@@ -151,6 +184,7 @@ void setup_serve(CLI::App& app, Context& ctx) {
 }
 
 int run_serve(Context& ctx, const ServeOptions& o) {
+    core::util::install_hangup_handler(); // SIGHUP reloads the config, as daemons do
     std::map<std::string, core::config::Flag> flags;
     if (!o.listen.empty())
         flags["serve.listen"] = {"--listen", o.listen};
@@ -197,10 +231,13 @@ int run_serve(Context& ctx, const ServeOptions& o) {
     auto record_store = ctx.store(e);
     // keep_alive, idle_timeout and num_ctx come from the config alone (the
     // store adds only pins and priorities, which the plans read themselves).
+    // The config as it is now: SIGHUP reads it again (reload below).
     auto effective = [&](const std::string& model) {
-        return core::operations::effective_settings(model, e.provider, cfg, nullptr);
+        return core::operations::effective_settings(model, e.provider, ctx.config(), nullptr);
     };
-    core::serve::ServerBackend backend(*provider, backend_store, cfg, ctx.budget_fn(e));
+    core::serve::ServerBackend backend(
+        *provider, backend_store, [&ctx]() -> const core::config::Config& { return ctx.config(); },
+        ctx.budget_fn(e));
 
     std::mutex out_mutex;
     auto say = [&](const std::string& line) {
@@ -302,24 +339,57 @@ int run_serve(Context& ctx, const ServeOptions& o) {
     };
     core::serve::Service service(std::move(listener), backend, write, so);
     service_ptr = &service;
-    api.emplace(ServeApi{ctx, e, cfg, *provider, backend_store, service.admission(), events,
-                         so.on_event, [] { return core::util::interrupt_count() > 0; }});
+    api.emplace(ServeApi{ctx, e, *provider, backend_store, service.admission(), events, so.on_event,
+                         [] { return core::util::interrupt_count() > 0; }});
     if (!o.port_file.empty())
         core::store::write_atomically(o.port_file, std::to_string(bound) + "\n");
+    std::string listening =
+        "listening on http://" + (host.find(':') != std::string::npos ? "[" + host + "]" : host) +
+        ":" + std::to_string(bound) + ", in front of " + e.provider + " at " + e.address.url();
     if (!ctx.global.quiet)
-        say("listening on http://" +
-            (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
-            std::to_string(bound) + ", in front of " + e.provider + " at " + e.address.url());
+        say(listening);
+    // Under systemd with Type=notify: ready once the port is open (and written).
+    std::string notify_socket = ctx.env.get_nonempty("NOTIFY_SOCKET").value_or("");
+    auto notify = [&](const std::string& state) {
+        std::string problem;
+        if (!core::util::notify_service_manager(notify_socket, state, problem))
+            say("error: cannot tell the service manager " + state.substr(0, state.find('\n')) +
+                ": " + problem);
+    };
+    notify("READY=1\nSTATUS=" + listening);
 
+    // SIGHUP: the config read again. Models' settings, the budget and the
+    // policy apply to the next decision; what was set up at start (the
+    // listening address, the server, tokens, serve's limits) on a restart.
+    auto reload = [&] {
+        notify("RELOADING=1");
+        const auto& before = ctx.config();
+        try {
+            const auto& now = ctx.reload_config();
+            auto later = restart_only_changes(before, now);
+            say("config reloaded from " + core::util::printable(now.file.string()) +
+                (later.empty() ? "" : "; on restart only: " + later));
+        } catch (const core::Error& err) {
+            say(std::string("error: config not reloaded, the running one kept: ") + err.what());
+        }
+        notify("READY=1\nSTATUS=" + listening);
+    };
     std::thread runner([&] { service.run(); });
-    while (core::util::interrupt_count() == 0)
+    int hangups = core::util::hangup_count();
+    while (core::util::interrupt_count() == 0) {
         std::this_thread::sleep_for(50ms);
+        if (int h = core::util::hangup_count(); h != hangups) {
+            hangups = h;
+            reload();
+        }
+    }
     if (!ctx.global.quiet)
         say("stopping: answers in flight may take " +
-            std::to_string(static_cast<long>(cfg.serve_grace.count())) + "s");
+            std::to_string(static_cast<long>(ctx.config().serve_grace.count())) + "s");
+    notify("STOPPING=1");
     events.close(); // event streams end now, not at the grace period's end
     service.stop();
-    service.drain(std::chrono::duration_cast<std::chrono::milliseconds>(cfg.serve_grace));
+    service.drain(std::chrono::duration_cast<std::chrono::milliseconds>(ctx.config().serve_grace));
     runner.join();
     auto counts = service.recorder().counts();
     if (verbose)

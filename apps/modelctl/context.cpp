@@ -25,9 +25,27 @@ bool Context::color() const {
 
 const core::config::Config&
 Context::config(const std::map<std::string, core::config::Flag>& flags) const {
-    if (config_)
-        return *config_;
-    auto all = flags;
+    if (const auto* c = config_.load(std::memory_order_acquire))
+        return *c;
+    std::lock_guard lock(config_mutex_);
+    if (const auto* c = config_.load(std::memory_order_acquire))
+        return *c;
+    flags_ = flags;
+    configs_.push_back(read_config());
+    config_.store(&configs_.back(), std::memory_order_release);
+    return configs_.back();
+}
+
+const core::config::Config& Context::reload_config() const {
+    config(); // the first read sets the flags
+    std::lock_guard lock(config_mutex_);
+    configs_.push_back(read_config()); // throws, keeping the current one
+    config_.store(&configs_.back(), std::memory_order_release);
+    return configs_.back();
+}
+
+core::config::Config Context::read_config() const {
+    auto all = flags_;
     if (!global.host.empty())
         all["host"] = {"--host", global.host};
     if (!global.timeout.empty())
@@ -37,9 +55,9 @@ Context::config(const std::map<std::string, core::config::Flag>& flags) const {
     std::optional<std::filesystem::path> file;
     if (!global.config.empty())
         file = global.config;
-    config_ = core::config::load(env, file, all);
-    note("config " + config_->file.string() + (config_->file_exists ? "" : " (absent)"));
-    return *config_;
+    auto cfg = core::config::load(env, file, all);
+    note("config " + cfg.file.string() + (cfg.file_exists ? "" : " (absent)"));
+    return cfg;
 }
 
 std::vector<Endpoint> Context::endpoints() const {

@@ -10,8 +10,11 @@
 #include "resources/resources.hpp"
 #include "store/store.hpp"
 
+#include <atomic>
+#include <deque>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -42,8 +45,14 @@ struct Context {
 
     // The configuration, read once: the file, MODELCTL_* variables, the global
     // flags, and the command's own flags (key -> flag) given on first use.
+    // Safe from any thread.
     const core::config::Config&
     config(const std::map<std::string, core::config::Flag>& flags = {}) const;
+    // Reads the configuration again, as config() first did (serve's SIGHUP).
+    // Later config() calls get the new one; references to the old stay valid
+    // (every configuration read is kept until exit: reloads are rare). Throws
+    // Error{Usage} and keeps the current one when the new one is bad.
+    const core::config::Config& reload_config() const;
 
     // Colour on stdout: a terminal, NO_COLOR unset or empty, TERM not "dumb".
     bool color() const;
@@ -104,7 +113,12 @@ struct Context {
     void note(const std::string& text) const;
 
 private:
-    mutable std::optional<core::config::Config> config_;
+    core::config::Config read_config() const;
+
+    mutable std::mutex config_mutex_;                  // reading a configuration
+    mutable std::deque<core::config::Config> configs_; // every one read; the last is current
+    mutable std::atomic<const core::config::Config*> config_{nullptr};
+    mutable std::map<std::string, core::config::Flag> flags_; // the first call's
     mutable std::optional<std::vector<Endpoint>> endpoints_;
     mutable std::optional<Endpoint> endpoint_;
 };

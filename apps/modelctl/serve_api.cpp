@@ -183,6 +183,7 @@ void ServeApi::load(core::http::Exchange& ex, const nlohmann::json& body) {
     int status = 200;
     admission.run_exclusive([&] {
         core::registry::Registry reg(server, store);
+        const auto& cfg = ctx.config(); // as it is now (SIGHUP reads it again)
         auto lp = core::operations::plan_loads(server, reg, cfg, ctx.budget_fn(endpoint), models,
                                                false, busy(admission));
         json plan_doc = plan_json(lp);
@@ -276,7 +277,7 @@ void ServeApi::unload(core::http::Exchange& ex, const nlohmann::json& body) {
 void ServeApi::gc(core::http::Exchange& ex, const nlohmann::json& body) {
     GcOptions o;
     o.dry_run = flag(body, "dry_run");
-    core::config::Config run_cfg = cfg;
+    core::config::Config run_cfg = ctx.config();
     if (body.contains("idle")) {
         const auto& idle = body["idle"];
         auto d =

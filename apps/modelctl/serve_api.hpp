@@ -22,8 +22,7 @@ namespace modelctl {
 
 struct ServeApi {
     Context& ctx;
-    const Endpoint& endpoint;
-    const core::config::Config& cfg;
+    const Endpoint& endpoint;         // the configuration is ctx.config(), read again on SIGHUP
     core::provider::Provider& server; // used only within admission decisions
     core::store::Store& store;
     core::serve::Admission& admission;

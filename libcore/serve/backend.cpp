@@ -25,7 +25,7 @@ std::vector<std::string> ServerBackend::loaded() {
 }
 
 Backend::Plan ServerBackend::plan(const std::string& model, const std::set<std::string>& keep) {
-    auto lp = operations::plan_loads(server_, reg_, cfg_, budget_, {model}, true, keep);
+    auto lp = operations::plan_loads(server_, reg_, config_(), budget_, {model}, true, keep);
     Plan p;
     p.model = lp.wanted.front().model;
     planned_ = lp.wanted.front();
@@ -48,12 +48,12 @@ void ServerBackend::unload(const std::string& model, const std::string&) {
 void ServerBackend::load(const std::string& model) {
     if (!planned_ || planned_->model != model)
         plan(model, {});
-    reg_.load(model, serve_load_settings(cfg_, *planned_),
+    reg_.load(model, serve_load_settings(config_(), *planned_),
               false); // the request's use is recorded by itself
 }
 
 operations::Effective ServerBackend::settings(const std::string& model) {
-    return operations::effective_settings(model, server_.kind(), cfg_, store_.read());
+    return operations::effective_settings(model, server_.kind(), config_(), store_.read());
 }
 
 } // namespace core::serve

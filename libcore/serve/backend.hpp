@@ -13,6 +13,7 @@
 #include "serve/admission.hpp"
 #include "store/store.hpp"
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,11 +31,15 @@ util::KeepAlive serve_keep_alive(const operations::Effective& e);
 provider::LoadSettings serve_load_settings(const config::Config& cfg,
                                            const operations::Wanted& wanted);
 
+// The configuration as it is now: serve reads it again on SIGHUP, and each
+// plan takes the one current when it starts.
+using ConfigFn = std::function<const config::Config&()>;
+
 class ServerBackend final : public Backend {
 public:
-    ServerBackend(provider::Provider& server, store::Store& store, const config::Config& cfg,
+    ServerBackend(provider::Provider& server, store::Store& store, ConfigFn config,
                   operations::BudgetFn budget)
-        : server_(server), store_(store), reg_(server, store), cfg_(cfg),
+        : server_(server), store_(store), reg_(server, store), config_(std::move(config)),
           budget_(std::move(budget)) {}
 
     std::vector<std::string> loaded() override;
@@ -49,7 +54,7 @@ private:
     provider::Provider& server_;
     store::Store& store_;
     registry::Registry reg_;
-    const config::Config& cfg_;
+    ConfigFn config_;
     operations::BudgetFn budget_;
     std::optional<operations::Wanted> planned_; // the last plan's model, for load()
 };

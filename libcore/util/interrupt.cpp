@@ -21,6 +21,12 @@ extern "C" void modelctl_on_signal(int) {
     g_count.fetch_add(1);
 }
 
+std::atomic<int> g_hangups{0};
+
+extern "C" void modelctl_on_hangup(int) {
+    g_hangups.fetch_add(1);
+}
+
 } // namespace
 
 void install_interrupt_handlers() {
@@ -32,6 +38,18 @@ void install_interrupt_handlers() {
     sa.sa_flags = SA_RESTART | SA_RESETHAND;
     sigaction(SIGINT, &sa, nullptr);
     sigaction(SIGTERM, &sa, nullptr);
+}
+
+void install_hangup_handler() {
+    struct sigaction sa {};
+    sa.sa_handler = modelctl_on_hangup;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART; // every SIGHUP counts, not only the first
+    sigaction(SIGHUP, &sa, nullptr);
+}
+
+int hangup_count() {
+    return g_hangups.load();
 }
 
 int interrupt_count() {

@@ -27,6 +27,11 @@ bool interrupted();
 void throw_if_interrupted(const char* what);
 
 // While alive, interrupted() is false until another signal arrives.
+// SIGHUP as a request to read the configuration again (serve installs it;
+// other commands keep the default, which ends them). Only counts.
+void install_hangup_handler();
+int hangup_count();
+
 class CleanupScope {
 public:
     CleanupScope();

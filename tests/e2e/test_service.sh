@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# modelctl serve as a service (issue 18): systemd's readiness protocol
+# (READY=1 once listening, RELOADING=1 and READY=1 around a reload,
+# STOPPING=1), SIGHUP reading the config again (a good one applies to the next
+# decision, a bad one is refused and the running one kept, a change that needs
+# a restart is named), and `config check`.
+source "$(dirname "$0")/lib.sh"
+RC=0 ERR= OUT=
+start_sim --speed 50 --vram 48GB --max-loaded 8
+CONFIG="$XDG_CONFIG_HOME/modelctl/config.json"
+mkdir -p "$(dirname "$CONFIG")"
+echo '{"budget": {"max_loaded": 8}}' >"$CONFIG"
+
+gen() { curl -s -o /dev/null -w '%{http_code}' "$SERVE_URL/api/generate" -d "{\"model\":\"$1\",\"prompt\":\"hi\",\"stream\":false,\"options\":{\"num_predict\":1}}"; }
+loaded() { curl -s "$SIM_URL/api/ps" | jq -r '[.models[].name] | sort | join(" ")'; }
+# wait_log TEXT: polls serve's log for TEXT (up to 5 s).
+wait_log() {
+    for _ in $(seq 1 250); do grep -qF -- "$1" "$SCRATCH/serve.err" && return 0; sleep 0.02; done
+    return 1
+}
+
+socat -u UNIX-RECV:"$SCRATCH/notify.sock" OPEN:"$SCRATCH/notify.out",creat,append &
+SIM_PIDS+=($!)
+for _ in $(seq 1 100); do [ -S "$SCRATCH/notify.sock" ] && break; sleep 0.02; done
+NOTIFY_SOCKET="$SCRATCH/notify.sock" start_serve
+for _ in $(seq 1 100); do grep -q "READY=1" "$SCRATCH/notify.out" 2>/dev/null && break; sleep 0.02; done
+check "serve tells systemd it is ready, with where it listens as its status" eval 'grep -q "^READY=1\$" "$SCRATCH/notify.out" && grep -q "^STATUS=listening on ${SERVE_URL}" "$SCRATCH/notify.out"'
+
+# --- SIGHUP with a good config: the next decision follows it ---
+check "two models loaded through serve under budget.max_loaded 8" eval '[ "$(gen llama3.2:1b)" = 200 ] && [ "$(gen llama3.2:3b)" = 200 ] && [ "$(loaded)" = "llama3.2:1b llama3.2:3b" ]'
+echo '{"budget": {"max_loaded": 1}}' >"$CONFIG"
+kill -HUP "$SERVE_PID"
+wait_log "config reloaded from $CONFIG" || true
+check "SIGHUP reads the config again, and says so" eval 'grep -qF "config reloaded from $CONFIG" "$SCRATCH/serve.err" && ! grep -q "on restart only" "$SCRATCH/serve.err"'
+check "the next load follows the new budget.max_loaded 1: one model left" eval '[ "$(gen qwen2.5-coder:1.5b)" = 200 ] && [ "$(loaded)" = "qwen2.5-coder:1.5b" ]'
+# (socat writes the datagrams one after another, without separators)
+check "around the reload serve told systemd RELOADING=1, then READY=1 again" eval '[ "$(grep -o "READY=1" "$SCRATCH/notify.out" | wc -l)" -ge 2 ] && grep -q "RELOADING=1READY=1" "$SCRATCH/notify.out"'
+
+# --- SIGHUP with a bad config: refused, the running one kept ---
+printf '{"budget": {"max_loaded": "two"}}' >"$CONFIG"
+kill -HUP "$SERVE_PID"
+wait_log "config not reloaded" || true
+check "a bad config is refused with the reason, the running one kept" eval 'grep -q "error: config not reloaded, the running one kept: .*max_loaded" "$SCRATCH/serve.err"'
+check "serve still answers, by the config it kept (max_loaded 1)" eval '[ "$(gen llama3.2:1b)" = 200 ] && [ "$(loaded)" = "llama3.2:1b" ] && kill -0 "$SERVE_PID"'
+
+# --- a change only a restart can apply is named ---
+echo '{"budget": {"max_loaded": 1}, "serve": {"max_queue": 5}}' >"$CONFIG"
+kill -HUP "$SERVE_PID"
+wait_log "on restart only" || true
+check "a setting serve takes at start is named as waiting for a restart" eval 'grep -q "config reloaded from .*; on restart only: serve.max_queue" "$SCRATCH/serve.err"'
+
+stop_serve
+for _ in $(seq 1 100); do grep -q "STOPPING=1" "$SCRATCH/notify.out" && break; sleep 0.02; done
+check "and that it is stopping, on SIGTERM" eval 'grep -q "STOPPING=1" "$SCRATCH/notify.out" && [ "$SERVE_RC" = 0 ]'
+
+# --- config check: a file validated as SIGHUP reads it ---
+run "$MODELCTL" config check
+check "config check: the config in use is fine" eval 'rc_is 0 && has "$OUT" "$CONFIG: ok, 2 endpoints"'
+printf '{"budget": {"max_loaded": 1},\n "keep_alive": "5x"}' >"$SCRATCH/bad.json"
+run "$MODELCTL" config check "$SCRATCH/bad.json"
+check "config check names the bad key and exits 2" eval 'rc_is 2 && has "$ERR" "keep_alive" && [ -z "$OUT" ]'
+run "$MODELCTL" --json config check
+check "config check --json" eval 'rc_is 0 && jq_out ".schema == \"modelctl.config-check/v1\" and .ok and (.endpoints | length == 2)"'
+run "$MODELCTL" config check "$SCRATCH/absent.json"
+check "config check of a file that is not there fails" eval 'rc_is 2 && has "$ERR" "cannot read the config file"'
+
+finish
