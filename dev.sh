@@ -247,6 +247,7 @@ bench() {
     bash tests/bench/history_scale.sh build/release
     bash tests/bench/serve_overhead.sh build/release
     bash tests/bench/serve_trace.sh build/release
+    bash tests/bench/serve_idle.sh build/release
 }
 
 case "${1:-}" in

@@ -76,7 +76,8 @@ std::string restart_only_changes(const core::config::Config& before,
                                                    "serve.max_queue",
                                                    "serve.queue_timeout",
                                                    "serve.token_env",
-                                                   "serve.admin_token_env"};
+                                                   "serve.admin_token_env",
+                                                   "serve.interval"};
     std::map<std::string, std::string> old;
     for (const auto& s : before.settings)
         old[s.key] = s.value;
@@ -144,12 +145,40 @@ std::string serve_metrics_text(const core::serve::Telemetry::Snapshot& t,
     e.family("modelctl_serve_resident", "gauge", "Models in memory as serve last saw them");
     for (const auto& m : a.resident)
         e.sample({{"model", m}}, 1);
+    if (!a.pressure.empty()) {
+        e.family("modelctl_serve_memory_pressure", "gauge",
+                 "Memory pressure from other programs: 0 ok, 1 high (a device under its "
+                 "min_free), 2 critical (under half of it)");
+        e.sample({}, a.pressure == "critical" ? 2 : a.pressure == "high" ? 1 : 0);
+    }
+    e.family("modelctl_serve_load_failures", "gauge",
+             "Failed loads in a row of a model serve is backing off from, by model");
+    for (const auto& [m, f] : a.failing)
+        e.sample({{"model", m}}, f.failures);
     e.family("modelctl_serve_uses_recorded_total", "counter", "Uses written to the store");
     e.sample({}, static_cast<double>(r.recorded));
     e.family("modelctl_serve_store_writes_total", "counter",
              "Store transactions that wrote uses (group commit)");
     e.sample({}, static_cast<double>(r.writes));
     return e.text();
+}
+
+nlohmann::json serve_state_json(const core::serve::Admission::Snapshot& a) {
+    nlohmann::json failing = nlohmann::json::array();
+    for (const auto& [m, f] : a.failing)
+        failing.push_back({{"model", m},
+                           {"failures", f.failures},
+                           {"retry_in_seconds", std::round(f.retry_in * 10) / 10},
+                           {"error", f.error}});
+    nlohmann::json in_flight = nlohmann::json::object();
+    for (const auto& [m, n] : a.in_flight)
+        in_flight[m] = n;
+    return {{"pressure", a.pressure.empty() ? nlohmann::json(nullptr)
+                                            : nlohmann::json{{"level", a.pressure},
+                                                             {"reason", a.pressure_reason}}},
+            {"failing", failing},
+            {"in_flight", in_flight},
+            {"queued", a.queued}};
 }
 
 std::pair<std::string, int> parse_listen(const std::string& text) {
@@ -235,9 +264,16 @@ int run_serve(Context& ctx, const ServeOptions& o) {
     auto effective = [&](const std::string& model) {
         return core::operations::effective_settings(model, e.provider, ctx.config(), nullptr);
     };
+    // Memory pressure is this machine's: only for a server on it whose memory
+    // the config does not declare (memory.vram / memory.ram: a server elsewhere).
+    core::serve::PressureFn pressure;
+    if (core::operations::is_local(e) && !cfg.vram && !cfg.ram)
+        pressure = [&ctx]() -> std::optional<core::resources::Pressure> {
+            return core::resources::pressure(ctx.probe(), ctx.config());
+        };
     core::serve::ServerBackend backend(
         *provider, backend_store, [&ctx]() -> const core::config::Config& { return ctx.config(); },
-        ctx.budget_fn(e));
+        ctx.budget_fn(e), pressure);
 
     std::mutex out_mutex;
     auto say = [&](const std::string& line) {
@@ -281,6 +317,7 @@ int run_serve(Context& ctx, const ServeOptions& o) {
     char machine[256] = {};
     if (gethostname(machine, sizeof machine - 1) == 0)
         so.machine = machine;
+    so.tick = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.serve_interval);
     so.admission.queue_max = cfg.serve_max_queue;
     so.admission.wait_timeout =
         std::chrono::duration_cast<std::chrono::milliseconds>(cfg.serve_queue_timeout);
@@ -312,7 +349,11 @@ int run_serve(Context& ctx, const ServeOptions& o) {
             try {
                 bool all = rq.target.find("all=1") != std::string::npos ||
                            rq.target.find("all=true") != std::string::npos;
-                ex.reply(200, kJson, status_json(ctx, all).dump());
+                auto doc = status_json(ctx, all);
+                if (service_ptr)
+                    doc["serve"] = serve_state_json(service_ptr->admission().snapshot());
+                ex.reply(200, kJson,
+                         doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
             } catch (const core::Error& err) {
                 ex.reply(502, kJson,
                          nlohmann::json{{"error", err.what()}}.dump(
@@ -328,8 +369,10 @@ int run_serve(Context& ctx, const ServeOptions& o) {
         events.publish(h);
         bool error = h.type == "refuse" || h.type == "fail";
         if (error || verbose)
-            say(h.type + " " + core::util::printable(h.model) +
-                (h.reason.empty() ? "" : ": " + core::util::printable(h.reason)));
+            say(h.type + (h.model.empty() ? "" : " " + core::util::printable(h.model)) +
+                (h.reason.empty()
+                     ? ""
+                     : (h.model.empty() ? " " : ": ") + core::util::printable(h.reason)));
     };
     so.on_error = [&](const std::string& text) { say("error: " + core::util::printable(text)); };
 

@@ -9,6 +9,7 @@
 #include "serve/telemetry.hpp"
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include <string>
 
@@ -25,6 +26,10 @@ int run_serve(Context& ctx, const ServeOptions& options);
 // "HOST:PORT" ("[::1]:11435", ":11435" for every address) split; throws
 // Error{Usage} for anything else.
 std::pair<std::string, int> parse_listen(const std::string& text);
+
+// The "serve" part of GET /modelctl/v1/status: memory pressure, models
+// serve is backing off from, requests in flight and waiting (docs/JSON.md).
+nlohmann::json serve_state_json(const core::serve::Admission::Snapshot& a);
 
 // GET /metrics: serve's counters in the Prometheus text format (docs/JSON.md
 // lists the families).

@@ -181,6 +181,13 @@ const std::vector<Key>& table() {
          [](Config& c, const std::string& v) { c.serve_admin_token_env = v; }},
         {"serve.grace", "30s", "on SIGTERM, how long answers in flight may take to finish",
          [](Config& c, const std::string& v) { c.serve_grace = duration(v); }},
+        {"serve.interval", "30s",
+         "how often serve unloads idle models and looks at memory pressure",
+         [](Config& c, const std::string& v) {
+             c.serve_interval = positive_duration(v);
+             if (c.serve_interval > util::Seconds(86400))
+                 throw std::invalid_argument("'" + v + "' is longer than a day");
+         }},
         {"memory.vram", "", "the server's GPU memory, when it is not this machine (unset: probed)",
          [](Config& c, const std::string& v) { c.vram = size(v); }},
         {"memory.ram", "", "the server's system RAM, when it is not this machine (unset: probed)",

@@ -100,6 +100,7 @@ struct Config {
     size_t serve_max_queue = 64;
     util::Seconds serve_queue_timeout{120};
     util::Seconds serve_grace{30};
+    util::Seconds serve_interval{30}; // the watcher's tick: idle unloads, memory pressure
     std::string serve_token_env = "MODELCTL_SERVE_TOKEN";
     std::string serve_admin_token_env;
 

@@ -4,6 +4,7 @@
 #include "operations/planning.hpp"
 
 #include <cstdint>
+#include <limits>
 #include <set>
 
 namespace core::operations {
@@ -33,6 +34,28 @@ GcPlan plan_gc(provider::Provider& server, registry::Registry& reg, const config
     out.plan = policy::plan_gc(resident, timeouts,
                                out.budget ? out.budget->budget : policy::Budget{UINT64_MAX, 0},
                                epoch_seconds(now), policy::Params{});
+    return out;
+}
+
+GcPlan plan_relief(provider::Provider& server, registry::Registry& reg, const config::Config& cfg,
+                   uint64_t need, const std::set<std::string>& keep) {
+    auto now = util::now();
+    auto loaded = server.loaded();
+    auto state = reg.observe(loaded, now);
+    GcPlan out;
+    out.loaded = loaded.size();
+    auto resident = residents(loaded, state, cfg, server.kind(), now);
+    uint64_t held = 0;
+    for (auto& r : resident) {
+        r.pinned = r.pinned || keep.count(r.name);
+        held += r.bytes;
+    }
+    std::vector<double> never(resident.size(), std::numeric_limits<double>::infinity());
+    policy::Budget budget{held > need ? held - need : 0, 0};
+    out.plan = policy::plan_gc(resident, never, budget, epoch_seconds(now), policy::Params{});
+    for (auto& v : out.plan.over_budget) // the policy's words, for this cause
+        if (v.reason.rfind("over budget: ", 0) == 0)
+            v.reason = "memory pressure: " + v.reason.substr(13);
     return out;
 }
 

@@ -32,6 +32,13 @@ struct GcPlan {
 GcPlan plan_gc(provider::Provider& server, registry::Registry& reg, const config::Config& cfg,
                const BudgetFn& budget, bool idle_given, const std::set<std::string>& keep = {});
 
+// What to unload to free `need` bytes under memory pressure (serve's
+// watcher): the policy's over-budget choice against a budget of what the
+// loaded models hold minus `need`, with no idle unloads; never a pin, never
+// a model in `keep`. A model's whole size counts as freed, wherever it sits.
+GcPlan plan_relief(provider::Provider& server, registry::Registry& reg, const config::Config& cfg,
+                   uint64_t need, const std::set<std::string>& keep);
+
 // gc --versions: a version tag to delete, beyond its model's keep_versions.
 struct VersionDrop {
     std::string model; // canonical

@@ -327,4 +327,38 @@ BudgetReport compute_budget(const Snapshot& snap, const config::Config& cfg, boo
     return r;
 }
 
+const char* level_name(PressureLevel level) {
+    switch (level) {
+    case PressureLevel::Ok:
+        return "ok";
+    case PressureLevel::High:
+        return "high";
+    case PressureLevel::Critical:
+        return "critical";
+    }
+    return "ok";
+}
+
+Pressure pressure(const Snapshot& snap, const config::Config& cfg) {
+    using util::format_size;
+    Pressure p;
+    // One device: its free bytes against its min_free.
+    auto device = [&](const std::string& what, uint64_t free, uint64_t min_free,
+                      PressureLevel& level) {
+        if (free >= min_free)
+            return;
+        PressureLevel l = free < min_free / 2 ? PressureLevel::Critical : PressureLevel::High;
+        level = std::max(level, l);
+        p.level = std::max(p.level, l);
+        p.need = std::max(p.need, min_free - free);
+        p.reason += (p.reason.empty() ? "" : "; ") + what + " " + format_size(free) +
+                    " free, under its min_free " + format_size(min_free);
+    };
+    if (snap.ram.total > 0)
+        device("RAM", std::min(snap.ram.available, snap.ram.total), cfg.ram_min_free, p.ram);
+    for (const auto& g : snap.gpus)
+        device("GPU " + g.name, g.total - std::min(g.used, g.total), cfg.gpu_min_free, p.gpu);
+    return p;
+}
+
 } // namespace core::resources

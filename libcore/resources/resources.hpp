@@ -75,4 +75,21 @@ struct BudgetReport {
 BudgetReport compute_budget(const Snapshot& snap, const config::Config& cfg, bool local,
                             uint64_t models_vram, uint64_t models_ram);
 
+// Memory pressure from other programs: a device whose free memory fell under
+// its min_free (budget.ram.min_free for RAM's MemAvailable, budget.gpu.min_free
+// for each GPU's total - used) is `high`; under half of it, `critical`.
+enum class PressureLevel { Ok, High, Critical };
+const char* level_name(PressureLevel level); // "ok", "high", "critical"
+
+struct Pressure {
+    PressureLevel level = PressureLevel::Ok; // the worst device's
+    PressureLevel ram = PressureLevel::Ok;
+    PressureLevel gpu = PressureLevel::Ok; // the worst GPU's
+    uint64_t need = 0;  // bytes to free to bring the worst device back to its min_free
+    std::string reason; // the devices under their min_free, in words ("" when ok)
+};
+
+// Read from a probe of this machine (a server elsewhere has no pressure here).
+Pressure pressure(const Snapshot& snap, const config::Config& cfg);
+
 } // namespace core::resources

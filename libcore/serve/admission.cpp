@@ -68,10 +68,38 @@ bool Admission::wait_idle(std::unique_lock<std::mutex>& lock,
     return true;
 }
 
+std::chrono::milliseconds load_backoff(int failures) {
+    constexpr std::chrono::milliseconds kFirst{1000}, kMost{300000};
+    auto wait = kFirst;
+    for (int i = 1; i < failures && wait < kMost; ++i)
+        wait *= 2;
+    return std::min(wait, kMost);
+}
+
+std::optional<Admit> Admission::backing_off(const std::string& model) const {
+    auto it = failed_.find(model);
+    if (it == failed_.end())
+        return std::nullopt;
+    auto left = it->second.retry_at - Clock::now();
+    if (left <= Clock::duration::zero())
+        return std::nullopt;
+    Admit a;
+    a.model = model;
+    a.verdict = Verdict::Backoff;
+    a.retry_after = std::chrono::duration<double>(left).count();
+    a.message = model + "'s last " +
+                (it->second.failures == 1 ? std::string("load")
+                                          : std::to_string(it->second.failures) + " loads") +
+                " failed (" + it->second.error + ")";
+    return a;
+}
+
 Admit Admission::decide(std::unique_lock<std::mutex>& lock, const std::string& model,
                         const std::function<bool()>& client_gone, Clock::time_point deadline) {
     Admit a;
     a.model = model;
+    if (auto b = backing_off(model))
+        return *b; // failed while this request waited its turn
     auto fail = [&](const std::exception& e) {
         a.verdict = Verdict::Failed;
         a.message = e.what();
@@ -155,6 +183,7 @@ Admit Admission::decide(std::unique_lock<std::mutex>& lock, const std::string& m
         ++in_flight_[model]; // nobody evicts it while it loads
         lock.unlock();
         size_t done = 0;
+        bool loading = false;
         try {
             for (; done < plan.victims.size(); ++done) {
                 const auto& v = plan.victims[done];
@@ -166,6 +195,7 @@ Admit Admission::decide(std::unique_lock<std::mutex>& lock, const std::string& m
                 resident_.erase(v);
                 evicting_.erase(v);
             }
+            loading = true;
             backend_.load(model);
         } catch (const std::exception& e) {
             lock.lock();
@@ -174,9 +204,25 @@ Admit Admission::decide(std::unique_lock<std::mutex>& lock, const std::string& m
             if (--in_flight_[model] <= 0)
                 in_flight_.erase(model);
             changed_.notify_all();
+            auto* err = dynamic_cast<const Error*>(&e);
+            if (loading && !(err && err->kind() == ErrorKind::NotFound)) {
+                auto& f = failed_[model];
+                ++f.failures;
+                f.error = e.what();
+                auto wait = load_backoff(f.failures);
+                f.retry_at = Clock::now() + wait;
+                a.verdict = Verdict::Failed;
+                a.message = e.what();
+                a.error_kind = err ? static_cast<int>(err->kind()) : -1;
+                note({"fail", model,
+                      a.message + "; not tried again for " + std::to_string(wait.count() / 1000) +
+                          "s"});
+                return a;
+            }
             return fail(e);
         }
         lock.lock();
+        failed_.erase(model);
         resident_.insert(model);
         last_used_[model] = Clock::now();
         a.loaded = true;
@@ -196,6 +242,8 @@ Admit Admission::admit(const std::string& model, const std::function<bool()>& cl
         ++in_flight_[model];
         return a;
     }
+    if (auto b = backing_off(model))
+        return *b;
     if (queue_.size() >= limits_.queue_max) {
         a.verdict = Verdict::QueueFull;
         a.message = std::to_string(queue_.size()) + " requests are waiting already";
@@ -323,9 +371,64 @@ void Admission::run_exclusive(const std::function<void()>& f) {
     refresh();
 }
 
+void Admission::relieve() {
+    std::unique_lock d(decide_);
+    std::set<std::string> busy;
+    {
+        std::lock_guard g(mutex_);
+        for (const auto& [m, n] : in_flight_)
+            if (n > 0)
+                busy.insert(m);
+    }
+    Backend::Relief r;
+    try {
+        r = backend_.relieve(busy);
+    } catch (const std::exception& e) {
+        note({"fail", "", std::string("looking at memory pressure: ") + e.what()});
+        return;
+    }
+    {
+        std::lock_guard g(mutex_);
+        bool changed = r.level != pressure_;
+        pressure_ = r.level;
+        pressure_reason_ = r.reason;
+        if (changed && !r.level.empty())
+            note({"pressure", "", r.level + (r.reason.empty() ? "" : ": " + r.reason)});
+    }
+    for (size_t i = 0; i < r.victims.size(); ++i) {
+        const auto& v = r.victims[i];
+        {
+            std::lock_guard g(mutex_);
+            if (auto it = in_flight_.find(v); it != in_flight_.end() && it->second > 0)
+                continue; // admitted since the plan: never evicted while busy
+            evicting_.insert(v);
+        }
+        std::string reason = i < r.reasons.size() ? r.reasons[i] : "memory pressure";
+        bool unloaded = false;
+        try {
+            backend_.unload(v, reason);
+            unloaded = true;
+            note({"evict", v, reason});
+        } catch (const std::exception& e) {
+            note({"fail", v, e.what()});
+        }
+        std::lock_guard g(mutex_);
+        evicting_.erase(v);
+        if (unloaded)
+            resident_.erase(v);
+        changed_.notify_all();
+    }
+}
+
 Admission::Snapshot Admission::snapshot() const {
     std::lock_guard lock(mutex_);
-    return {in_flight_, resident_, queue_.size()};
+    Snapshot s{in_flight_, resident_, queue_.size(), {}, pressure_, pressure_reason_};
+    auto now = Clock::now();
+    for (const auto& [m, f] : failed_)
+        s.failing[m] = {f.failures,
+                        std::max(0.0, std::chrono::duration<double>(f.retry_at - now).count()),
+                        f.error};
+    return s;
 }
 
 } // namespace core::serve

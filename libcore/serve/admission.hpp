@@ -14,7 +14,12 @@
 //   requests never evict each other's model or overshoot the budget;
 // - a request whose client left is dropped from the queue, and does not
 //   start a load;
-// - the whole wait is bounded by `wait_timeout` (TimedOut).
+// - the whole wait is bounded by `wait_timeout` (TimedOut);
+// - a model whose load failed (a runner crash, out of memory) is not tried
+//   again before its backoff has passed: 1 s after the first failure, then
+//   2, 4, 8 ... capped at 5 min (Backoff, at once, without a server call),
+//   so a client retrying in a loop does not hammer the server; a load that
+//   succeeds clears it.
 // A model's requests in flight are counted from admit() to release().
 //
 // The server is only ever called by one thread at a time (the Backend need
@@ -51,6 +56,19 @@ public:
     virtual Plan plan(const std::string& model, const std::set<std::string>& keep) = 0;
     virtual void unload(const std::string& model, const std::string& reason) = 0;
     virtual void load(const std::string& model) = 0;
+    // Memory pressure from other programs now, and what the policy would
+    // unload to relieve it, never a model in `keep`. The default: a backend
+    // that cannot tell (level "").
+    struct Relief {
+        std::string level;                // "ok", "high", "critical"; "" unknown
+        std::string reason;               // the devices under their min_free
+        std::vector<std::string> victims; // to unload
+        std::vector<std::string> reasons; // the policy's reason for each
+    };
+    virtual Relief relieve(const std::set<std::string>& keep) {
+        (void)keep;
+        return {};
+    }
 };
 
 struct AdmissionLimits {
@@ -65,7 +83,11 @@ enum class Verdict {
     TimedOut,   // a victim stayed busy past wait_timeout
     ClientGone, // the client left while it waited
     Failed,     // the server failed a call (message, and the error's kind in `error_kind`)
+    Backoff,    // the model failed to load lately: not tried before `retry_after` seconds
 };
+
+// The wait before trying a model again after `failures` failed loads in a row.
+std::chrono::milliseconds load_backoff(int failures);
 
 struct Admit {
     Verdict verdict = Verdict::Admitted;
@@ -74,12 +96,14 @@ struct Admit {
     int error_kind = -1; // core::ErrorKind of a Failed call, as an int
     bool loaded = false; // this request loaded the model
     double waited_seconds = 0;
+    double retry_after = 0; // Backoff: seconds until the next try
     std::vector<std::string> evicted;
 };
 
 // Something that happened, for the event stream and the log.
 struct Happening {
-    std::string type; // "load", "unload", "evict", "refuse", "expire", "fail", "missing"
+    std::string
+        type; // "load", "unload", "evict", "refuse", "expire", "fail", "missing", "pressure"
     std::string model;
     std::string reason;
 };
@@ -108,13 +132,26 @@ public:
     void expire(
         const std::function<std::optional<std::chrono::seconds>(const std::string&)>& idle_timeout,
         Clock::time_point now = Clock::now());
+    // The watcher's look at memory pressure (Backend::relieve), as one
+    // decision: unloads what the policy picks to bring free memory back to
+    // min_free, never a model with requests in flight; a change of level is
+    // a "pressure" happening, each unload an "evict".
+    void relieve();
     // Runs `f` with the server to itself, as a decision (the management API).
     void run_exclusive(const std::function<void()>& f);
 
+    struct Failing {
+        int failures = 0;    // failed loads in a row
+        double retry_in = 0; // seconds until the next try (0: may be tried now)
+        std::string error;   // the last failure
+    };
     struct Snapshot {
         std::map<std::string, int> in_flight; // models with requests, by count
         std::set<std::string> resident;
         size_t queued = 0;
+        std::map<std::string, Failing> failing; // models whose last load failed
+        std::string pressure;                   // the last relieve()'s level ("": none yet)
+        std::string pressure_reason;
     };
     Snapshot snapshot() const;
 
@@ -128,6 +165,8 @@ private:
                    const std::function<bool()>& client_gone, Clock::time_point deadline);
     Admit decide(std::unique_lock<std::mutex>& lock, const std::string& model,
                  const std::function<bool()>& client_gone, Clock::time_point deadline);
+    // Backoff for `model` when it failed lately and its wait has not passed (lock held).
+    std::optional<Admit> backing_off(const std::string& model) const;
     void note(const Happening& h) {
         if (notify_)
             notify_(h);
@@ -145,6 +184,13 @@ private:
     std::map<std::string, Clock::time_point> last_used_;
     std::set<std::string> resident_;
     std::set<std::string> evicting_;
+    struct FailedLoads {
+        int failures = 0;
+        Clock::time_point retry_at;
+        std::string error;
+    };
+    std::map<std::string, FailedLoads> failed_;
+    std::string pressure_, pressure_reason_;
 };
 
 } // namespace core::serve

@@ -1,5 +1,6 @@
 #include "serve/backend.hpp"
 
+#include "operations/gc.hpp"
 #include "operations/load.hpp"
 
 namespace core::serve {
@@ -50,6 +51,25 @@ void ServerBackend::load(const std::string& model) {
         plan(model, {});
     reg_.load(model, serve_load_settings(config_(), *planned_),
               false); // the request's use is recorded by itself
+}
+
+Backend::Relief ServerBackend::relieve(const std::set<std::string>& keep) {
+    Relief r;
+    if (!pressure_)
+        return r;
+    auto p = pressure_();
+    if (!p)
+        return r;
+    r.level = resources::level_name(p->level);
+    r.reason = p->reason;
+    if (p->level == resources::PressureLevel::Ok)
+        return r;
+    auto gp = operations::plan_relief(server_, reg_, config_(), p->need, keep);
+    for (const auto& v : gp.plan.over_budget) {
+        r.victims.push_back(v.name);
+        r.reasons.push_back(v.reason + " (" + p->reason + ")");
+    }
+    return r;
 }
 
 operations::Effective ServerBackend::settings(const std::string& model) {

@@ -10,6 +10,7 @@
 #include "operations/planning.hpp"
 #include "provider/provider.hpp"
 #include "registry/registry.hpp"
+#include "resources/resources.hpp"
 #include "serve/admission.hpp"
 #include "store/store.hpp"
 
@@ -34,18 +35,23 @@ provider::LoadSettings serve_load_settings(const config::Config& cfg,
 // The configuration as it is now: serve reads it again on SIGHUP, and each
 // plan takes the one current when it starts.
 using ConfigFn = std::function<const config::Config&()>;
+// Memory pressure on the server's machine now (nullopt: it cannot be known
+// here, a server on another machine).
+using PressureFn = std::function<std::optional<resources::Pressure>()>;
 
 class ServerBackend final : public Backend {
 public:
     ServerBackend(provider::Provider& server, store::Store& store, ConfigFn config,
-                  operations::BudgetFn budget)
+                  operations::BudgetFn budget, PressureFn pressure = {})
         : server_(server), store_(store), reg_(server, store), config_(std::move(config)),
-          budget_(std::move(budget)) {}
+          budget_(std::move(budget)), pressure_(std::move(pressure)) {}
 
     std::vector<std::string> loaded() override;
     Plan plan(const std::string& model, const std::set<std::string>& keep) override;
     void unload(const std::string& model, const std::string& reason) override;
     void load(const std::string& model) override;
+    // Under pressure: operations::plan_relief's victims for the bytes needed.
+    Relief relieve(const std::set<std::string>& keep) override;
 
     // The model's settings as the config and the store say now.
     operations::Effective settings(const std::string& model);
@@ -56,6 +62,7 @@ private:
     registry::Registry reg_;
     ConfigFn config_;
     operations::BudgetFn budget_;
+    PressureFn pressure_;
     std::optional<operations::Wanted> planned_; // the last plan's model, for load()
 };
 

@@ -5,7 +5,9 @@
 #include "recommend/recommend.hpp"
 #include "util/timestamp.hpp"
 
+#include <algorithm>
 #include <charconv>
+#include <cmath>
 
 namespace core::serve {
 
@@ -166,6 +168,12 @@ void Proxy::model_request(http::Exchange& ex, Forward& f) {
         return;
     case Verdict::Refused:
         return answer_error(ex, f, 500, "modelctl: " + a.message);
+    case Verdict::Backoff:
+        return answer_error(ex, f, 503,
+                            "modelctl: " + a.message + "; serve tries it again in " +
+                                std::to_string(static_cast<long>(std::ceil(a.retry_after))) + "s",
+                            {{"Retry-After", std::to_string(static_cast<long>(
+                                                 std::max(1.0, std::ceil(a.retry_after))))}});
     case Verdict::QueueFull:
     case Verdict::TimedOut:
         return answer_error(ex, f, 503, "modelctl serve is busy: " + a.message + "; try again",

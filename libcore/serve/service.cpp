@@ -94,6 +94,7 @@ void Service::ticker() {
             admission_->expire(options_.idle_timeout);
         else
             admission_->refresh();
+        admission_->relieve();
         lock.lock();
     }
 }

@@ -1,11 +1,11 @@
 #pragma once
 // `modelctl serve` as one object: the listening server (http/server.hpp),
 // the proxy (proxy.hpp) in front of one upstream, admission by the policy
-// (admission.hpp), group-committed usage (recorder.hpp), and a ticker that
-// unloads models idle past their idle_timeout (serve holds their expiry, see
-// backend.hpp). Routes under /modelctl/ and /metrics go to `local` (the
-// app's management API); the rest to the proxy. It prints nothing: what
-// happens goes to `on_request` and `on_event`.
+// (admission.hpp), group-committed usage (recorder.hpp), and a ticker (the
+// watcher) that unloads models idle past their idle_timeout (serve holds
+// their expiry, see backend.hpp) and relieves memory pressure. Routes under /modelctl/ and /metrics
+// go to `local` (the app's management API); the rest to the proxy. It prints nothing: what happens
+// goes to `on_request` and `on_event`.
 
 #include "http/server.hpp"
 #include "http/upstream.hpp"
@@ -31,7 +31,9 @@ struct ServiceOptions {
     ProxyOptions proxy;
     AdmissionLimits admission;
     http::ServerLimits server;
-    std::chrono::milliseconds tick{5000};            // idle expiry and a fresh look at the server
+    // The watcher: idle expiry, a fresh look at the server, memory pressure
+    // (Admission::relieve); serve.interval.
+    std::chrono::milliseconds tick{30000};
     std::chrono::milliseconds record_interval{1000}; // group commit
     size_t record_batch = 256;
     // The idle timeout serve enforces for a model (nullopt: not serve's).

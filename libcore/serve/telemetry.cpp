@@ -71,6 +71,8 @@ void Telemetry::request(const RequestLog& r) {
 }
 
 void Telemetry::happening(const Happening& h) {
+    if (h.model.empty())
+        return; // no model's (a change of memory pressure): the gauges say it
     std::lock_guard lock(mutex_);
     ++s_.happenings[{h.type, h.model}];
 }

@@ -3,7 +3,8 @@
 # (READY=1 once listening, RELOADING=1 and READY=1 around a reload,
 # STOPPING=1), SIGHUP reading the config again (a good one applies to the next
 # decision, a bad one is refused and the running one kept, a change that needs
-# a restart is named), and `config check`.
+# a restart is named), the watcher (memory pressure, backoff after failed
+# loads), and `config check`.
 source "$(dirname "$0")/lib.sh"
 RC=0 ERR= OUT=
 start_sim --speed 50 --vram 48GB --max-loaded 8
@@ -52,6 +53,42 @@ check "a setting serve takes at start is named as waiting for a restart" eval 'g
 stop_serve
 for _ in $(seq 1 100); do grep -q "STOPPING=1" "$SCRATCH/notify.out" && break; sleep 0.02; done
 check "and that it is stopping, on SIGTERM" eval 'grep -q "STOPPING=1" "$SCRATCH/notify.out" && [ "$SERVE_RC" = 0 ]'
+
+# --- the watcher: memory pressure from a fake /proc/meminfo changed under serve ---
+mkdir -p "$SCRATCH/root/proc"
+meminfo() { printf 'MemTotal:       67108864 kB\nMemFree:        %s kB\nMemAvailable:   %s kB\n' "$1" "$1" >"$SCRATCH/root/proc/meminfo.new" && mv "$SCRATCH/root/proc/meminfo.new" "$SCRATCH/root/proc/meminfo"; }
+meminfo 41943040 # 40 GiB available of 64
+echo '{}' >"$CONFIG"
+status_serve() { curl -s "$SERVE_URL/modelctl/v1/status"; }
+MODELCTL_SYSROOT="$SCRATCH/root" MODELCTL_SERVE_INTERVAL=1s start_serve -v
+for m in llama3.2:1b llama3.2:3b llama3.1:8b; do gen "$m" >/dev/null; done
+for _ in $(seq 1 150); do [ "$(status_serve | jq -r '.serve.pressure.level // empty')" = ok ] && break; sleep 0.02; done
+OUT=$(status_serve)
+check "serve's status shows memory pressure ok while 40 GiB are available" eval 'jq_out ".serve.pressure.level == \"ok\" and (.serve.failing | length == 0)" && [ "$(loaded)" = "llama3.1:8b llama3.2:1b llama3.2:3b" ]'
+meminfo 1048576 # another program takes memory: 1 GiB left, under the 4 GB min_free
+wait_log "evict " || true
+meminfo 41943040 # what the unloads gave back
+check "under pressure the watcher says so, critical, naming RAM and its min_free" eval 'grep -q "pressure critical: RAM 1.1 GB free, under its min_free 4 GB" "$SCRATCH/serve.err"'
+check "and unloads by the policy until 3 GB are free: the models left hold at most 5.3 GB of 8.2" eval 'left=$(curl -s "$SIM_URL/api/ps" | jq "[.models[].size] | add // 0") && [ "$left" -le 5300000000 ] && [ "$left" -lt 8200000000 ] && grep -q "evict .*: memory pressure: " "$SCRATCH/serve.err"'
+for _ in $(seq 1 150); do [ "$(status_serve | jq -r '.serve.pressure.level // empty')" = ok ] && break; sleep 0.02; done
+OUT=$(curl -s "$SERVE_URL/metrics")
+check "back to ok once memory is free again, as a metric too" eval 'grep -q "^modelctl_serve_memory_pressure 0$" <<<"$OUT" && grep -q "pressure ok" "$SCRATCH/serve.err"'
+stop_serve
+
+# --- a model whose load fails is backed off, not hammered ---
+start_sim --speed 50 --vram 48GB --fault fail=gemma3:12b
+requests() { curl -s "$SIM_URL/modelsim/stats" | jq .requests; }
+start_serve
+check "a load that fails (runner crash) is answered 500 with the server's error" eval '[ "$(gen gemma3:12b)" = 500 ]'
+before=$(requests)
+http_code=$(curl -s -D "$SCRATCH/h" -o "$SCRATCH/b" -w '%{http_code}' "$SERVE_URL/api/generate" -d '{"model":"gemma3:12b","prompt":"hi"}')
+after=$(requests)
+check "a retry at once is answered 503 with Retry-After, without a call to the server" eval '[ "$http_code" = 503 ] && grep -qi "^retry-after: 1" "$SCRATCH/h" && grep -q "gemma3:12b.s last load failed" "$SCRATCH/b" && [ -n "$before" ] && [ "$after" = "$before" ]'
+for _ in $(seq 1 150); do [ "$(gen gemma3:12b)" = 500 ] && break; sleep 0.02; done
+OUT=$(status_serve)
+check "after its backoff it is tried again; failing twice doubles the wait, as status shows" eval 'jq_out ".serve.failing[0].model == \"gemma3:12b\" and .serve.failing[0].failures == 2 and .serve.failing[0].retry_in_seconds > 1 and (.serve.failing[0].error | contains(\"runner process has terminated\"))"'
+check "other models are not held back" eval '[ "$(gen llama3.2:1b)" = 200 ]'
+stop_serve
 
 # --- config check: a file validated as SIGHUP reads it ---
 run "$MODELCTL" config check

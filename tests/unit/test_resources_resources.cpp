@@ -151,3 +151,38 @@ TEST_CASE("budget: GPUs, then RAM, then configuration") {
     CHECK(r.budget.bytes == 20 * GB);
     CHECK(r.budget.max_loaded == 2);
 }
+
+TEST_CASE("pressure: a device under its min_free is high, under half of it critical") {
+    config::Config cfg; // gpu min_free 1 GB, ram min_free 4 GB
+    Snapshot snap;
+    snap.ram = {64'000'000'000, 40'000'000'000, std::nullopt};
+    snap.gpus = {{"nvidia", "RTX 4090", 24'000'000'000, 10'000'000'000}};
+    auto ok = pressure(snap, cfg);
+    CHECK(ok.level == PressureLevel::Ok);
+    CHECK(ok.need == 0);
+    CHECK(ok.reason.empty());
+    CHECK(std::string(level_name(ok.level)) == "ok");
+
+    snap.ram.available = 3'000'000'000; // 1 GB short of 4
+    auto high = pressure(snap, cfg);
+    CHECK(high.level == PressureLevel::High);
+    CHECK(high.ram == PressureLevel::High);
+    CHECK(high.gpu == PressureLevel::Ok);
+    CHECK(high.need == 1'000'000'000);
+    CHECK(high.reason == "RAM 3 GB free, under its min_free 4 GB");
+
+    snap.gpus[0].used = 23'800'000'000; // 0.2 GB free: under half of 1 GB
+    auto crit = pressure(snap, cfg);
+    CHECK(crit.level == PressureLevel::Critical);
+    CHECK(crit.gpu == PressureLevel::Critical);
+    CHECK(crit.need == 1'000'000'000); // the worst device's shortfall (RAM 1 GB, GPU 0.8 GB)
+    CHECK(crit.reason.find("GPU RTX 4090 200 MB free") != std::string::npos);
+
+    // used past total (a hostile nvidia-smi) is no free memory, not a wrap-around
+    snap.gpus[0].used = 30'000'000'000;
+    CHECK(pressure(snap, cfg).need == 1'000'000'000);
+    CHECK(pressure(snap, cfg).gpu == PressureLevel::Critical);
+    // no probe of RAM (total 0): no RAM pressure
+    Snapshot none;
+    CHECK(pressure(none, cfg).level == PressureLevel::Ok);
+}

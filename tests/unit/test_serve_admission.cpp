@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <future>
+#include <set>
 #include <thread>
 
 using namespace core::serve;
@@ -60,6 +61,10 @@ public:
         Call c(*this);
         std::this_thread::sleep_for(load_time);
         std::lock_guard lock(mutex_);
+        if (crashing.count(model)) {
+            log_.push_back("crash " + model);
+            throw core::Error(core::ErrorKind::Failed, "llama runner process has terminated");
+        }
         log_.push_back("load " + model);
         loaded_.push_back(model);
         max_loaded = std::max(max_loaded, loaded_.size());
@@ -77,6 +82,24 @@ public:
     }
 
     std::chrono::milliseconds load_time{10ms};
+    std::set<std::string> crashing; // their loads fail
+    // relieve(): the level, and the victims it proposes (those in `keep` left out).
+    std::string pressure_level;
+    std::vector<std::string> pressure_victims;
+    std::set<std::string> last_keep;
+    Relief relieve(const std::set<std::string>& keep) override {
+        Call c(*this);
+        Relief r;
+        r.level = pressure_level;
+        r.reason = "RAM 1 GB free, under its min_free 4 GB";
+        last_keep = keep;
+        for (const auto& v : pressure_victims)
+            if (!keep.count(v)) {
+                r.victims.push_back(v);
+                r.reasons.push_back("memory pressure: cheapest");
+            }
+        return r;
+    }
     std::atomic<int> calls{0};
     std::atomic<int> overlapping{0}; // calls made while another was running
     size_t max_loaded = 0;
@@ -291,4 +314,71 @@ TEST_CASE("a client's unload waits for the model's requests") {
     CHECK(unloading.get().verdict == Verdict::Admitted);
     CHECK(b.log() == std::vector<std::string>{"unload a"});
     CHECK(adm.snapshot().resident.empty());
+}
+
+TEST_CASE("load_backoff: 1 s after the first failure, doubling, capped at 5 min") {
+    CHECK(load_backoff(1) == 1000ms);
+    CHECK(load_backoff(2) == 2000ms);
+    CHECK(load_backoff(3) == 4000ms);
+    CHECK(load_backoff(9) == 256000ms);
+    CHECK(load_backoff(10) == 300000ms);
+    CHECK(load_backoff(1000) == 300000ms);
+}
+
+TEST_CASE("a model whose load failed is not tried again before its backoff") {
+    FakeBackend b(2);
+    b.crashing.insert("bad");
+    std::vector<Happening> seen;
+    Admission adm(b, {}, [&](const Happening& h) { seen.push_back(h); });
+    Admit first = adm.admit("bad", {});
+    CHECK(first.verdict == Verdict::Failed);
+    CHECK(first.message == "llama runner process has terminated");
+    REQUIRE_FALSE(seen.empty());
+    CHECK(seen.back().type == "fail");
+    CHECK(seen.back().reason.find("not tried again for 1s") != std::string::npos);
+    // A client retrying at once gets the backoff, and the server is not called.
+    Admit again = adm.admit("bad", {});
+    CHECK(again.verdict == Verdict::Backoff);
+    CHECK(again.retry_after > 0);
+    CHECK(again.retry_after <= 1.0);
+    CHECK(again.message.find("bad's last load failed") != std::string::npos);
+    CHECK(b.count("crash bad") == 1);
+    auto snap = adm.snapshot();
+    REQUIRE(snap.failing.count("bad"));
+    CHECK(snap.failing["bad"].failures == 1);
+    CHECK(snap.failing["bad"].error == "llama runner process has terminated");
+    // Other models are not held back by it.
+    CHECK(adm.admit("a", {}).verdict == Verdict::Admitted);
+    // A model the server lacks is not a failed load: no backoff.
+    CHECK(adm.admit("missing", {}).verdict == Verdict::Failed);
+    CHECK(adm.admit("missing", {}).verdict == Verdict::Failed);
+    CHECK_FALSE(adm.snapshot().failing.count("missing"));
+}
+
+TEST_CASE("relieve: unloads the backend's victims, never a model with requests in flight") {
+    FakeBackend b(3);
+    b.preload({"a", "b", "c"});
+    std::vector<Happening> seen;
+    Admission adm(b, {}, [&](const Happening& h) { seen.push_back(h); });
+    REQUIRE(adm.admit("a", {}).verdict == Verdict::Admitted); // a is busy
+    b.pressure_level = "critical";
+    b.pressure_victims = {"a", "b"};
+    adm.relieve();
+    CHECK(b.last_keep == std::set<std::string>{"a"});
+    CHECK(b.count("unload a") == 0);
+    CHECK(b.count("unload b") == 1);
+    auto snap = adm.snapshot();
+    CHECK(snap.pressure == "critical");
+    CHECK_FALSE(snap.resident.count("b"));
+    CHECK(snap.resident.count("a"));
+    REQUIRE(seen.size() == 2);
+    CHECK(seen[0].type == "pressure");
+    CHECK(seen[0].reason == "critical: RAM 1 GB free, under its min_free 4 GB");
+    CHECK(seen[1].type == "evict");
+    CHECK(seen[1].model == "b");
+    // The same level again is no new happening.
+    b.pressure_victims.clear();
+    adm.relieve();
+    CHECK(seen.size() == 2);
+    adm.release("a");
 }
