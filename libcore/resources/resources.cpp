@@ -1,19 +1,15 @@
 #include "resources/resources.hpp"
 
 #include "error.hpp"
+#include "util/process.hpp"
 #include "util/size.hpp"
 
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
-#include <csignal>
 #include <cstring>
-#include <fcntl.h>
 #include <fstream>
-#include <poll.h>
 #include <sstream>
-#include <sys/wait.h>
-#include <unistd.h>
 
 namespace core::resources {
 
@@ -148,104 +144,18 @@ std::vector<Gpu> parse_nvidia_smi(const std::string& output) {
     return out;
 }
 
-std::optional<std::string> run_program(const std::vector<std::string>& argv,
-                                       const std::string& path_env,
-                                       std::chrono::milliseconds timeout, std::string& why) {
-    fs::path exe;
-    std::istringstream dirs(path_env);
-    std::string dir;
-    while (std::getline(dirs, dir, ':')) {
-        fs::path p = fs::path(dir.empty() ? "." : dir) / argv[0];
-        if (::access(p.c_str(), X_OK) == 0) {
-            exe = p;
-            break;
-        }
-    }
-    if (exe.empty()) {
-        why = argv[0] + " not found on PATH";
-        return std::nullopt;
-    }
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) {
-        why = std::string("pipe: ") + std::strerror(errno);
-        return std::nullopt;
-    }
-    std::vector<char*> args;
-    for (const auto& a : argv)
-        args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    pid_t pid = ::fork();
-    if (pid < 0) {
-        why = std::string("fork: ") + std::strerror(errno);
-        ::close(fds[0]);
-        ::close(fds[1]);
-        return std::nullopt;
-    }
-    if (pid == 0) {
-        ::dup2(fds[1], STDOUT_FILENO);
-        int null = ::open("/dev/null", O_RDWR);
-        if (null >= 0) {
-            ::dup2(null, STDIN_FILENO);
-            ::dup2(null, STDERR_FILENO);
-        }
-        ::execv(exe.c_str(), args.data());
-        ::_exit(127);
-    }
-    ::close(fds[1]);
-    std::string out;
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    bool timed_out = false;
-    for (;;) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-            deadline - std::chrono::steady_clock::now());
-        if (left.count() <= 0) {
-            timed_out = true;
-            break;
-        }
-        pollfd p{fds[0], POLLIN, 0};
-        int r = ::poll(&p, 1, static_cast<int>(left.count()));
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            timed_out = r == 0;
-            break;
-        }
-        char buf[4096];
-        ssize_t n = ::read(fds[0], buf, sizeof buf);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        out.append(buf, static_cast<size_t>(n));
-    }
-    ::close(fds[0]);
-    if (timed_out)
-        ::kill(pid, SIGKILL);
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    if (timed_out) {
-        why = argv[0] + " did not answer within " + std::to_string(timeout.count()) + " ms";
-        return std::nullopt;
-    }
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        why = argv[0] + " failed (exit status " +
-              std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status)) +
-              ")";
-        return std::nullopt;
-    }
-    return out;
-}
-
 Snapshot probe(const ProbeOptions& o) {
     Snapshot s;
     s.ram = read_system_memory(o.root);
     if (s.ram.total == 0)
         s.notes.push_back("cannot read " + (o.root / "proc/meminfo").string());
     std::string why;
-    auto out = run_program({"nvidia-smi", "--query-gpu=index,name,memory.total,memory.used",
-                            "--format=csv,noheader,nounits"},
-                           o.path_env, o.timeout, why);
+    util::RunOptions run;
+    run.path_env = o.path_env;
+    run.timeout = o.timeout;
+    auto out = util::run_program({"nvidia-smi", "--query-gpu=index,name,memory.total,memory.used",
+                                  "--format=csv,noheader,nounits"},
+                                 run, why);
     if (out)
         s.gpus = parse_nvidia_smi(*out);
     else if (why.find("not found") == std::string::npos)

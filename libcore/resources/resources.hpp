@@ -52,12 +52,6 @@ std::vector<Gpu> read_amd_gpus(const std::filesystem::path& root);
 // --format=csv,noheader,nounits` (MiB). Lines that do not parse are skipped.
 std::vector<Gpu> parse_nvidia_smi(const std::string& output);
 
-// Runs argv[0] found on `path_env` (no shell), returns its stdout when it
-// exits 0 within the timeout; nullopt otherwise, with the reason in `why`.
-std::optional<std::string> run_program(const std::vector<std::string>& argv,
-                                       const std::string& path_env,
-                                       std::chrono::milliseconds timeout, std::string& why);
-
 // The budget for loaded models, and how it was reached.
 struct BudgetReport {
     policy::Budget budget;

@@ -107,7 +107,7 @@ TEST_CASE("nvidia-smi output, and a fake nvidia-smi run without a shell") {
     CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(10));
     CHECK(snap.gpus.empty());
     REQUIRE(snap.notes.size() == 1);
-    CHECK(snap.notes[0] == "nvidia-smi did not answer within 200 ms");
+    CHECK(snap.notes[0] == "nvidia-smi did not finish within 200 ms");
 
     // Failing: reported with its status. Missing: silent (no NVIDIA GPU).
     put(s.path / "bin/nvidia-smi", "#!/bin/sh\nexit 6\n", true);
