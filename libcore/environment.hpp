@@ -22,6 +22,8 @@ public:
     std::optional<std::string> get_nonempty(const std::string& name) const;
 
     void set(const std::string& name, std::string value) { vars_[name] = std::move(value); }
+    // Every variable, by name (for a child process's environment).
+    const std::map<std::string, std::string>& vars() const { return vars_; }
 
 private:
     std::map<std::string, std::string> vars_;

@@ -8,6 +8,7 @@
 #include "registry/registry.hpp"
 #include "serve/backend.hpp"
 #include "serve/events.hpp"
+#include "serve/hooks.hpp"
 #include "serve/service.hpp"
 #include "serve/telemetry.hpp"
 #include "serve_api.hpp"
@@ -364,9 +365,16 @@ int run_serve(Context& ctx, const ServeOptions& o) {
         return false;
     };
     core::serve::EventHub events;
+    std::vector<std::string> hook_env;
+    for (const auto& [name, value] : ctx.env.vars())
+        hook_env.push_back(name + "=" + value);
+    core::serve::Hooks hooks(std::move(hook_env), ctx.env.get("PATH").value_or("/usr/bin:/bin"),
+                             e.address.url(),
+                             [&](const std::string& text) { say("error: " + text); });
     so.on_event = [&](const core::serve::Happening& h) {
         telemetry.happening(h);
-        events.publish(h);
+        auto published = events.publish(h);
+        hooks.fire(ctx.config().hooks, h, published.id, event_line(published));
         bool error = h.type == "refuse" || h.type == "fail";
         if (error || verbose)
             say(h.type + (h.model.empty() ? "" : " " + core::util::printable(h.model)) +

@@ -112,6 +112,14 @@ std::vector<std::string> names(const nlohmann::json& body) {
 
 } // namespace
 
+std::string event_line(const core::serve::EventHub::Event& e) {
+    return dump({{"id", e.id},
+                 {"time", core::util::format_rfc3339(e.time)},
+                 {"type", e.what.type},
+                 {"model", e.what.model},
+                 {"reason", e.what.reason}});
+}
+
 int http_status_for(ErrorKind kind) {
     switch (kind) {
     case ErrorKind::Usage:
@@ -339,13 +347,8 @@ void ServeApi::stream_events(core::http::Exchange& ex) {
         if (missed)
             out += "event: missed\ndata: " + dump({{"events", missed}}) + "\n\n";
         for (const auto& e : batch) {
-            json data = {{"id", e.id},
-                         {"time", core::util::format_rfc3339(e.time)},
-                         {"type", e.what.type},
-                         {"model", e.what.model},
-                         {"reason", e.what.reason}};
             out += "id: " + std::to_string(e.id) + "\nevent: " + e.what.type +
-                   "\ndata: " + dump(data) + "\n\n";
+                   "\ndata: " + event_line(e) + "\n\n";
             last = e.id;
         }
         auto now = std::chrono::steady_clock::now();

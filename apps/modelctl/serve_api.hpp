@@ -40,6 +40,10 @@ private:
     void stream_events(core::http::Exchange& ex);
 };
 
+// An event as one JSON line (no newline): the data of GET /modelctl/v1/events,
+// and what a hook reads on stdin.
+std::string event_line(const core::serve::EventHub::Event& e);
+
 // The HTTP status the management API answers for an error of `kind`.
 int http_status_for(core::ErrorKind kind);
 

@@ -251,6 +251,47 @@ void flatten(const json& j, const std::string& prefix, const std::string& origin
     }
 }
 
+HooksConfig hooks_from(const json& j, const std::string& origin) {
+    if (!j.is_object())
+        bad(origin, "hooks", "expected an object: {\"on_load\": [\"program\", \"arg\", ...], ...}");
+    HooksConfig h;
+    for (const auto& [k, v] : j.items()) {
+        std::string where = "hooks." + k;
+        try {
+            if (k == "timeout") {
+                h.timeout = positive_duration(text_of(v));
+                if (h.timeout > util::Seconds(3600))
+                    throw std::invalid_argument("'" + text_of(v) + "' is longer than an hour");
+            } else if (k == "max_running") {
+                h.max_running = static_cast<size_t>(integer(text_of(v), 1, 64));
+            } else if (std::find(hook_names().begin(), hook_names().end(), k) !=
+                       hook_names().end()) {
+                if (!v.is_array() || v.empty())
+                    throw std::invalid_argument(
+                        "expected a command as a list, e.g. [\"notify-send\", \"modelctl\"]");
+                std::vector<std::string> argv;
+                for (const auto& a : v) {
+                    if (!a.is_string())
+                        throw std::invalid_argument("every part of the command must be a string");
+                    argv.push_back(a.get<std::string>());
+                }
+                if (argv[0].empty())
+                    throw std::invalid_argument("the program's name is empty");
+                h.commands[k] = std::move(argv);
+            } else {
+                std::string names;
+                for (const auto& n : hook_names())
+                    names += n + ", ";
+                throw Error(ErrorKind::Usage, origin + ": unknown key '" + where + "'",
+                            "hooks takes " + names + "timeout and max_running");
+            }
+        } catch (const std::invalid_argument& e) {
+            bad(origin, where, e.what());
+        }
+    }
+    return h;
+}
+
 ModelSettings model_settings(const std::string& name, const json& j, const std::string& origin) {
     std::string where = "models." + name;
     if (!j.is_object())
@@ -353,6 +394,12 @@ std::vector<EndpointConfig> endpoints_from(const json& j, const std::string& ori
 
 } // namespace
 
+const std::vector<std::string>& hook_names() {
+    static const std::vector<std::string> names = {"on_load",     "on_unload", "on_evict",
+                                                   "on_pressure", "on_refuse", "on_failure"};
+    return names;
+}
+
 std::vector<std::pair<std::string, std::string>> keys() {
     std::vector<std::pair<std::string, std::string>> out;
     for (const auto& k : table())
@@ -383,11 +430,14 @@ Config load(const Environment& env, const std::optional<fs::path>& file,
             json rest = j;
             rest.erase("models");
             rest.erase("endpoints");
+            rest.erase("hooks");
             flatten(rest, "", origin, values);
             for (const auto& [k, v] : values)
                 chosen[k] = {k, v, Source::File, origin, chosen[k].help};
             if (j.contains("endpoints"))
                 c.endpoints = endpoints_from(j["endpoints"], origin);
+            if (j.contains("hooks"))
+                c.hooks = hooks_from(j["hooks"], origin);
             if (j.contains("models")) {
                 if (!j["models"].is_object())
                     bad(origin, "models", "expected an object keyed by model name");

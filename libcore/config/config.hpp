@@ -73,6 +73,17 @@ struct EndpointConfig {
     std::optional<uint64_t> ram;
 };
 
+// Commands serve runs on its events (the config's "hooks"): each an argv,
+// run without a shell, the event as one JSON line on stdin.
+struct HooksConfig {
+    // "on_load", "on_unload", "on_evict", "on_pressure", "on_refuse", "on_failure" -> argv
+    std::map<std::string, std::vector<std::string>> commands;
+    util::Seconds timeout{10}; // each run, then SIGKILL
+    size_t max_running = 4;    // at once; more wait (at most 64), then are dropped
+};
+// The hook names "hooks" takes, in order.
+const std::vector<std::string>& hook_names();
+
 struct Config {
     std::string host;                      // empty: the default address
     std::string endpoint;                  // the endpoint to use by name; empty: the first
@@ -107,6 +118,7 @@ struct Config {
     // Per-model settings, keyed as written in the file: each endpoint reads a
     // key by its own server's naming rule (operations::config_entry).
     std::map<std::string, ModelSettings> models;
+    HooksConfig hooks;
     std::filesystem::path file; // the file read, or that would be
     bool file_exists = false;
     std::vector<Setting> settings; // every global key, in table order

@@ -2,14 +2,17 @@
 
 namespace core::serve {
 
-void EventHub::publish(const Happening& h) {
+EventHub::Event EventHub::publish(const Happening& h) {
+    Event e;
     {
         std::lock_guard lock(mutex_);
-        events_.push_back({next_id_++, util::now(), h});
+        e = {next_id_++, util::now(), h};
+        events_.push_back(e);
         while (events_.size() > keep_)
             events_.pop_front();
     }
     changed_.notify_all();
+    return e;
 }
 
 uint64_t EventHub::last_id() const {

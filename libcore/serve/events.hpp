@@ -28,7 +28,8 @@ public:
 
     explicit EventHub(size_t keep = 256) : keep_(keep ? keep : 1) {}
 
-    void publish(const Happening& h);
+    // Numbers and keeps `h`; the event as kept.
+    Event publish(const Happening& h);
     // The id of the newest event (0: none yet).
     uint64_t last_id() const;
     // The kept events newer than `after`, oldest first, waiting up to

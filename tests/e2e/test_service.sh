@@ -90,6 +90,37 @@ check "after its backoff it is tried again; failing twice doubles the wait, as s
 check "other models are not held back" eval '[ "$(gen llama3.2:1b)" = 200 ]'
 stop_serve
 
+# --- hooks: commands run on events, the event on stdin, without a shell ---
+start_sim --speed 50 --vram 48GB
+# wait_file FILE TEXT: polls FILE for TEXT (up to 5 s).
+wait_file() {
+    for _ in $(seq 1 250); do grep -qF -- "$2" "$1" 2>/dev/null && return 0; sleep 0.02; done
+    return 1
+}
+cat >"$CONFIG" <<JSON
+{"budget": {"max_loaded": 1},
+ "hooks": {"on_load": ["sh", "-c", "cat >>\"\$0\"; echo \"\$MODELCTL_EVENT \$MODELCTL_MODEL \$MODELCTL_SERVER\" >>\"\$0.vars\"", "$SCRATCH/loads.jsonl"],
+           "on_evict": ["tee", "-a", "$SCRATCH/evicts.jsonl"],
+           "on_refuse": ["false"],
+           "on_unload": ["sleep", "5"],
+           "timeout": "1s"}}
+JSON
+MODELCTL_BUDGET_MEMORY=6GB start_serve
+gen llama3.2:1b >/dev/null
+wait_file "$SCRATCH/loads.jsonl.vars" "load llama3.2:1b" || true
+OUT=$(head -1 "$SCRATCH/loads.jsonl" 2>/dev/null || true)
+check "on_load gets the event as one JSON line on stdin, as the event stream has it" eval 'jq_out ".type == \"load\" and .model == \"llama3.2:1b\" and .id >= 1 and (.time | length > 0)"'
+check "and MODELCTL_EVENT, MODELCTL_MODEL and MODELCTL_SERVER" eval 'grep -qx "load llama3.2:1b $SIM_URL" "$SCRATCH/loads.jsonl.vars"'
+gen llama3.2:3b >/dev/null
+wait_file "$SCRATCH/evicts.jsonl" "llama3.2:1b" || true
+OUT=$(cat "$SCRATCH/evicts.jsonl" 2>/dev/null || true)
+check "on_evict runs a program with no shell (tee), the policy's reason in the event" eval 'jq_out ".type == \"evict\" and .model == \"llama3.2:1b\" and (.reason | length > 0)"'
+check "a refusal runs on_refuse; its failure is logged, serve answers on" eval '[ "$(gen gemma3:12b)" = 500 ] && wait_log "hook on_refuse failed: false failed (exit status 1)" && [ "$(gen llama3.2:3b)" = 200 ]'
+curl -s "$SERVE_URL/api/generate" -d '{"model": "llama3.2:3b", "keep_alive": 0}' >/dev/null
+check "a hook past its timeout is killed and logged" eval 'wait_log "hook on_unload failed: sleep did not finish within 1000 ms"'
+stop_serve
+echo '{}' >"$CONFIG"
+
 # --- config check: a file validated as SIGHUP reads it ---
 run "$MODELCTL" config check
 check "config check: the config in use is fine" eval 'rc_is 0 && has "$OUT" "$CONFIG: ok, 2 endpoints"'

@@ -125,3 +125,41 @@ TEST_CASE("bad input names the file or variable and the key") {
     }
     CHECK_THROWS_AS(load(Environment(), s.path / "missing.json"), Error); // named: must exist
 }
+
+TEST_CASE("hooks: argv lists by event, a timeout, a limit; anything else refused") {
+    Scratch s;
+    auto cfg = load(Environment(), write(s, R"({"hooks": {
+        "on_load": ["notify-send", "modelctl", "loaded"],
+        "on_pressure": ["sh", "-c", "logger -t modelctl"],
+        "timeout": "30s", "max_running": 2}})"));
+    CHECK(cfg.hooks.commands.size() == 2);
+    CHECK(cfg.hooks.commands["on_load"] ==
+          std::vector<std::string>{"notify-send", "modelctl", "loaded"});
+    CHECK(cfg.hooks.timeout == util::Seconds(30));
+    CHECK(cfg.hooks.max_running == 2u);
+    CHECK(load(Environment(), write(s, "{}")).hooks.commands.empty());
+
+    auto check_error = [&](const std::string& text, const std::string& message) {
+        auto file = write(s, text);
+        try {
+            load(Environment(), file);
+            FAIL("no error for " << text);
+        } catch (const Error& e) {
+            CHECK(e.kind() == ErrorKind::Usage);
+            CHECK(std::string(e.what()) == file.string() + ": " + message);
+        }
+    };
+    check_error(R"({"hooks": {"on_load": "notify-send modelctl"}})",
+                R"(hooks.on_load: expected a command as a list, e.g. ["notify-send", "modelctl"])");
+    check_error(R"({"hooks": {"on_load": []}})",
+                R"(hooks.on_load: expected a command as a list, e.g. ["notify-send", "modelctl"])");
+    check_error(R"({"hooks": {"on_load": ["x", 1]}})",
+                "hooks.on_load: every part of the command must be a string");
+    check_error(R"({"hooks": {"on_load": [""]}})", "hooks.on_load: the program's name is empty");
+    check_error(R"({"hooks": {"on_loaded": ["x"]}})", "unknown key 'hooks.on_loaded'");
+    check_error(R"({"hooks": {"timeout": "2h"}})", "hooks.timeout: '2h' is longer than an hour");
+    check_error(R"({"hooks": {"max_running": 0}})",
+                "hooks.max_running: '0' is not a whole number from 1 to 64");
+    check_error(R"({"hooks": ["x"]})",
+                R"(hooks: expected an object: {"on_load": ["program", "arg", ...], ...})");
+}
