@@ -518,6 +518,115 @@ void install_stats(httplib::Server& server, Simulator& sim) {
     });
 }
 
+// The OpenAI-compatible routes: Ollama's (docs/api/openai-compatibility.mdx,
+// middleware/openai.go) and LM Studio's (its OpenAI compatibility docs): the
+// same generations in OpenAI's shapes, errors in its envelope. Ollama's
+// cannot set keep_alive (the server default applies); LM Studio's take the
+// JIT "ttl", and list every downloaded model in /v1/models, as LM Studio does
+// with just-in-time loading on (modelsim's LM Studio loads on demand).
+void install_openai_routes(httplib::Server& server, Simulator& sim, Faults& faults, bool lmstudio) {
+    using OpenAIAnswer = std::function<void(const json&, httplib::Response&)>;
+    auto openai = [&faults](OpenAIAnswer answer_fn) {
+        return [&faults, answer_fn](const httplib::Request& req, httplib::Response& res) {
+            if (!injected(faults, res))
+                guarded(
+                    res, [&] { answer_fn(parse_body(req), res); }, send_openai_error);
+        };
+    };
+    auto v1_params = [lmstudio](const json& j) {
+        GenerateParams p;
+        if (auto ttl = j.find("ttl"); lmstudio && ttl != j.end() && ttl->is_number())
+            p.keep_alive = std::chrono::duration_cast<Ns>(std::chrono::duration<double>(*ttl));
+        if (!j.contains("model") || !j["model"].is_string() ||
+            j["model"].get<std::string>().empty())
+            throw ApiError{400, "model is required"};
+        p.model = j["model"].get<std::string>();
+        if (auto m = j.find("max_tokens"); m != j.end() && m->is_number_integer())
+            p.num_predict = m->get<int>();
+        return p;
+    };
+    server.Post(
+        "/v1/chat/completions", openai([&, v1_params](const json& j, httplib::Response& res) {
+            GenerateParams p = v1_params(j);
+            if (!j.contains("messages") || !j["messages"].is_array() || j["messages"].empty())
+                throw ApiError{400, "[] is too short - 'messages'"};
+            p.prompt = chat_prompt(j);
+            if (!sim.can_generate(p.model))
+                throw ApiError{400, json(p.model).dump() + " does not support chat"};
+            check_runner(sim, faults, p.model);
+            answer(res, sim, faults, p, answer_options(j, Shape::OpenAIChat));
+        }));
+    server.Post("/v1/completions", openai([&, v1_params](const json& j, httplib::Response& res) {
+                    GenerateParams p = v1_params(j);
+                    if (auto pr = j.find("prompt"); pr != j.end() && pr->is_string())
+                        p.prompt = pr->get<std::string>();
+                    if (!sim.can_generate(p.model))
+                        throw ApiError{400, json(p.model).dump() + " does not support generate"};
+                    check_runner(sim, faults, p.model);
+                    answer(res, sim, faults, p, answer_options(j, Shape::OpenAICompletion));
+                }));
+    server.Post("/v1/embeddings", openai([&, v1_params](const json& j, httplib::Response& res) {
+                    GenerateParams p = v1_params(j);
+                    std::vector<std::string> input;
+                    auto in = j.find("input");
+                    if (in != j.end() && in->is_string())
+                        input.push_back(in->get<std::string>());
+                    else if (in != j.end() && in->is_array())
+                        for (const auto& v : *in) {
+                            if (!v.is_string())
+                                throw ApiError{400, "invalid input type"};
+                            input.push_back(v.get<std::string>());
+                        }
+                    if (input.empty())
+                        throw ApiError{400, "invalid input"};
+                    // "base64": what the openai SDKs ask for by default
+                    // (Ollama's openai/openai.go, floatsToBase64).
+                    bool base64 = j.value("encoding_format", "") == "base64";
+                    check_runner(sim, faults, p.model);
+                    json e = sim.embed(p, input);
+                    json data = json::array();
+                    for (size_t i = 0; i < e["embeddings"].size(); ++i)
+                        data.push_back(
+                            {{"object", "embedding"},
+                             {"embedding", base64 ? json(floats_base64(e["embeddings"][i]))
+                                                  : e["embeddings"][i]},
+                             {"index", i}});
+                    int tokens = e.value("prompt_eval_count", 0);
+                    send_json(res, 200,
+                              {{"object", "list"},
+                               {"data", data},
+                               {"model", p.model},
+                               {"usage", {{"prompt_tokens", tokens}, {"total_tokens", tokens}}}});
+                }));
+    server.Get("/v1/models", [&sim, &faults, lmstudio](const httplib::Request&,
+                                                       httplib::Response& res) {
+        if (injected(faults, res))
+            return;
+        json data = json::array();
+        if (lmstudio) {
+            json models = sim.lms_models(true);
+            for (const auto& m : models["models"])
+                data.push_back(
+                    {{"id", m["key"]}, {"object", "model"}, {"owned_by", "organization_owner"}});
+            send_json(res, 200, {{"object", "list"}, {"data", data}});
+            return;
+        }
+        json tags = sim.tags();
+        for (const auto& m : tags["models"]) {
+            auto t = core::util::parse_rfc3339(m.value("modified_at", ""));
+            long created = t ? static_cast<long>(std::chrono::duration_cast<std::chrono::seconds>(
+                                                     t->time_since_epoch())
+                                                     .count())
+                             : 0;
+            data.push_back({{"id", m["name"]},
+                            {"object", "model"},
+                            {"created", created},
+                            {"owned_by", "library"}});
+        }
+        send_json(res, 200, {{"object", "list"}, {"data", data}});
+    });
+}
+
 } // namespace
 
 void install_routes(httplib::Server& server, Simulator& sim, Faults& faults,
@@ -670,98 +779,7 @@ void install_routes(httplib::Server& server, Simulator& sim, Faults& faults,
                     answer(res, sim, faults, p, answer_options(j, Shape::Chat));
                 }));
 
-    // The OpenAI-compatible routes (docs/api/openai-compatibility.mdx,
-    // middleware/openai.go): the same generations in OpenAI's shapes, errors
-    // in its envelope; keep_alive cannot be set there (the server default applies).
-    using OpenAIAnswer = std::function<void(const json&, httplib::Response&)>;
-    auto openai = [&faults](OpenAIAnswer answer_fn) {
-        return [&faults, answer_fn](const httplib::Request& req, httplib::Response& res) {
-            if (!injected(faults, res))
-                guarded(
-                    res, [&] { answer_fn(parse_body(req), res); }, send_openai_error);
-        };
-    };
-    auto v1_params = [](const json& j) {
-        GenerateParams p;
-        if (!j.contains("model") || !j["model"].is_string() ||
-            j["model"].get<std::string>().empty())
-            throw ApiError{400, "model is required"};
-        p.model = j["model"].get<std::string>();
-        if (auto m = j.find("max_tokens"); m != j.end() && m->is_number_integer())
-            p.num_predict = m->get<int>();
-        return p;
-    };
-    server.Post(
-        "/v1/chat/completions", openai([&, v1_params](const json& j, httplib::Response& res) {
-            GenerateParams p = v1_params(j);
-            if (!j.contains("messages") || !j["messages"].is_array() || j["messages"].empty())
-                throw ApiError{400, "[] is too short - 'messages'"};
-            p.prompt = chat_prompt(j);
-            if (!sim.can_generate(p.model))
-                throw ApiError{400, json(p.model).dump() + " does not support chat"};
-            check_runner(sim, faults, p.model);
-            answer(res, sim, faults, p, answer_options(j, Shape::OpenAIChat));
-        }));
-    server.Post("/v1/completions", openai([&, v1_params](const json& j, httplib::Response& res) {
-                    GenerateParams p = v1_params(j);
-                    if (auto pr = j.find("prompt"); pr != j.end() && pr->is_string())
-                        p.prompt = pr->get<std::string>();
-                    if (!sim.can_generate(p.model))
-                        throw ApiError{400, json(p.model).dump() + " does not support generate"};
-                    check_runner(sim, faults, p.model);
-                    answer(res, sim, faults, p, answer_options(j, Shape::OpenAICompletion));
-                }));
-    server.Post("/v1/embeddings", openai([&, v1_params](const json& j, httplib::Response& res) {
-                    GenerateParams p = v1_params(j);
-                    std::vector<std::string> input;
-                    auto in = j.find("input");
-                    if (in != j.end() && in->is_string())
-                        input.push_back(in->get<std::string>());
-                    else if (in != j.end() && in->is_array())
-                        for (const auto& v : *in) {
-                            if (!v.is_string())
-                                throw ApiError{400, "invalid input type"};
-                            input.push_back(v.get<std::string>());
-                        }
-                    if (input.empty())
-                        throw ApiError{400, "invalid input"};
-                    // "base64": what the openai SDKs ask for by default
-                    // (Ollama's openai/openai.go, floatsToBase64).
-                    bool base64 = j.value("encoding_format", "") == "base64";
-                    check_runner(sim, faults, p.model);
-                    json e = sim.embed(p, input);
-                    json data = json::array();
-                    for (size_t i = 0; i < e["embeddings"].size(); ++i)
-                        data.push_back(
-                            {{"object", "embedding"},
-                             {"embedding", base64 ? json(floats_base64(e["embeddings"][i]))
-                                                  : e["embeddings"][i]},
-                             {"index", i}});
-                    int tokens = e.value("prompt_eval_count", 0);
-                    send_json(res, 200,
-                              {{"object", "list"},
-                               {"data", data},
-                               {"model", p.model},
-                               {"usage", {{"prompt_tokens", tokens}, {"total_tokens", tokens}}}});
-                }));
-    server.Get("/v1/models", [&](const httplib::Request&, httplib::Response& res) {
-        if (injected(faults, res))
-            return;
-        json data = json::array();
-        json tags = sim.tags();
-        for (const auto& m : tags["models"]) {
-            auto t = core::util::parse_rfc3339(m.value("modified_at", ""));
-            long created = t ? static_cast<long>(std::chrono::duration_cast<std::chrono::seconds>(
-                                                     t->time_since_epoch())
-                                                     .count())
-                             : 0;
-            data.push_back({{"id", m["name"]},
-                            {"object", "model"},
-                            {"created", created},
-                            {"owned_by", "library"}});
-        }
-        send_json(res, 200, {{"object", "list"}, {"data", data}});
-    });
+    install_openai_routes(server, sim, faults, false);
     install_stats(server, sim);
 }
 
@@ -800,6 +818,8 @@ void install_lmstudio_routes(httplib::Server& server, Simulator& sim, Faults& fa
         if (!injected(faults, res))
             send_json(res, 200, sim.lms_models(false));
     });
+    // Its OpenAI-compatible routes, older than its REST API's v1.
+    install_openai_routes(server, sim, faults, true);
     if (options.v0_only) { // before LM Studio 0.4
         server.Get("/api/v1/models", unexpected);
         server.Post("/api/v1/models/load", unexpected);
@@ -943,32 +963,6 @@ void install_lmstudio_routes(httplib::Server& server, Simulator& sim, Faults& fa
                     });
             },
             send_lms_error);
-    });
-    // OpenAI-compatible embeddings: {"model", "input": string | [string]}.
-    post("/v1/embeddings", [&](const json& j) -> json {
-        GenerateParams p;
-        p.model = j.value("model", "");
-        std::vector<std::string> input;
-        if (auto in = j.find("input"); in != j.end() && in->is_string())
-            input.push_back(in->get<std::string>());
-        else if (in != j.end() && in->is_array())
-            for (const auto& v : *in)
-                if (v.is_string())
-                    input.push_back(v.get<std::string>());
-        if (p.model.empty() || input.empty())
-            throw ApiError{400, "'model' and 'input' are required"};
-        check_runner(sim, faults, p.model);
-        json e = sim.embed(p, input);
-        json data = json::array();
-        for (size_t i = 0; i < e["embeddings"].size(); ++i)
-            data.push_back(
-                {{"object", "embedding"}, {"embedding", e["embeddings"][i]}, {"index", i}});
-        return {{"object", "list"},
-                {"data", data},
-                {"model", p.model},
-                {"usage",
-                 {{"prompt_tokens", e.value("prompt_eval_count", 0)},
-                  {"total_tokens", e.value("prompt_eval_count", 0)}}}};
     });
 }
 

@@ -246,6 +246,15 @@ http "$SERVE_URL/api/v1/chat" -d '{"model":"llama3.2-1b","input":"hi","stream":t
 OUT=$(sed -n 's/^data: \(.*"type":"chat.end".*\)$/\1/p' <<<"$OUT")
 check "LM Studio's /api/v1/chat streamed through serve: named events up to chat.end" eval '[ "$STATUS" = 200 ] && jq_out ".result.stats.total_output_tokens > 0"'
 lms_stream_out=$(jq .result.stats.total_output_tokens <<<"$OUT")
+# LM Studio's OpenAI-compatible routes, through serve.
+http "$SERVE_URL/v1/models"
+check "LM Studio's /v1/models through serve lists its downloaded models (JIT)" eval '[ "$STATUS" = 200 ] && jq_out "[.data[].id] | index(\"qwen2.5-coder-7b\") != null"'
+http "$SERVE_URL/v1/chat/completions" -d '{"model":"qwen2.5-coder-7b","messages":[{"role":"user","content":"hi"}],"max_tokens":5}'
+check "LM Studio's /v1/chat/completions through serve: admitted, loaded, answered" eval '[ "$STATUS" = 200 ] && jq_out ".object == \"chat.completion\" and .usage.completion_tokens == 5" && grep -q "model=qwen2.5-coder-7b status=200 .*loaded" "$SCRATCH/serve.err"'
+http "$SERVE_URL/v1/chat/completions" -d '{"model":"qwen2.5-coder-7b","messages":[{"role":"user","content":"hi"}],"stream":true,"stream_options":{"include_usage":true}}'
+check "and streamed, ending in [DONE]" eval '[ "$STATUS" = 200 ] && [ "$(grep -c "^data: {" <<<"$OUT")" -gt 2 ] && [ "$(grep "^data: " <<<"$OUT" | tail -1)" = "data: [DONE]" ]'
+http "$SERVE_URL/v1/embeddings" -d '{"model":"nomic-embed-text","input":["a","b"]}'
+check "LM Studio's /v1/embeddings through serve" eval '[ "$STATUS" = 200 ] && jq_out ".data | length == 2 and (.[0].embedding | length > 0)"'
 stop_serve
 rm "$XDG_CONFIG_HOME/modelctl/config.json"
 check "the use is recorded with LM Studio's own stats: tokens and time to first token" eval '[ -n "$lms_out" ] && [ -n "$(events ".type == \"use\" and .model == \"llama3.1-8b\" and .tokens_out == $lms_out and .ttft_ms > 0")" ]'
