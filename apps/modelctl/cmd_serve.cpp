@@ -319,6 +319,7 @@ int run_serve(Context& ctx, const ServeOptions& o) {
     if (gethostname(machine, sizeof machine - 1) == 0)
         so.machine = machine;
     so.tick = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.serve_interval);
+    so.preload = [&ctx] { return ctx.config().serve_preload; };
     so.admission.queue_max = cfg.serve_max_queue;
     so.admission.wait_timeout =
         std::chrono::duration_cast<std::chrono::milliseconds>(cfg.serve_queue_timeout);

@@ -181,6 +181,10 @@ const std::vector<Key>& table() {
          [](Config& c, const std::string& v) { c.serve_admin_token_env = v; }},
         {"serve.grace", "30s", "on SIGTERM, how long answers in flight may take to finish",
          [](Config& c, const std::string& v) { c.serve_grace = duration(v); }},
+        {"serve.preload", "false",
+         "serve loads, at the start of each hour, the models history says are likely in it "
+         "(as `modelctl preload`; never evicting)",
+         [](Config& c, const std::string& v) { c.serve_preload = boolean(v); }},
         {"serve.interval", "30s",
          "how often serve unloads idle models and looks at memory pressure",
          [](Config& c, const std::string& v) {

@@ -112,6 +112,7 @@ struct Config {
     util::Seconds serve_queue_timeout{120};
     util::Seconds serve_grace{30};
     util::Seconds serve_interval{30}; // the watcher's tick: idle unloads, memory pressure
+    bool serve_preload = false;       // the watcher preloads each hour's likely models
     std::string serve_token_env = "MODELCTL_SERVE_TOKEN";
     std::string serve_admin_token_env;
 

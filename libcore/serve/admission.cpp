@@ -420,6 +420,27 @@ void Admission::relieve() {
     }
 }
 
+void Admission::preload(double at) {
+    std::unique_lock d(decide_);
+    std::vector<Backend::Preloaded> done;
+    try {
+        done = backend_.preload(at);
+    } catch (const std::exception& e) {
+        note({"fail", "", std::string("preloading: ") + e.what()});
+    }
+    std::lock_guard g(mutex_);
+    for (const auto& p : done) {
+        if (!p.ok) {
+            note({"fail", p.model, p.reason});
+            continue;
+        }
+        resident_.insert(p.model);
+        last_used_[p.model] = Clock::now(); // idle from now, not from the last request
+        note({"load", p.model, p.reason});
+    }
+    changed_.notify_all();
+}
+
 Admission::Snapshot Admission::snapshot() const {
     std::lock_guard lock(mutex_);
     Snapshot s{in_flight_, resident_, queue_.size(), {}, pressure_, pressure_reason_};

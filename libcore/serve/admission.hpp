@@ -69,6 +69,18 @@ public:
         (void)keep;
         return {};
     }
+    // Loads the models history says are likely in the hour that starts at
+    // `at` (epoch seconds) that fit beside what is loaded, never evicting;
+    // the models loaded, each with why. The default: nothing.
+    struct Preloaded {
+        std::string model;
+        std::string reason; // why it was loaded, or why its load failed
+        bool ok = true;
+    };
+    virtual std::vector<Preloaded> preload(double at) {
+        (void)at;
+        return {};
+    }
 };
 
 struct AdmissionLimits {
@@ -137,6 +149,9 @@ public:
     // min_free, never a model with requests in flight; a change of level is
     // a "pressure" happening, each unload an "evict".
     void relieve();
+    // The watcher's preload for the hour starting at `at` (Backend::preload),
+    // as one decision: a "load" happening for each model loaded.
+    void preload(double at);
     // Runs `f` with the server to itself, as a decision (the management API).
     void run_exclusive(const std::function<void()>& f);
 

@@ -2,6 +2,9 @@
 
 #include "operations/gc.hpp"
 #include "operations/load.hpp"
+#include "operations/preload.hpp"
+
+#include <cstdio>
 
 namespace core::serve {
 
@@ -70,6 +73,28 @@ Backend::Relief ServerBackend::relieve(const std::set<std::string>& keep) {
         r.reasons.push_back(v.reason + " (" + p->reason + ")");
     }
     return r;
+}
+
+std::vector<Backend::Preloaded> ServerBackend::preload(double at) {
+    auto plan = operations::plan_preload(server_, reg_, config_(), budget_, at);
+    std::vector<Preloaded> out;
+    for (auto& step : plan.steps) {
+        if (step.action != "load")
+            continue;
+        const auto& f = step.forecast;
+        step.settings.keep_alive = serve_keep_alive(settings(f.model));
+        char why[160];
+        std::snprintf(why, sizeof why,
+                      "preload: %.0f%% likely to be used this hour (%.1f uses expected)",
+                      f.probability * 100, f.expected_uses);
+        try {
+            reg_.load(f.model, step.settings, /*as_use=*/false);
+            out.push_back({f.model, why, true});
+        } catch (const Error& e) {
+            out.push_back({f.model, std::string("preload: ") + e.what(), false});
+        }
+    }
+    return out;
 }
 
 operations::Effective ServerBackend::settings(const std::string& model) {

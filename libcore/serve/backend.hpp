@@ -52,6 +52,9 @@ public:
     void load(const std::string& model) override;
     // Under pressure: operations::plan_relief's victims for the bytes needed.
     Relief relieve(const std::set<std::string>& keep) override;
+    // operations::plan_preload's "load" steps, with serve's keep_alive (a
+    // "refresh" has nothing to do: serve holds residency already).
+    std::vector<Preloaded> preload(double at) override;
 
     // The model's settings as the config and the store say now.
     operations::Effective settings(const std::string& model);

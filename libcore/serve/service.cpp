@@ -1,5 +1,11 @@
 #include "serve/service.hpp"
 
+#include "operations/planning.hpp"
+#include "operations/preload.hpp"
+#include "util/timestamp.hpp"
+
+#include <cmath>
+
 namespace core::serve {
 
 Service::Service(http::Socket listener, Backend& backend, Recorder::Write write,
@@ -95,6 +101,15 @@ void Service::ticker() {
         else
             admission_->refresh();
         admission_->relieve();
+        if (options_.preload && options_.preload()) {
+            double now = operations::epoch_seconds(util::now());
+            double offset = static_cast<double>(operations::utc_offset_at(now));
+            double hour = std::floor((now + offset) / 3600) * 3600 - offset;
+            if (hour != preloaded_hour_) {
+                preloaded_hour_ = hour;
+                admission_->preload(hour);
+            }
+        }
         lock.lock();
     }
 }

@@ -36,6 +36,9 @@ struct ServiceOptions {
     std::chrono::milliseconds tick{30000};
     std::chrono::milliseconds record_interval{1000}; // group commit
     size_t record_batch = 256;
+    // Whether the watcher preloads each hour's likely models (serve.preload,
+    // as the config says now): on its first look in each hour of local time.
+    std::function<bool()> preload;
     // The idle timeout serve enforces for a model (nullopt: not serve's).
     std::function<std::optional<std::chrono::seconds>(const std::string&)> idle_timeout;
     Origins origins;         // CORS (OLLAMA_ORIGINS)
@@ -80,6 +83,7 @@ private:
     std::mutex tick_mutex_;
     std::condition_variable tick_wake_;
     std::thread ticker_;
+    double preloaded_hour_ = -1; // the start of the last hour preloaded for (epoch seconds)
 };
 
 } // namespace core::serve

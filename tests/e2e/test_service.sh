@@ -121,6 +121,23 @@ check "a hook past its timeout is killed and logged" eval 'wait_log "hook on_unl
 stop_serve
 echo '{}' >"$CONFIG"
 
+# --- predictive preload: this hour's habitual model, loaded with no request ---
+start_sim --speed 50 --vram 48GB
+hour=$(date -d "$(date '+%F %H:00')" +%s)
+{
+    for w in 1 2 3; do
+        t=$((hour - w * 604800 + 600))
+        for _ in 1 2; do printf '{"model":"qwen2.5-coder:7b","latency_ms":500,"at":"%s"}\n' "$(date -u -d "@$t" +%FT%TZ)"; done
+    done
+} >"$SCRATCH/history.jsonl"
+"$MODELCTL" -q record --batch "$SCRATCH/history.jsonl"
+echo '{"serve": {"preload": true}}' >"$CONFIG"
+MODELCTL_SERVE_INTERVAL=1s start_serve -v
+wait_log "load qwen2.5-coder:7b: preload" || true
+check "serve.preload: the model used in this hour of past weeks is loaded, no request needed" eval 'grep -q "load qwen2.5-coder:7b: preload: [0-9]*% likely to be used this hour" "$SCRATCH/serve.err" && [ "$(loaded)" = "qwen2.5-coder:7b" ]'
+stop_serve
+echo '{}' >"$CONFIG"
+
 # --- config check: a file validated as SIGHUP reads it ---
 run "$MODELCTL" config check
 check "config check: the config in use is fine" eval 'rc_is 0 && has "$OUT" "$CONFIG: ok, 2 endpoints"'
