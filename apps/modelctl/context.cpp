@@ -89,8 +89,30 @@ core::resources::Snapshot Context::probe() const {
 
 core::resources::BudgetReport
 Context::budget(const Endpoint& e, const std::vector<core::provider::LoadedModel>& loaded) const {
+    // budget.memory is this machine's: the other servers on it share it.
+    core::operations::Neighbours neighbours;
+    if (config().memory && core::operations::is_local(e) && !e.vram && !e.ram)
+        for (const auto& o : endpoints()) {
+            if (o.name == e.name || !core::operations::is_local(o) || o.vram || o.ram)
+                continue;
+            try {
+                uint64_t held = 0;
+                for (const auto& m : provider(o, core::util::Seconds(5))->loaded())
+                    held += m.size;
+                if (held) {
+                    neighbours.bytes += held;
+                    neighbours.names.push_back(o.name);
+                }
+            } catch (const core::Error& err) {
+                if (err.kind() == core::ErrorKind::Interrupted)
+                    throw;
+                if (!o.optional)
+                    note("budget of " + e.name + ": what " + o.name +
+                         " holds is unknown: " + err.what());
+            }
+        }
     auto report = core::operations::budget(
-        e, config(), [this] { return probe(); }, loaded);
+        e, config(), [this] { return probe(); }, loaded, neighbours);
     note("budget of " + e.name + ": " + report.explanation);
     return report;
 }

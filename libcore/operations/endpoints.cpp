@@ -2,6 +2,7 @@
 
 #include "error.hpp"
 #include "provider/ollama_host.hpp"
+#include "util/size.hpp"
 
 namespace core::operations {
 
@@ -73,7 +74,8 @@ bool is_local(const Endpoint& e) {
 
 resources::BudgetReport budget(const Endpoint& e, const config::Config& config,
                                const std::function<resources::Snapshot()>& probe,
-                               const std::vector<provider::LoadedModel>& loaded) {
+                               const std::vector<provider::LoadedModel>& loaded,
+                               const Neighbours& neighbours) {
     auto cfg = config;
     if (e.vram)
         cfg.vram = e.vram;
@@ -93,7 +95,17 @@ resources::BudgetReport budget(const Endpoint& e, const config::Config& config,
         vram += m.size_vram;
         ram += m.size > m.size_vram ? m.size - m.size_vram : 0;
     }
-    return resources::compute_budget(snap, cfg, local, vram, ram);
+    auto report = resources::compute_budget(snap, cfg, local, vram, ram);
+    if (report.pool == "configured" && local && !e.vram && !e.ram && neighbours.bytes) {
+        std::string names;
+        for (const auto& n : neighbours.names)
+            names += (names.empty() ? "" : ", ") + n;
+        report.others += neighbours.bytes;
+        report.budget.bytes -= std::min(report.budget.bytes, neighbours.bytes);
+        report.explanation += "; the models of " + names + " on this machine hold " +
+                              util::format_size(neighbours.bytes) + " of it";
+    }
+    return report;
 }
 
 } // namespace core::operations

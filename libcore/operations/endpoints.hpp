@@ -46,12 +46,24 @@ Endpoint select_endpoint(const std::vector<Endpoint>& all, const std::string& na
 // Whether the server runs on this machine (its memory is the probe's).
 bool is_local(const Endpoint& e);
 
+// What the models of the other servers on this machine hold (they share its
+// memory), and which servers those are, for budget().
+struct Neighbours {
+    uint64_t bytes = 0;
+    std::vector<std::string> names;
+};
+
 // The memory budget for an endpoint's loaded models (resources.hpp): the
 // endpoint's configured memory, else the config's, else (a server on this
 // machine) what `probe` finds. `probe` is called only when needed.
+// `neighbours`: for a server on this machine under the config's
+// budget.memory, which is the machine's, what the other local servers'
+// models hold comes off it, so that the sum is planned against. (A probed
+// budget counts them already: they are other programs' memory to it.)
 resources::BudgetReport budget(const Endpoint& e, const config::Config& cfg,
                                const std::function<resources::Snapshot()>& probe,
-                               const std::vector<provider::LoadedModel>& loaded);
+                               const std::vector<provider::LoadedModel>& loaded,
+                               const Neighbours& neighbours = {});
 
 // The budget of one endpoint as a function of what is loaded there.
 using BudgetFn = std::function<resources::BudgetReport(const std::vector<provider::LoadedModel>&)>;

@@ -144,6 +144,26 @@ check "usage recorded under the old name still counts" eval 'rc_is 0 && ! has "$
 run "$MODELCTL" --json stats --since 1d llama3.2:3b
 check "and so does the log under the old name (stats --since)" eval 'rc_is 0 && jq_out ".models[0].uses == 1"'
 
+# Two servers on this machine under budget.memory share it: what one's models
+# hold comes off the other's budget, so the sum is planned against.
+start_sim --speed 50
+SHARED_OLLAMA=$SIM_URL
+start_sim --api lmstudio --speed 50
+SHARED_STUDIO=$SIM_URL
+cat >"$XDG_CONFIG_HOME/modelctl/config.json" <<JSON
+{"endpoints": [{"name": "gpu-ollama", "provider": "ollama", "url": "$SHARED_OLLAMA"},
+               {"name": "gpu-studio", "provider": "lmstudio", "url": "$SHARED_STUDIO"}]}
+JSON
+export MODELCTL_BUDGET_MEMORY=12GB
+run "$MODELCTL" --endpoint gpu-ollama --json load --dry-run gemma3:12b
+check "alone on the machine, gemma3:12b fits the 12 GB budget" eval 'rc_is 0 && jq_out ".plan.feasible and .plan.budget.bytes == 12000000000"'
+"$MODELCTL" -q --endpoint gpu-studio load llama3.1-8b
+run "$MODELCTL" --endpoint gpu-ollama --json load --dry-run gemma3:12b
+check "with LM Studio holding llama3.1-8b, Ollama's budget is what is left of the machine's" eval 'jq_out "(.plan.feasible | not) and .plan.budget.bytes < 8000000000 and .plan.budget.others > 4000000000 and (.plan.budget.explanation | contains(\"the models of gpu-studio on this machine hold\"))"'
+"$MODELCTL" -q --endpoint gpu-studio unload llama3.1-8b
+export MODELCTL_BUDGET_MEMORY=1TB
+export OLLAMA_HOST=${WORK_URL#http://} # start_sim set its own; as it was above
+
 # A store from before urls were recorded: its default section names no
 # server, and is taken as the default endpoint's (OLLAMA_HOST) on the first
 # read under the new name, not only after a command under the old one.
