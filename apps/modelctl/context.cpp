@@ -39,7 +39,9 @@ Context::config(const std::map<std::string, core::config::Flag>& flags) const {
 const core::config::Config& Context::reload_config() const {
     config(); // the first read sets the flags
     std::lock_guard lock(config_mutex_);
-    configs_.push_back(read_config()); // throws, keeping the current one
+    auto fresh = read_config();                 // throws, keeping the current one
+    core::operations::resolve_endpoints(fresh); // so do bad endpoints
+    configs_.push_back(std::move(fresh));
     config_.store(&configs_.back(), std::memory_order_release);
     return configs_.back();
 }

@@ -26,6 +26,18 @@ std::filesystem::path write(const Scratch& s, const std::string& text) {
     return p;
 }
 
+// Loading `text` fails with Error{Usage} whose message is the file's name, ": ", `message`.
+void check_error(const Scratch& s, const std::string& text, const std::string& message) {
+    auto file = write(s, text);
+    try {
+        load(Environment(), file);
+        FAIL("no error for " << text);
+    } catch (const Error& e) {
+        CHECK(e.kind() == ErrorKind::Usage);
+        CHECK(std::string(e.what()) == file.string() + ": " + message);
+    }
+}
+
 } // namespace
 
 TEST_CASE("defaults, and where the file is looked for") {
@@ -91,29 +103,19 @@ TEST_CASE("per-model settings, keyed as written") {
 
 TEST_CASE("bad input names the file or variable and the key") {
     Scratch s;
-    auto check_error = [&](const std::string& text, const std::string& message) {
-        auto file = write(s, text);
-        try {
-            load(Environment(), file);
-            FAIL("no error for " << text);
-        } catch (const Error& e) {
-            CHECK(e.kind() == ErrorKind::Usage);
-            CHECK(std::string(e.what()) == file.string() + ": " + message);
-        }
-    };
-    check_error(R"({"timeuot": "5m"})", "unknown key 'timeuot'");
-    check_error(R"({"budget": {"gpu": {"max_memory_percnt": 5}}})",
+    check_error(s, R"({"timeuot": "5m"})", "unknown key 'timeuot'");
+    check_error(s, R"({"budget": {"gpu": {"max_memory_percnt": 5}}})",
                 "unknown key 'budget.gpu.max_memory_percnt'");
-    check_error(R"({"timeout": "soon"})",
+    check_error(s, R"({"timeout": "soon"})",
                 "timeout: 'soon' is not a duration of at most 36500d (e.g. 30s, 30m, 2h)");
-    check_error(R"({"timeout": 0})", "timeout: '0' must be more than 0");
-    check_error(R"({"budget": {"gpu": {"max_memory_percent": 150}}})",
+    check_error(s, R"({"timeout": 0})", "timeout: '0' must be more than 0");
+    check_error(s, R"({"budget": {"gpu": {"max_memory_percent": 150}}})",
                 "budget.gpu.max_memory_percent: '150' is not a percentage above 0, at most 100");
-    check_error(R"({"models": {"x": {"priority": 12}}})",
+    check_error(s, R"({"models": {"x": {"priority": 12}}})",
                 "models.x.priority: '12' is not a whole number from 0 to 9");
-    check_error(R"({"models": {"x": {"pinned": true}}})", "unknown key 'models.x.pinned'");
-    check_error(R"({"timeout": [1]})", "timeout: expected a string, number or boolean, got [1]");
-    check_error("{not json", "not a JSON object");
+    check_error(s, R"({"models": {"x": {"pinned": true}}})", "unknown key 'models.x.pinned'");
+    check_error(s, R"({"timeout": [1]})", "timeout: expected a string, number or boolean, got [1]");
+    check_error(s, "{not json", "not a JSON object");
 
     try {
         Environment env({{"MODELCTL_BUDGET_MEMORY", "lots"}, {"X", "y"}});
@@ -139,27 +141,17 @@ TEST_CASE("hooks: argv lists by event, a timeout, a limit; anything else refused
     CHECK(cfg.hooks.max_running == 2u);
     CHECK(load(Environment(), write(s, "{}")).hooks.commands.empty());
 
-    auto check_error = [&](const std::string& text, const std::string& message) {
-        auto file = write(s, text);
-        try {
-            load(Environment(), file);
-            FAIL("no error for " << text);
-        } catch (const Error& e) {
-            CHECK(e.kind() == ErrorKind::Usage);
-            CHECK(std::string(e.what()) == file.string() + ": " + message);
-        }
-    };
-    check_error(R"({"hooks": {"on_load": "notify-send modelctl"}})",
+    check_error(s, R"({"hooks": {"on_load": "notify-send modelctl"}})",
                 R"(hooks.on_load: expected a command as a list, e.g. ["notify-send", "modelctl"])");
-    check_error(R"({"hooks": {"on_load": []}})",
+    check_error(s, R"({"hooks": {"on_load": []}})",
                 R"(hooks.on_load: expected a command as a list, e.g. ["notify-send", "modelctl"])");
-    check_error(R"({"hooks": {"on_load": ["x", 1]}})",
+    check_error(s, R"({"hooks": {"on_load": ["x", 1]}})",
                 "hooks.on_load: every part of the command must be a string");
-    check_error(R"({"hooks": {"on_load": [""]}})", "hooks.on_load: the program's name is empty");
-    check_error(R"({"hooks": {"on_loaded": ["x"]}})", "unknown key 'hooks.on_loaded'");
-    check_error(R"({"hooks": {"timeout": "2h"}})", "hooks.timeout: '2h' is longer than an hour");
-    check_error(R"({"hooks": {"max_running": 0}})",
+    check_error(s, R"({"hooks": {"on_load": [""]}})", "hooks.on_load: the program's name is empty");
+    check_error(s, R"({"hooks": {"on_loaded": ["x"]}})", "unknown key 'hooks.on_loaded'");
+    check_error(s, R"({"hooks": {"timeout": "2h"}})", "hooks.timeout: '2h' is longer than an hour");
+    check_error(s, R"({"hooks": {"max_running": 0}})",
                 "hooks.max_running: '0' is not a whole number from 1 to 64");
-    check_error(R"({"hooks": ["x"]})",
+    check_error(s, R"({"hooks": ["x"]})",
                 R"(hooks: expected an object: {"on_load": ["program", "arg", ...], ...})");
 }
