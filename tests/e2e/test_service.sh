@@ -80,13 +80,17 @@ start_sim --speed 50 --vram 48GB --fault fail=gemma3:12b
 requests() { curl -s "$SIM_URL/modelsim/stats" | jq .requests; }
 start_serve
 check "a load that fails (runner crash) is answered 500 with the server's error" eval '[ "$(gen gemma3:12b)" = 500 ]'
+# Two more failures, each once its backoff (1 s, then 2 s) has passed: the
+# next wait is 4 s, time enough for the checks below on a slow machine.
+for n in 2 3; do
+    for _ in $(seq 1 250); do [ "$(gen gemma3:12b)" = 500 ] && break; sleep 0.02; done
+done
 before=$(requests)
 http_code=$(curl -s -D "$SCRATCH/h" -o "$SCRATCH/b" -w '%{http_code}' "$SERVE_URL/api/generate" -d '{"model":"gemma3:12b","prompt":"hi"}')
 after=$(requests)
-check "a retry at once is answered 503 with Retry-After, without a call to the server" eval '[ "$http_code" = 503 ] && grep -qi "^retry-after: 1" "$SCRATCH/h" && grep -q "gemma3:12b.s last load failed" "$SCRATCH/b" && [ -n "$before" ] && [ "$after" = "$before" ]'
-for _ in $(seq 1 150); do [ "$(gen gemma3:12b)" = 500 ] && break; sleep 0.02; done
+check "a retry during the backoff is answered 503 with Retry-After, without a call to the server" eval '[ "$http_code" = 503 ] && grep -qiE "^retry-after: [34]" "$SCRATCH/h" && grep -q "gemma3:12b.s last 3 loads failed" "$SCRATCH/b" && [ -n "$before" ] && [ "$after" = "$before" ]'
 OUT=$(status_serve)
-check "after its backoff it is tried again; failing twice doubles the wait, as status shows" eval 'jq_out ".serve.failing[0].model == \"gemma3:12b\" and .serve.failing[0].failures == 2 and .serve.failing[0].retry_in_seconds > 1 and (.serve.failing[0].error | contains(\"runner process has terminated\"))"'
+check "tried again after each backoff, the wait doubling (1, 2, 4 s), as status shows" eval 'jq_out ".serve.failing[0].model == \"gemma3:12b\" and .serve.failing[0].failures == 3 and .serve.failing[0].retry_in_seconds > 2 and (.serve.failing[0].error | contains(\"runner process has terminated\"))"'
 check "other models are not held back" eval '[ "$(gen llama3.2:1b)" = 200 ]'
 stop_serve
 
