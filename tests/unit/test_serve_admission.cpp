@@ -70,7 +70,7 @@ public:
         max_loaded = std::max(max_loaded, loaded_.size());
     }
 
-    void preload(std::vector<std::string> models) { loaded_ = std::move(models); }
+    void start_with(std::vector<std::string> models) { loaded_ = std::move(models); }
     std::vector<std::string> log() {
         std::lock_guard lock(mutex_);
         return log_;
@@ -127,7 +127,7 @@ auto never = [] { return false; };
 
 TEST_CASE("a model in memory is admitted at once, without a server call") {
     FakeBackend b(2);
-    b.preload({"a"});
+    b.start_with({"a"});
     Admission adm(b, {});
     adm.refresh();
     CHECK(b.calls == 1);
@@ -142,7 +142,7 @@ TEST_CASE("a model in memory is admitted at once, without a server call") {
 
 TEST_CASE("a model not in memory is planned, its victims unloaded, then loaded") {
     FakeBackend b(1);
-    b.preload({"a"});
+    b.start_with({"a"});
     std::vector<std::string> seen;
     Admission adm(b, {}, [&](const Happening& h) { seen.push_back(h.type + " " + h.model); });
     adm.refresh();
@@ -160,7 +160,7 @@ TEST_CASE("a model not in memory is planned, its victims unloaded, then loaded")
 
 TEST_CASE("a refused plan unloads nothing; a missing model fails with its error kind") {
     FakeBackend b(1);
-    b.preload({"a"});
+    b.start_with({"a"});
     Admission adm(b, {});
     adm.refresh();
     Admit r = adm.admit("huge", never);
@@ -176,7 +176,7 @@ TEST_CASE("a refused plan unloads nothing; a missing model fails with its error 
 
 TEST_CASE("a model with a request in flight is never evicted: the load waits for it") {
     FakeBackend b(1);
-    b.preload({"a"});
+    b.start_with({"a"});
     Admission adm(b, {});
     adm.refresh();
     REQUIRE(adm.admit("a", never).verdict == Verdict::Admitted); // a busy
@@ -192,7 +192,7 @@ TEST_CASE("a model with a request in flight is never evicted: the load waits for
 
 TEST_CASE("a busy model is kept as a pin: an idle one is evicted instead, without waiting") {
     FakeBackend b(2);
-    b.preload({"a", "x"});          // the fake evicts the oldest first: a
+    b.start_with({"a", "x"});       // the fake evicts the oldest first: a
     Admission adm(b, {64, 1000ms}); // waiting for a would time out
     adm.refresh();
     REQUIRE(adm.admit("a", never).verdict == Verdict::Admitted); // a busy
@@ -207,7 +207,7 @@ TEST_CASE("a busy model is kept as a pin: an idle one is evicted instead, withou
 
 TEST_CASE("a request for a loaded model is not held behind another model's swap") {
     FakeBackend b(2);
-    b.preload({"a", "x"});
+    b.start_with({"a", "x"});
     b.load_time = 300ms;
     Admission adm(b, {});
     adm.refresh();
@@ -248,7 +248,7 @@ TEST_CASE("concurrent admissions decide one at a time and never overshoot") {
 
 TEST_CASE("the queue is bounded, and a wait is bounded") {
     FakeBackend b(1);
-    b.preload({"a"});
+    b.start_with({"a"});
     Admission adm(b, {1, 300ms});
     adm.refresh();
     REQUIRE(adm.admit("a", never).verdict == Verdict::Admitted); // a busy: b must wait
@@ -265,7 +265,7 @@ TEST_CASE("the queue is bounded, and a wait is bounded") {
 
 TEST_CASE("a client that leaves while waiting starts no load") {
     FakeBackend b(1);
-    b.preload({"a"});
+    b.start_with({"a"});
     Admission adm(b, {});
     adm.refresh();
     REQUIRE(adm.admit("a", never).verdict == Verdict::Admitted);
@@ -284,7 +284,7 @@ TEST_CASE("a client that leaves while waiting starts no load") {
 
 TEST_CASE("expire unloads idle models, never one in use, and only where serve holds expiry") {
     FakeBackend b(3);
-    b.preload({"a", "b", "c"});
+    b.start_with({"a", "b", "c"});
     Admission adm(b, {});
     adm.refresh();
     REQUIRE(adm.admit("b", never).verdict == Verdict::Admitted); // b busy
@@ -304,7 +304,7 @@ TEST_CASE("expire unloads idle models, never one in use, and only where serve ho
 
 TEST_CASE("a client's unload waits for the model's requests") {
     FakeBackend b(2);
-    b.preload({"a"});
+    b.start_with({"a"});
     Admission adm(b, {});
     adm.refresh();
     REQUIRE(adm.admit("a", never).verdict == Verdict::Admitted);
@@ -357,7 +357,7 @@ TEST_CASE("a model whose load failed is not tried again before its backoff") {
 
 TEST_CASE("relieve: unloads the backend's victims, never a model with requests in flight") {
     FakeBackend b(3);
-    b.preload({"a", "b", "c"});
+    b.start_with({"a", "b", "c"});
     std::vector<Happening> seen;
     Admission adm(b, {}, [&](const Happening& h) { seen.push_back(h); });
     REQUIRE(adm.admit("a", {}).verdict == Verdict::Admitted); // a is busy
