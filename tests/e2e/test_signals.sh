@@ -66,8 +66,11 @@ settled_loaded() { # what is loaded once a load the server may still run is over
     echo "$now"
 }
 
-# Loads take 4 s here (runner start-up), answers stream slowly.
-start_sim --startup 4 --speed 1
+# Loads take 4 s here (runner start-up), answers stream slowly: at least
+# 1,000 tokens, seconds long, so a signal sent once a request is in flight
+# always lands before the answer ends (the shortest, 24 tokens, once ended
+# within the 0.15 s a loaded machine took to notice the request and signal).
+start_sim --startup 4 --speed 1 --min-tokens 1000
 state_sum() { sha256sum "$MODELCTL_HOME/state.json" 2>/dev/null | cut -d' ' -f1; }
 
 for sig in INT TERM; do
