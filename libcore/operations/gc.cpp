@@ -9,53 +9,66 @@
 
 namespace core::operations {
 
+namespace {
+
+// What gc decides on: the loaded models as the policy sees them (observed,
+// so the store learns their sizes), models in `keep` held as pins are.
+struct Loaded {
+    util::Timestamp now;
+    std::vector<provider::LoadedModel> models;
+    store::State state;
+    std::vector<policy::Resident> resident;
+};
+
+Loaded gather(provider::Provider& server, registry::Registry& reg, const config::Config& cfg,
+              const std::set<std::string>& keep) {
+    Loaded l;
+    l.now = util::now();
+    l.models = server.loaded();
+    l.state = reg.observe(l.models, l.now);
+    l.resident = residents(l.models, l.state, cfg, server.kind(), l.now);
+    for (auto& r : l.resident)
+        r.pinned = r.pinned || keep.count(r.name);
+    return l;
+}
+
+} // namespace
+
 GcPlan plan_gc(provider::Provider& server, registry::Registry& reg, const config::Config& cfg,
                const BudgetFn& budget, bool idle_given, const std::set<std::string>& keep) {
-    auto now = util::now();
-    auto loaded = server.loaded();
-    auto state = reg.observe(loaded, now);
+    auto l = gather(server, reg, cfg, keep);
     GcPlan out;
-    out.loaded = loaded.size();
+    out.loaded = l.models.size();
     std::vector<double> timeouts;
-    for (const auto& m : loaded) {
-        auto eff = effective_settings(m.name, server.kind(), cfg, state); // the server's name
+    for (const auto& m : l.models) {
+        auto eff = effective_settings(m.name, server.kind(), cfg, l.state); // the server's name
         timeouts.push_back(idle_given ? cfg.idle_timeout.count() : eff.idle_timeout.count());
     }
     try {
-        out.budget = budget(loaded);
+        out.budget = budget(l.models);
     } catch (const Error& err) {
         if (err.kind() != ErrorKind::Usage)
             throw;
         out.no_budget = err.what(); // a remote server without configured memory
     }
-    auto resident = residents(loaded, state, cfg, server.kind(), now);
-    for (auto& r : resident)
-        r.pinned = r.pinned || keep.count(r.name);
-    out.plan = policy::plan_gc(resident, timeouts,
+    out.plan = policy::plan_gc(l.resident, timeouts,
                                out.budget ? out.budget->budget : policy::Budget{UINT64_MAX, 0},
-                               epoch_seconds(now), policy::Params{});
+                               epoch_seconds(l.now), policy::Params{});
     return out;
 }
 
 GcPlan plan_relief(provider::Provider& server, registry::Registry& reg, const config::Config& cfg,
                    uint64_t need, const std::set<std::string>& keep) {
-    auto now = util::now();
-    auto loaded = server.loaded();
-    auto state = reg.observe(loaded, now);
+    auto l = gather(server, reg, cfg, keep);
     GcPlan out;
-    out.loaded = loaded.size();
-    auto resident = residents(loaded, state, cfg, server.kind(), now);
+    out.loaded = l.models.size();
     uint64_t held = 0;
-    for (auto& r : resident) {
-        r.pinned = r.pinned || keep.count(r.name);
+    for (const auto& r : l.resident)
         held += r.bytes;
-    }
-    std::vector<double> never(resident.size(), std::numeric_limits<double>::infinity());
+    std::vector<double> never(l.resident.size(), std::numeric_limits<double>::infinity());
     policy::Budget budget{held > need ? held - need : 0, 0};
-    out.plan = policy::plan_gc(resident, never, budget, epoch_seconds(now), policy::Params{});
-    for (auto& v : out.plan.over_budget) // the policy's words, for this cause
-        if (v.reason.rfind("over budget: ", 0) == 0)
-            v.reason = "memory pressure: " + v.reason.substr(13);
+    out.plan = policy::plan_gc(l.resident, never, budget, epoch_seconds(l.now), policy::Params{},
+                               "memory pressure");
     return out;
 }
 

@@ -254,7 +254,7 @@ Plan plan_load(const std::vector<Resident>& loaded, const std::vector<Want>& wan
 }
 
 GcPlan plan_gc(const std::vector<Resident>& loaded, const std::vector<double>& idle_timeouts,
-               const Budget& budget, double now, const Params& p) {
+               const Budget& budget, double now, const Params& p, const std::string& cause) {
     GcPlan plan;
     plan.used_before = total_bytes(loaded);
     std::vector<Resident> rest;
@@ -290,7 +290,7 @@ GcPlan plan_gc(const std::vector<Resident>& loaded, const std::vector<double>& i
     plan.need = binding(need_bytes, used, need_slots, rest.size(), budget);
     name_slot(c.victims, need_slots, budget);
     for (auto& v : c.victims)
-        v.reason = "over budget: " + v.reason;
+        v.reason = cause + ": " + v.reason;
     plan.over_budget = c.victims;
     plan.used_after = used - c.freed;
     return plan;

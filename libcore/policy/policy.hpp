@@ -143,7 +143,9 @@ struct GcPlan {
     uint64_t used_after = 0;
 };
 
+// `cause` opens each over-budget victim's reason ("over budget: ...").
 GcPlan plan_gc(const std::vector<Resident>& loaded, const std::vector<double>& idle_timeouts,
-               const Budget& budget, double now, const Params& p);
+               const Budget& budget, double now, const Params& p,
+               const std::string& cause = "over budget");
 
 } // namespace core::policy

@@ -31,7 +31,6 @@ Hooks::~Hooks() {
         std::lock_guard lock(mutex_);
         stopping_ = true;
         dropped = waiting_.size();
-        counts_.dropped += dropped;
         waiting_.clear();
     }
     wake_.notify_all();
@@ -67,7 +66,6 @@ void Hooks::fire(const config::HooksConfig& hooks, const Happening& h, uint64_t 
         if (stopping_)
             return;
         if (waiting_.size() >= kMaxWaiting) {
-            ++counts_.dropped;
             dropped = name;
         } else {
             waiting_.push_back(std::move(job));
@@ -100,19 +98,10 @@ void Hooks::work() {
         o.env = job.env;
         o.max_output = 64 << 10; // a hook's stdout is not read, only bounded
         std::string why;
-        bool ok = util::run_program(job.argv, o, why).has_value();
-        if (!ok && log_)
+        if (!util::run_program(job.argv, o, why) && log_)
             log_("hook " + job.name + " failed: " + why);
         lock.lock();
-        ++counts_.run;
-        if (!ok)
-            ++counts_.failed;
     }
-}
-
-Hooks::Counts Hooks::counts() const {
-    std::lock_guard lock(mutex_);
-    return counts_;
 }
 
 } // namespace core::serve

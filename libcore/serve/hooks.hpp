@@ -46,11 +46,6 @@ public:
     void fire(const config::HooksConfig& hooks, const Happening& h, uint64_t id,
               const std::string& line);
 
-    struct Counts {
-        uint64_t run = 0, failed = 0, dropped = 0;
-    };
-    Counts counts() const;
-
 private:
     struct Job {
         std::string name; // "on_load"
@@ -64,13 +59,12 @@ private:
     std::vector<std::string> env_;
     std::string path_env_, server_;
     std::function<void(const std::string&)> log_;
-    mutable std::mutex mutex_;
+    std::mutex mutex_;
     std::condition_variable wake_;
     std::deque<Job> waiting_;
     std::vector<std::thread> workers_; // started as needed, up to max_running
     size_t idle_ = 0;
     bool stopping_ = false;
-    Counts counts_;
 };
 
 } // namespace core::serve

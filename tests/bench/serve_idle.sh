@@ -35,7 +35,11 @@ for interval in 1s 30s; do
     for m in llama3.2:1b llama3.2:3b llama3.1:8b; do
         curl -s "$url/api/generate" -d "{\"model\":\"$m\",\"prompt\":\"hi\",\"stream\":false}" >/dev/null
     done
-    sleep 2 # the requests' own work done
+    # The requests' own work done: their uses written to the store.
+    for _ in $(seq 1 200); do
+        curl -s "$url/metrics" | grep -q '^modelctl_serve_uses_recorded_total 3$' && break
+        sleep 0.05
+    done
     a=$(ticks $serve)
     sleep "$WINDOW"
     b=$(ticks $serve)

@@ -82,7 +82,7 @@ start_serve
 check "a load that fails (runner crash) is answered 500 with the server's error" eval '[ "$(gen gemma3:12b)" = 500 ]'
 # Two more failures, each once its backoff (1 s, then 2 s) has passed: the
 # next wait is 4 s, time enough for the checks below on a slow machine.
-for n in 2 3; do
+for _ in 2 3; do
     for _ in $(seq 1 250); do [ "$(gen gemma3:12b)" = 500 ] && break; sleep 0.02; done
 done
 before=$(requests)
