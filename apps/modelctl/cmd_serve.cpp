@@ -18,6 +18,7 @@
 #include "util/text.hpp"
 
 #include <charconv>
+#include <deque>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -182,6 +183,47 @@ nlohmann::json serve_state_json(const core::serve::Admission::Snapshot& a) {
             {"queued", a.queued}};
 }
 
+namespace {
+
+// The lanes' admissions as one, for /metrics: counts added, sets joined,
+// the worst pressure.
+core::serve::Admission::Snapshot merged(const std::vector<core::serve::Admission::Snapshot>& all) {
+    auto rank = [](const std::string& level) {
+        return level == "critical" ? 3 : level == "high" ? 2 : level == "ok" ? 1 : 0;
+    };
+    core::serve::Admission::Snapshot out;
+    for (const auto& a : all) {
+        for (const auto& [m, n] : a.in_flight)
+            out.in_flight[m] += n;
+        out.resident.insert(a.resident.begin(), a.resident.end());
+        out.queued += a.queued;
+        out.failing.insert(a.failing.begin(), a.failing.end());
+        if (rank(a.pressure) > rank(out.pressure)) {
+            out.pressure = a.pressure;
+            out.pressure_reason = a.pressure_reason;
+        }
+    }
+    return out;
+}
+
+// serve's state of each server in the status document: in its `endpoints`
+// entry, and at the top level for the endpoint the top level describes.
+void add_serve_state(nlohmann::ordered_json& doc, core::serve::Service& service,
+                     const std::string& primary) {
+    for (size_t i = 0; i < service.lanes(); ++i) {
+        auto state = serve_state_json(service.admission(i).snapshot());
+        const auto& name = service.lane(i).lane.endpoint;
+        if (doc.contains("endpoints"))
+            for (auto& entry : doc["endpoints"])
+                if (entry.value("name", "") == name)
+                    entry["serve"] = state;
+        if (name == primary)
+            doc["serve"] = state;
+    }
+}
+
+} // namespace
+
 std::pair<std::string, int> parse_listen(const std::string& text) {
     auto bad = [&] {
         return core::Error(core::ErrorKind::Usage,
@@ -213,26 +255,69 @@ void setup_serve(CLI::App& app, Context& ctx) {
     sub->callback([&ctx, opts] { ctx.exit_code = run_serve(ctx, *opts); });
 }
 
+namespace {
+
+// One server serve fronts, and what stands behind it.
+struct Upstream {
+    Endpoint endpoint;
+    std::unique_ptr<core::provider::Provider> server; // used within admission decisions
+    std::unique_ptr<core::provider::Provider> lister; // the router's looks, at any time
+    core::store::Store store;
+    std::unique_ptr<core::serve::ServerBackend> backend;
+};
+
+// The endpoints serve fronts: those status goes through (every one, unless
+// --endpoint or the config names one), each reached over plain HTTP. The
+// default LM Studio is left out when nothing answers on its port.
+std::vector<Endpoint> fronted(Context& ctx, const std::string& host, int port,
+                              const std::function<void(const std::string&)>& say) {
+    std::vector<Endpoint> out;
+    for (const auto& e : ctx.endpoints_to_visit()) {
+        if (e.address.scheme != "http" || !e.address.base_path.empty())
+            throw core::Error(core::ErrorKind::Usage,
+                              "serve reaches its servers over plain HTTP at host:port, not " +
+                                  e.address.url() + " (endpoint " + e.name + ")",
+                              "run serve on the server's machine, in front of its local address");
+        if (loops(host, port, e.address))
+            throw core::Error(core::ErrorKind::Usage,
+                              "serve would listen on " + ctx.config().serve_listen +
+                                  ", the address of the server it stands in front of (" +
+                                  e.address.url() + "): every request would come back to it",
+                              "point OLLAMA_HOST (or the endpoint's url) at the server itself, "
+                              "and --listen elsewhere");
+        if (e.optional) {
+            try {
+                ctx.provider(e)->version();
+            } catch (const core::Error& err) {
+                if (ctx.absent(e, err)) {
+                    if (ctx.global.verbose > 0)
+                        say("endpoint " + e.name + " left out: nothing answers at " +
+                            e.address.url() + " (serve fronts it once restarted with it running)");
+                    continue;
+                }
+            }
+        }
+        out.push_back(e);
+    }
+    return out;
+}
+
+} // namespace
+
 int run_serve(Context& ctx, const ServeOptions& o) {
     core::util::install_hangup_handler(); // SIGHUP reloads the config, as daemons do
     std::map<std::string, core::config::Flag> flags;
     if (!o.listen.empty())
         flags["serve.listen"] = {"--listen", o.listen};
     const auto& cfg = ctx.config(flags);
-    const Endpoint& e = ctx.endpoint();
-    if (e.address.scheme != "http" || !e.address.base_path.empty())
-        throw core::Error(core::ErrorKind::Usage,
-                          "serve reaches its server over plain HTTP at host:port, not " +
-                              e.address.url(),
-                          "run serve on the server's machine, in front of its local address");
     auto [host, port] = parse_listen(cfg.serve_listen);
-    if (loops(host, port, e.address))
-        throw core::Error(core::ErrorKind::Usage,
-                          "serve would listen on " + cfg.serve_listen +
-                              ", the address of the server it stands in front of (" +
-                              e.address.url() + "): every request would come back to it",
-                          "point OLLAMA_HOST (or the endpoint's url) at the server itself, and "
-                          "--listen elsewhere");
+    std::mutex out_mutex;
+    auto say = [&](const std::string& line) {
+        std::lock_guard lock(out_mutex);
+        std::cerr << "modelctl serve: " << line << "\n" << std::flush;
+    };
+    bool verbose = ctx.global.verbose > 0;
+    auto endpoints = fronted(ctx, host, port, say);
     // Off loopback anyone on the network could use the server through serve:
     // a token is required then.
     auto secret = [&](const std::string& var) {
@@ -256,54 +341,68 @@ int run_serve(Context& ctx, const ServeOptions& o) {
             core::ErrorKind::Failed, "cannot listen on " + cfg.serve_listen + ": " + why,
             port ? "is another serve already there? --listen HOST:0 picks a free port" : "");
 
-    auto provider = ctx.provider(e);
-    auto backend_store = ctx.store(e);
-    auto record_store = ctx.store(e);
-    // keep_alive, idle_timeout and num_ctx come from the config alone (the
-    // store adds only pins and priorities, which the plans read themselves).
-    // The config as it is now: SIGHUP reads it again (reload below).
-    auto effective = [&](const std::string& model) {
-        return core::operations::effective_settings(model, e.provider, ctx.config(), nullptr);
-    };
-    // Memory pressure is this machine's: only for a server on it whose memory
-    // the config does not declare (memory.vram / memory.ram: a server elsewhere).
-    core::serve::PressureFn pressure;
-    if (core::operations::is_local(e) && !cfg.vram && !cfg.ram)
-        pressure = [&ctx]() -> std::optional<core::resources::Pressure> {
-            return core::resources::pressure(ctx.probe(), ctx.config());
-        };
-    core::serve::ServerBackend backend(
-        *provider, backend_store, [&ctx]() -> const core::config::Config& { return ctx.config(); },
-        ctx.budget_fn(e), pressure);
-
-    std::mutex out_mutex;
-    auto say = [&](const std::string& line) {
-        std::lock_guard lock(out_mutex);
-        std::cerr << "modelctl serve: " << line << "\n" << std::flush;
-    };
-    bool verbose = ctx.global.verbose > 0;
-
+    auto record_store = ctx.store(endpoints.front());
     core::serve::Telemetry telemetry;
     core::serve::ServiceOptions so;
-    so.upstream_host =
-        e.address.host.find(':') != std::string::npos ? "[" + e.address.host + "]" : e.address.host;
-    so.upstream_port = e.address.port;
-    so.proxy.kind = e.provider;
-    so.proxy.endpoint = e.name;
-    so.proxy.server = e.address.url();
+    std::deque<Upstream> upstreams; // stable addresses: the lanes point into them
+    for (const auto& ep : endpoints) {
+        Upstream& u = upstreams.emplace_back(
+            Upstream{ep, ctx.provider(ep), ctx.provider(ep), ctx.store(ep), nullptr});
+        const Endpoint& e = u.endpoint;
+        // Memory pressure is this machine's: only for a server on it whose
+        // memory the config does not declare (memory.vram / memory.ram, or
+        // the endpoint's: a server elsewhere).
+        core::serve::PressureFn pressure;
+        if (core::operations::is_local(e) && !cfg.vram && !cfg.ram && !e.vram && !e.ram)
+            pressure = [&ctx]() -> std::optional<core::resources::Pressure> {
+                return core::resources::pressure(ctx.probe(), ctx.config());
+            };
+        u.backend = std::make_unique<core::serve::ServerBackend>(
+            *u.server, u.store, [&ctx]() -> const core::config::Config& { return ctx.config(); },
+            ctx.budget_fn(e), pressure);
+        // keep_alive, idle_timeout and num_ctx come from the config alone (the
+        // store adds only pins and priorities, which the plans read
+        // themselves), as it is now: SIGHUP reads it again.
+        auto effective = [&ctx, kind = e.provider](const std::string& model) {
+            return core::operations::effective_settings(model, kind, ctx.config(), nullptr);
+        };
+        core::serve::LaneSetup lane;
+        lane.host = e.address.host.find(':') != std::string::npos ? "[" + e.address.host + "]"
+                                                                  : e.address.host;
+        lane.port = e.address.port;
+        lane.backend = u.backend.get();
+        lane.lane.kind = e.provider;
+        lane.lane.endpoint = e.name;
+        lane.lane.server = e.address.url();
+        lane.lane.optional = e.optional;
+        if (!e.token_env.empty())
+            lane.lane.upstream_token = ctx.env.get_nonempty(e.token_env).value_or("");
+        lane.lane.settings = [effective, kind = e.provider](const std::string& model) {
+            auto eff = effective(model);
+            core::serve::ModelSettings s;
+            if (kind == "ollama")
+                s.keep_alive = core::serve::serve_keep_alive(eff).json_seconds();
+            if (eff.num_ctx_own)
+                s.num_ctx = eff.num_ctx;
+            return s;
+        };
+        lane.idle_timeout =
+            [effective](const std::string& model) -> std::optional<std::chrono::seconds> {
+            auto eff = effective(model);
+            if (eff.keep_alive) // the server's timer, set by the config's keep_alive
+                return std::nullopt;
+            return std::chrono::duration_cast<std::chrono::seconds>(eff.idle_timeout);
+        };
+        lane.installed = [lister = u.lister.get()] { return lister->installed(); };
+        so.lanes.push_back(std::move(lane));
+    }
+    so.named = [&ctx](const std::string& kind, const std::string& model) {
+        const auto* entry = core::operations::config_entry(
+            ctx.config(), kind, core::provider::canonical_name(kind, model));
+        return entry ? entry->endpoint : std::nullopt;
+    };
     so.proxy.max_body = cfg.serve_max_body;
     so.proxy.idle_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.timeout);
-    if (!e.token_env.empty())
-        so.proxy.upstream_token = ctx.env.get_nonempty(e.token_env).value_or("");
-    so.proxy.settings = [&](const std::string& model) {
-        auto eff = effective(model);
-        core::serve::ModelSettings s;
-        if (e.provider == "ollama")
-            s.keep_alive = core::serve::serve_keep_alive(eff).json_seconds();
-        if (eff.num_ctx_own)
-            s.num_ctx = eff.num_ctx;
-        return s;
-    };
     so.proxy.log = [&](const core::serve::RequestLog& r) {
         telemetry.request(r);
         if (verbose)
@@ -323,12 +422,6 @@ int run_serve(Context& ctx, const ServeOptions& o) {
     so.admission.queue_max = cfg.serve_max_queue;
     so.admission.wait_timeout =
         std::chrono::duration_cast<std::chrono::milliseconds>(cfg.serve_queue_timeout);
-    so.idle_timeout = [&](const std::string& model) -> std::optional<std::chrono::seconds> {
-        auto eff = effective(model);
-        if (eff.keep_alive) // the server's timer, set by the config's keep_alive
-            return std::nullopt;
-        return std::chrono::duration_cast<std::chrono::seconds>(eff.idle_timeout);
-    };
     core::serve::Service* service_ptr = nullptr;
     std::optional<ServeApi> api;
     std::mutex status_mutex;
@@ -341,8 +434,11 @@ int run_serve(Context& ctx, const ServeOptions& o) {
         if (rq.method != "GET" && rq.method != "HEAD")
             return false;
         if (path == "/metrics" && service_ptr) {
+            std::vector<core::serve::Admission::Snapshot> lanes;
+            for (size_t i = 0; i < service_ptr->lanes(); ++i)
+                lanes.push_back(service_ptr->admission(i).snapshot());
             ex.reply(200, "text/plain; version=0.0.4; charset=utf-8",
-                     serve_metrics_text(telemetry.snapshot(), service_ptr->admission().snapshot(),
+                     serve_metrics_text(telemetry.snapshot(), merged(lanes),
                                         service_ptr->recorder().counts()));
             return true;
         }
@@ -353,7 +449,7 @@ int run_serve(Context& ctx, const ServeOptions& o) {
                            rq.target.find("all=true") != std::string::npos;
                 auto doc = status_json(ctx, all);
                 if (service_ptr)
-                    doc["serve"] = serve_state_json(service_ptr->admission().snapshot());
+                    add_serve_state(doc, *service_ptr, ctx.endpoint().name);
                 ex.reply(200, kJson,
                          doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
             } catch (const core::Error& err) {
@@ -370,18 +466,18 @@ int run_serve(Context& ctx, const ServeOptions& o) {
     for (const auto& [name, value] : ctx.env.vars())
         hook_env.push_back(name + "=" + value);
     core::serve::Hooks hooks(std::move(hook_env), ctx.env.get("PATH").value_or("/usr/bin:/bin"),
-                             e.address.url(),
                              [&](const std::string& text) { say("error: " + text); });
     so.on_event = [&](const core::serve::Happening& h) {
         telemetry.happening(h);
         auto published = events.publish(h);
         hooks.fire(ctx.config().hooks, h, published.id, event_line(published));
         bool error = h.type == "refuse" || h.type == "fail";
+        std::string where = upstreams.size() > 1 && !h.endpoint.empty() ? " on " + h.endpoint : "";
         if (error || verbose)
-            say(h.type + (h.model.empty() ? "" : " " + core::util::printable(h.model)) +
-                (h.reason.empty()
-                     ? ""
-                     : (h.model.empty() ? " " : ": ") + core::util::printable(h.reason)));
+            say(h.type + (h.model.empty() ? "" : " " + core::util::printable(h.model)) + where +
+                (h.reason.empty() ? ""
+                                  : (h.model.empty() && where.empty() ? " " : ": ") +
+                                        core::util::printable(h.reason)));
     };
     so.on_error = [&](const std::string& text) { say("error: " + core::util::printable(text)); };
 
@@ -389,15 +485,25 @@ int run_serve(Context& ctx, const ServeOptions& o) {
         core::util::CleanupScope record; // recorded even while stopping
         core::registry::record_uses(record_store, uses);
     };
-    core::serve::Service service(std::move(listener), backend, write, so);
+    core::serve::Service service(std::move(listener), write, so);
     service_ptr = &service;
-    api.emplace(ServeApi{ctx, e, *provider, backend_store, service.admission(), events, so.on_event,
-                         [] { return core::util::interrupt_count() > 0; }});
+    std::vector<ServeApi::Lane> api_lanes;
+    for (size_t i = 0; i < upstreams.size(); ++i)
+        api_lanes.push_back({upstreams[i].endpoint, *upstreams[i].server, upstreams[i].store,
+                             service.admission(i)});
+    api.emplace(ServeApi{ctx, std::move(api_lanes),
+                         [&service](const std::string& model) { return service.lane_of(model); },
+                         events, so.on_event, [] { return core::util::interrupt_count() > 0; }});
     if (!o.port_file.empty())
         core::store::write_atomically(o.port_file, std::to_string(bound) + "\n");
-    std::string listening =
-        "listening on http://" + (host.find(':') != std::string::npos ? "[" + host + "]" : host) +
-        ":" + std::to_string(bound) + ", in front of " + e.provider + " at " + e.address.url();
+    std::string in_front;
+    for (const auto& u : upstreams)
+        in_front += (in_front.empty() ? "" : ", ") + u.endpoint.provider + " at " +
+                    u.endpoint.address.url() +
+                    (upstreams.size() > 1 ? " (" + u.endpoint.name + ")" : "");
+    std::string listening = "listening on http://" +
+                            (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
+                            std::to_string(bound) + ", in front of " + in_front;
     if (!ctx.global.quiet)
         say(listening);
     // Under systemd with Type=notify: ready once the port is open (and written).

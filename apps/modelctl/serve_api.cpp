@@ -117,7 +117,9 @@ std::string event_line(const core::serve::EventHub::Event& e) {
                  {"time", core::util::format_rfc3339(e.time)},
                  {"type", e.what.type},
                  {"model", e.what.model},
-                 {"reason", e.what.reason}});
+                 {"reason", e.what.reason},
+                 {"endpoint", e.what.endpoint},
+                 {"server", e.what.server}});
 }
 
 int http_status_for(ErrorKind kind) {
@@ -150,11 +152,11 @@ bool ServeApi::handle(core::http::Exchange& ex) {
         if (path == "/modelctl/v1/events" && rq.method == "GET") {
             stream_events(ex);
         } else if (path == "/modelctl/v1/load" && post) {
-            load(ex, read_object(ex, {"models", "dry_run", "no_evict"}));
+            load(ex, read_object(ex, {"models", "dry_run", "no_evict", "endpoint"}));
         } else if (path == "/modelctl/v1/unload" && post) {
-            unload(ex, read_object(ex, {"models", "all"}));
+            unload(ex, read_object(ex, {"models", "all", "endpoint"}));
         } else if (path == "/modelctl/v1/gc" && post) {
-            gc(ex, read_object(ex, {"idle", "dry_run"}));
+            gc(ex, read_object(ex, {"idle", "dry_run", "endpoint"}));
         } else if (path == "/modelctl/v1/load" || path == "/modelctl/v1/unload" ||
                    path == "/modelctl/v1/gc" || path == "/modelctl/v1/events") {
             answer(ex, 405,
@@ -181,19 +183,50 @@ static std::set<std::string> busy(const core::serve::Admission& admission) {
     return out;
 }
 
+std::optional<size_t> ServeApi::named_lane(const nlohmann::json& body) const {
+    if (!body.contains("endpoint"))
+        return std::nullopt;
+    std::string known;
+    for (size_t i = 0; i < lanes.size(); ++i) {
+        if (body["endpoint"].is_string() && body["endpoint"] == lanes[i].endpoint.name)
+            return i;
+        known += (known.empty() ? "" : ", ") + lanes[i].endpoint.name;
+    }
+    throw usage("'endpoint' must name an endpoint serve stands in front of", "they are " + known);
+}
+
+size_t ServeApi::one_lane(const nlohmann::json& body,
+                          const std::vector<std::string>& models) const {
+    if (auto named = named_lane(body))
+        return *named;
+    if (models.empty() || lanes.size() == 1)
+        return 0;
+    size_t first = lane_of(models[0]);
+    for (const auto& m : models)
+        if (size_t i = lane_of(m); i != first)
+            throw usage(core::util::printable(models[0]) + " is on endpoint " +
+                            lanes[first].endpoint.name + " and " + core::util::printable(m) +
+                            " on " + lanes[i].endpoint.name,
+                        "send one request per endpoint, or name one with \"endpoint\"");
+    return first;
+}
+
 void ServeApi::load(core::http::Exchange& ex, const nlohmann::json& body) {
     auto models = names(body);
     if (models.empty())
         throw usage("name the models to load", R"(e.g. {"models": ["llama3.2:3b"]})");
     bool dry_run = flag(body, "dry_run");
     bool no_evict = flag(body, "no_evict");
+    const Lane& lane = lanes[one_lane(body, models)];
+    auto& server = lane.server;
+    auto& admission = lane.admission;
     json doc;
     int status = 200;
     admission.run_exclusive([&] {
-        core::registry::Registry reg(server, store);
+        core::registry::Registry reg(server, lane.store);
         const auto& cfg = ctx.config(); // as it is now (SIGHUP reads it again)
-        auto lp = core::operations::plan_loads(server, reg, cfg, ctx.budget_fn(endpoint), models,
-                                               false, busy(admission));
+        auto lp = core::operations::plan_loads(server, reg, cfg, ctx.budget_fn(lane.endpoint),
+                                               models, false, busy(admission));
         json plan_doc = plan_json(lp);
         int code = 0;
         std::optional<ErrorKind> failure;
@@ -208,7 +241,8 @@ void ServeApi::load(core::http::Exchange& ex, const nlohmann::json& body) {
             std::string joined;
             for (const auto& w : lp.wanted)
                 joined += (joined.empty() ? "" : ",") + w.model;
-            notify({"refuse", joined, refusal.what()});
+            notify({"refuse", joined, refusal.what(), lane.endpoint.name,
+                    lane.endpoint.address.url()});
             doc["plan"] = plan_doc;
             doc["results"] = results;
             doc["error"] = error_json(refusal);
@@ -221,7 +255,8 @@ void ServeApi::load(core::http::Exchange& ex, const nlohmann::json& body) {
             for (const auto& v : lp.plan.evict) {
                 auto r = reg.unload(v.name);
                 evicted.push_back({{"model", v.name}, {"freed", r.freed}, {"reason", v.reason}});
-                notify({"evict", v.name, v.reason});
+                notify(
+                    {"evict", v.name, v.reason, lane.endpoint.name, lane.endpoint.address.url()});
             }
             plan_doc["evicted"] = evicted;
             for (const auto& w : lp.wanted) {
@@ -229,7 +264,8 @@ void ServeApi::load(core::http::Exchange& ex, const nlohmann::json& body) {
                     auto r = reg.load(w.model, core::serve::serve_load_settings(cfg, w));
                     results.push_back(load_result_json(r, core::util::now()));
                     if (!r.was_loaded)
-                        notify({"load", r.model, "asked through the management API"});
+                        notify({"load", r.model, "asked through the management API",
+                                lane.endpoint.name, lane.endpoint.address.url()});
                 } catch (const Error& e) {
                     results.push_back(model_failure(e, w.model, code));
                     failure = failure.value_or(e.kind());
@@ -250,10 +286,13 @@ void ServeApi::unload(core::http::Exchange& ex, const nlohmann::json& body) {
     if (all == !models.empty())
         throw usage(all ? "name models or set \"all\", not both"
                         : "name the models to unload, or set \"all\": true");
+    const Lane& lane = lanes[one_lane(body, models)];
+    auto& server = lane.server;
+    auto& admission = lane.admission;
     json results = json::array();
     std::optional<ErrorKind> failure;
     admission.run_exclusive([&] {
-        core::registry::Registry reg(server, store);
+        core::registry::Registry reg(server, lane.store);
         std::vector<std::string> targets = models;
         if (all)
             for (const auto& m : server.loaded())
@@ -271,7 +310,8 @@ void ServeApi::unload(core::http::Exchange& ex, const nlohmann::json& body) {
                 auto r = reg.unload(model);
                 results.push_back(unload_result_json(r));
                 if (r.was_loaded)
-                    notify({"unload", r.model, "asked through the management API"});
+                    notify({"unload", r.model, "asked through the management API",
+                            lane.endpoint.name, lane.endpoint.address.url()});
             } catch (const Error& e) {
                 results.push_back(model_failure(e, model, code));
                 failure = failure.value_or(e.kind());
@@ -296,28 +336,42 @@ void ServeApi::gc(core::http::Exchange& ex, const nlohmann::json& body) {
         run_cfg.idle_timeout = *d;
     }
     // One gc at a time, with cron's too (`modelctl gc` takes the same lock).
+    auto& store = lanes[0].store;
     store.ensure_dir();
     auto lock = core::store::LockFile::try_acquire(store.dir() / "gc.lock");
     if (!lock) {
         answer(ex, 200, {{"schema", "modelctl.gc/v1"}, {"skipped", "another gc is running"}});
         return;
     }
-    json doc;
+    std::vector<size_t> visit;
+    if (auto named = named_lane(body))
+        visit = {*named};
+    else
+        for (size_t i = 0; i < lanes.size(); ++i)
+            visit.push_back(i);
+    json results = json::array();
+    std::optional<json> primary;
     int status = 200;
-    admission.run_exclusive([&] {
-        GcRun run;
-        run.text = false;
-        run.keep = busy(admission);
-        run.unloaded = [&](const core::policy::Victim& v, const char* why) {
-            notify({"unload", v.name, std::string(why) + ": " + v.reason});
-        };
-        int code = 0;
-        json result = gc_endpoint(ctx, endpoint, o, run_cfg, "", code, run);
-        if (code)
-            status = 502; // a model the server failed to unload: its action says why
-        doc = gc_document(o, json::array({result}), result);
-    });
-    answer(ex, status, doc);
+    for (size_t i : visit) {
+        const Lane& lane = lanes[i];
+        lane.admission.run_exclusive([&] {
+            GcRun run;
+            run.text = false;
+            run.keep = busy(lane.admission);
+            run.unloaded = [&](const core::policy::Victim& v, const char* why) {
+                notify({"unload", v.name, std::string(why) + ": " + v.reason, lane.endpoint.name,
+                        lane.endpoint.address.url()});
+            };
+            int code = 0;
+            json result = gc_endpoint(ctx, lane.endpoint, o, run_cfg, "", code, run);
+            if (code)
+                status = 502; // a model the server failed to unload: its action says why
+            if (lane.endpoint.name == ctx.endpoint().name)
+                primary = result;
+            results.push_back(std::move(result));
+        });
+    }
+    answer(ex, status, gc_document(o, results, primary));
 }
 
 void ServeApi::stream_events(core::http::Exchange& ex) {

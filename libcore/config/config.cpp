@@ -3,6 +3,7 @@
 #include "error.hpp"
 #include "util/file.hpp"
 #include "util/size.hpp"
+#include "util/text.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -296,6 +297,34 @@ HooksConfig hooks_from(const json& j, const std::string& origin) {
     return h;
 }
 
+bool valid_endpoint_name(const std::string& n) {
+    if (n.empty() || n.size() > 64)
+        return false;
+    return std::all_of(n.begin(), n.end(), [](unsigned char ch) {
+        return std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.';
+    });
+}
+
+// Each model's `endpoint` names an endpoint there is: one of `endpoints`, or
+// with none configured one of the defaults.
+void check_model_endpoints(const Config& c, const std::string& origin) {
+    std::vector<std::string> names;
+    for (const auto& e : c.endpoints)
+        names.push_back(e.name);
+    if (names.empty())
+        names = {"ollama", "lmstudio"};
+    for (const auto& [model, m] : c.models)
+        if (m.endpoint && std::find(names.begin(), names.end(), *m.endpoint) == names.end()) {
+            std::string known;
+            for (const auto& n : names)
+                known += (known.empty() ? "" : ", ") + n;
+            throw Error(ErrorKind::Usage,
+                        origin + ": models." + util::printable(model) +
+                            ".endpoint: no endpoint is named '" + *m.endpoint + "'",
+                        "the endpoints are " + known);
+        }
+}
+
 ModelSettings model_settings(const std::string& name, const json& j, const std::string& origin) {
     std::string where = "models." + name;
     if (!j.is_object())
@@ -316,23 +345,20 @@ ModelSettings model_settings(const std::string& name, const json& j, const std::
                 m.num_ctx = static_cast<int>(integer(text, 1, 16 * 1024 * 1024));
             else if (k == "keep_versions")
                 m.keep_versions = static_cast<int>(integer(text, 1, 1000));
-            else
+            else if (k == "endpoint") {
+                if (!valid_endpoint_name(text))
+                    throw std::invalid_argument("'" + util::printable(text) +
+                                                "' is not an endpoint's name");
+                m.endpoint = text;
+            } else
                 throw Error(ErrorKind::Usage, origin + ": unknown key '" + where + "." + k + "'",
                             "a model takes pin, priority, keep_alive, idle_timeout, num_ctx, "
-                            "keep_versions");
+                            "keep_versions, endpoint");
         } catch (const std::invalid_argument& e) {
             bad(origin, where + "." + k, e.what());
         }
     }
     return m;
-}
-
-bool valid_endpoint_name(const std::string& n) {
-    if (n.empty() || n.size() > 64)
-        return false;
-    return std::all_of(n.begin(), n.end(), [](unsigned char ch) {
-        return std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.';
-    });
 }
 
 std::vector<EndpointConfig> endpoints_from(const json& j, const std::string& origin) {
@@ -447,6 +473,7 @@ Config load(const Environment& env, const std::optional<fs::path>& file,
                     bad(origin, "models", "expected an object keyed by model name");
                 for (const auto& [name, v] : j["models"].items())
                     c.models[name] = model_settings(name, v, origin);
+                check_model_endpoints(c, origin);
             }
         } else if (file) {
             throw Error(ErrorKind::Usage, "cannot read the config file " + file->string(),

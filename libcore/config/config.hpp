@@ -61,6 +61,9 @@ struct ModelSettings {
     std::optional<util::Seconds> idle_timeout;
     std::optional<int> num_ctx;
     std::optional<int> keep_versions;
+    // The endpoint serve sends this model's requests to when several have it
+    // installed (by name; serve's front door, issue 18).
+    std::optional<std::string> endpoint;
 };
 
 // A model server modelctl manages, as the config file names it.

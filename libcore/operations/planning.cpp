@@ -138,6 +138,7 @@ Effective effective_settings(const std::string& model, const std::string& kind,
         }
         if (m.keep_versions)
             e.keep_versions = *m.keep_versions;
+        e.endpoint = m.endpoint;
     }
     if (record && record->pinned.value_or(false)) {
         e.pinned = true;

@@ -43,6 +43,7 @@ struct Effective {
     int num_ctx = 0;
     bool num_ctx_own = false; // set for this model in the config file (else the global default)
     int keep_versions = 2;
+    std::optional<std::string> endpoint; // where serve sends its requests (config)
     config::Source pin_source = config::Source::Default;
     config::Source priority_source = config::Source::Default;
 };

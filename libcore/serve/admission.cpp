@@ -106,7 +106,7 @@ Admit Admission::decide(std::unique_lock<std::mutex>& lock, const std::string& m
         if (auto* err = dynamic_cast<const Error*>(&e))
             a.error_kind = static_cast<int>(err->kind());
         bool missing = a.error_kind == static_cast<int>(ErrorKind::NotFound);
-        note({missing ? "missing" : "fail", model, a.message});
+        note(missing ? "missing" : "fail", model, a.message);
         return a;
     };
     while (true) {
@@ -155,7 +155,7 @@ Admit Admission::decide(std::unique_lock<std::mutex>& lock, const std::string& m
         if (plan.refusal) {
             a.verdict = Verdict::Refused;
             a.message = *plan.refusal;
-            note({"refuse", model, a.message});
+            note("refuse", model, a.message);
             return a;
         }
         for (const auto& v : plan.victims) // busy since the plan was made
@@ -189,7 +189,7 @@ Admit Admission::decide(std::unique_lock<std::mutex>& lock, const std::string& m
                 const auto& v = plan.victims[done];
                 std::string reason = done < plan.reasons.size() ? plan.reasons[done] : "";
                 backend_.unload(v, reason);
-                note({"evict", v, reason});
+                note("evict", v, reason);
                 a.evicted.push_back(v);
                 std::lock_guard g(mutex_);
                 resident_.erase(v);
@@ -214,9 +214,9 @@ Admit Admission::decide(std::unique_lock<std::mutex>& lock, const std::string& m
                 a.verdict = Verdict::Failed;
                 a.message = e.what();
                 a.error_kind = err ? static_cast<int>(err->kind()) : -1;
-                note({"fail", model,
-                      a.message + "; not tried again for " + std::to_string(wait.count() / 1000) +
-                          "s"});
+                note("fail", model,
+                     a.message + "; not tried again for " + std::to_string(wait.count() / 1000) +
+                         "s");
                 return a;
             }
             return fail(e);
@@ -226,7 +226,7 @@ Admit Admission::decide(std::unique_lock<std::mutex>& lock, const std::string& m
         resident_.insert(model);
         last_used_[model] = Clock::now();
         a.loaded = true;
-        note({"load", model, ""});
+        note("load", model, "");
         return a;
     }
 }
@@ -303,7 +303,7 @@ Admit Admission::unload(const std::string& model, const std::function<bool()>& c
     try {
         std::lock_guard d(decide_);
         backend_.unload(model, "a client asked to unload it");
-        note({"unload", model, "a client asked to unload it"});
+        note("unload", model, "a client asked to unload it");
     } catch (const std::exception& e) {
         a.verdict = Verdict::Failed;
         a.message = e.what();
@@ -353,7 +353,7 @@ void Admission::expire(
             ok = false;
         }
         if (ok)
-            note({"expire", m, reason});
+            note("expire", m, reason);
         std::lock_guard lock(mutex_);
         evicting_.erase(m);
         if (ok)
@@ -371,7 +371,7 @@ void Admission::run_exclusive(const std::function<void()>& f) {
     refresh();
 }
 
-void Admission::relieve() {
+size_t Admission::relieve() {
     std::unique_lock d(decide_);
     std::set<std::string> busy;
     {
@@ -384,8 +384,8 @@ void Admission::relieve() {
     try {
         r = backend_.relieve(busy);
     } catch (const std::exception& e) {
-        note({"fail", "", std::string("looking at memory pressure: ") + e.what()});
-        return;
+        note("fail", "", std::string("looking at memory pressure: ") + e.what());
+        return 0;
     }
     {
         std::lock_guard g(mutex_);
@@ -393,8 +393,9 @@ void Admission::relieve() {
         pressure_ = r.level;
         pressure_reason_ = r.reason;
         if (changed && !r.level.empty())
-            note({"pressure", "", r.level + (r.reason.empty() ? "" : ": " + r.reason)});
+            note("pressure", "", r.level + (r.reason.empty() ? "" : ": " + r.reason));
     }
+    size_t unloaded_count = 0;
     for (size_t i = 0; i < r.victims.size(); ++i) {
         const auto& v = r.victims[i];
         {
@@ -408,9 +409,10 @@ void Admission::relieve() {
         try {
             backend_.unload(v, reason);
             unloaded = true;
-            note({"evict", v, reason});
+            ++unloaded_count;
+            note("evict", v, reason);
         } catch (const std::exception& e) {
-            note({"fail", v, e.what()});
+            note("fail", v, e.what());
         }
         std::lock_guard g(mutex_);
         evicting_.erase(v);
@@ -418,6 +420,7 @@ void Admission::relieve() {
             resident_.erase(v);
         changed_.notify_all();
     }
+    return unloaded_count;
 }
 
 void Admission::preload(double at) {
@@ -426,17 +429,17 @@ void Admission::preload(double at) {
     try {
         done = backend_.preload(at);
     } catch (const std::exception& e) {
-        note({"fail", "", std::string("preloading: ") + e.what()});
+        note("fail", "", std::string("preloading: ") + e.what());
     }
     std::lock_guard g(mutex_);
     for (const auto& p : done) {
         if (!p.ok) {
-            note({"fail", p.model, p.reason});
+            note("fail", p.model, p.reason);
             continue;
         }
         resident_.insert(p.model);
         last_used_[p.model] = Clock::now(); // idle from now, not from the last request
-        note({"load", p.model, p.reason});
+        note("load", p.model, p.reason);
     }
     changed_.notify_all();
 }

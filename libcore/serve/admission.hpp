@@ -118,6 +118,8 @@ struct Happening {
         type; // "load", "unload", "evict", "refuse", "expire", "fail", "missing", "pressure"
     std::string model;
     std::string reason;
+    std::string endpoint; // the server's endpoint name and address (Service sets them)
+    std::string server;
 };
 
 class Admission {
@@ -147,8 +149,9 @@ public:
     // The watcher's look at memory pressure (Backend::relieve), as one
     // decision: unloads what the policy picks to bring free memory back to
     // min_free, never a model with requests in flight; a change of level is
-    // a "pressure" happening, each unload an "evict".
-    void relieve();
+    // a "pressure" happening, each unload an "evict". Returns how many
+    // models it unloaded.
+    size_t relieve();
     // The watcher's preload for the hour starting at `at` (Backend::preload),
     // as one decision: a "load" happening for each model loaded.
     void preload(double at);
@@ -182,9 +185,9 @@ private:
                  const std::function<bool()>& client_gone, Clock::time_point deadline);
     // Backoff for `model` when it failed lately and its wait has not passed (lock held).
     std::optional<Admit> backing_off(const std::string& model) const;
-    void note(const Happening& h) {
+    void note(std::string type, std::string model, std::string reason) {
         if (notify_)
-            notify_(h);
+            notify_({std::move(type), std::move(model), std::move(reason), "", ""});
     }
 
     Backend& backend_;

@@ -20,10 +20,9 @@ std::string hook_for(const std::string& type) {
     return "";
 }
 
-Hooks::Hooks(std::vector<std::string> env, std::string path_env, std::string server,
+Hooks::Hooks(std::vector<std::string> env, std::string path_env,
              std::function<void(const std::string&)> log)
-    : env_(std::move(env)), path_env_(std::move(path_env)), server_(std::move(server)),
-      log_(std::move(log)) {}
+    : env_(std::move(env)), path_env_(std::move(path_env)), log_(std::move(log)) {}
 
 Hooks::~Hooks() {
     size_t dropped = 0;
@@ -59,7 +58,8 @@ void Hooks::fire(const config::HooksConfig& hooks, const Happening& h, uint64_t 
     set("MODELCTL_MODEL", h.model);
     set("MODELCTL_REASON", h.reason);
     set("MODELCTL_EVENT_ID", std::to_string(id));
-    set("MODELCTL_SERVER", server_);
+    set("MODELCTL_SERVER", h.server);
+    set("MODELCTL_ENDPOINT", h.endpoint);
     std::string dropped;
     {
         std::lock_guard lock(mutex_);

@@ -3,7 +3,8 @@
 // evict, pressure, refuse, failure), each without a shell unless the user
 // writes one (["sh", "-c", "..."]), with the event as one JSON line on stdin
 // and MODELCTL_EVENT, MODELCTL_MODEL, MODELCTL_REASON, MODELCTL_EVENT_ID and
-// MODELCTL_SERVER set beside serve's own environment. Each run is bounded by
+// MODELCTL_SERVER and MODELCTL_ENDPOINT (the server it happened on) set
+// beside serve's own environment. Each run is bounded by
 // the hooks' timeout; a failure is reported to `log`, never fatal. At most
 // max_running run at once; up to kMaxWaiting more wait their turn, in order,
 // and beyond that a hook is dropped (and said so). fire() never waits.
@@ -32,8 +33,8 @@ public:
     static constexpr size_t kMaxWaiting = 64;
 
     // `env`: serve's environment ("NAME=value"); `path_env`: where programs
-    // are looked up; `server`: the endpoint's address, for MODELCTL_SERVER.
-    Hooks(std::vector<std::string> env, std::string path_env, std::string server,
+    // are looked up.
+    Hooks(std::vector<std::string> env, std::string path_env,
           std::function<void(const std::string&)> log);
     // Lets the running hooks finish (each within its timeout); the waiting
     // ones are dropped, and said so.
@@ -57,7 +58,7 @@ private:
     void work();
 
     std::vector<std::string> env_;
-    std::string path_env_, server_;
+    std::string path_env_;
     std::function<void(const std::string&)> log_;
     std::mutex mutex_;
     std::condition_variable wake_;

@@ -3,11 +3,13 @@
 #include "error.hpp"
 #include "provider/provider.hpp"
 #include "recommend/recommend.hpp"
+#include "util/text.hpp"
 #include "util/timestamp.hpp"
 
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <set>
 
 namespace core::serve {
 
@@ -54,6 +56,7 @@ std::string host_field(const http::UpstreamPool& p) {
 } // namespace
 
 struct Proxy::Forward {
+    const Lane* lane = nullptr; // where it goes
     Route route;
     RequestLog log;
     std::optional<std::string> body; // the whole body, when it was read
@@ -63,22 +66,75 @@ struct Proxy::Forward {
     bool broke = false; // the answer broke off midway
 };
 
-Proxy::Proxy(http::UpstreamPool& upstream, Admission& admission, Recorder& recorder,
-             ProxyOptions options)
-    : upstream_(upstream), admission_(admission), recorder_(recorder),
-      options_(std::move(options)) {}
+Proxy::Proxy(std::vector<Lane> lanes, Router* router, Recorder& recorder, ProxyOptions options)
+    : lanes_(std::move(lanes)), router_(router), recorder_(recorder), options_(std::move(options)) {
+}
+
+namespace {
+
+// The routes that name a model in their body but load none (Ollama's
+// server/routes.go; LM Studio's REST API): in front of several servers, the
+// body is read to find which one.
+bool names_model_in_body(std::string_view method, std::string_view path) {
+    if (method == "DELETE")
+        return path == "/api/delete";
+    return method == "POST" &&
+           (path == "/api/show" || path == "/api/pull" || path == "/api/push" ||
+            path == "/api/create" || path == "/api/copy" || path == "/api/delete" ||
+            path == "/api/v1/models/load" || path == "/api/v1/models/unload");
+}
+
+// The model such a body names ("model"; older Ollama clients "name"; copy's
+// "source"), or "".
+std::string model_in(const json& j) {
+    if (!j.is_object())
+        return "";
+    for (const char* key : {"model", "name", "source", "instance_id"})
+        if (auto it = j.find(key);
+            it != j.end() && it->is_string() && !it->get_ref<const std::string&>().empty())
+            return it->get<std::string>();
+    return "";
+}
+
+} // namespace
 
 void Proxy::handle(http::Exchange& ex) {
     Forward f;
     const auto& rq = ex.request();
+    f.lane = &lanes_.front();
     f.log.method = rq.method;
     f.log.path = std::string(path_of(rq.target));
     f.route = classify(rq.method, f.log.path);
-    if (f.route.model_route())
+    if (f.route.model_route()) {
         model_request(ex, f);
-    else
+    } else if (lanes_.size() > 1 && rq.method == "GET" &&
+               (f.log.path == "/api/tags" || f.log.path == "/v1/models")) {
+        merged_list(ex, f);
+    } else if (lanes_.size() > 1 && names_model_in_body(rq.method, f.log.path)) {
+        std::string body;
+        if (read_whole(ex, f, body)) {
+            std::string model = model_in(json::parse(body, nullptr, false));
+            f.body = std::move(body);
+            if (route(ex, f, model))
+                forward(ex, f);
+        }
+    } else if (route(ex, f, "")) {
         forward(ex, f);
+    }
     finish_log(f);
+}
+
+bool Proxy::route(http::Exchange& ex, Forward& f, const std::string& model) {
+    if (lanes_.size() == 1 || !router_)
+        return true;
+    auto i = router_->route(dialect_of(f.log.path), model);
+    if (!i) {
+        answer_error(ex, f, 404,
+                     "modelctl serve: none of the servers it fronts answers " + f.log.path);
+        return false;
+    }
+    f.lane = &lanes_[*i];
+    return true;
 }
 
 void Proxy::answer_error(http::Exchange& ex, Forward& f, int status, const std::string& message,
@@ -96,12 +152,13 @@ void Proxy::finish_log(Forward& f) {
         options_.log(f.log);
 }
 
-void Proxy::model_request(http::Exchange& ex, Forward& f) {
+bool Proxy::read_whole(http::Exchange& ex, Forward& f, std::string& body) {
     const auto& rq = ex.request();
     auto too_large = [&] {
         answer_error(ex, f, 413,
                      "request body larger than " + std::to_string(options_.max_body) +
                          " bytes (serve.max_body)");
+        return false;
     };
     if (const std::string* cl = http::find_field(rq.fields, "content-length")) {
         uint64_t n = 0;
@@ -109,7 +166,6 @@ void Proxy::model_request(http::Exchange& ex, Forward& f) {
         if (ec == std::errc() && n > options_.max_body)
             return too_large(); // refused before a byte of it is read
     }
-    std::string body;
     bool over = false;
     bool complete = ex.read_body([&](std::string_view piece) {
         if (body.size() + piece.size() > options_.max_body) {
@@ -124,20 +180,34 @@ void Proxy::model_request(http::Exchange& ex, Forward& f) {
     if (!complete) {
         f.log.note = ex.error();
         f.log.cancelled = true;
-        return;
+        return false;
     }
+    return true;
+}
+
+void Proxy::model_request(http::Exchange& ex, Forward& f) {
+    const auto& rq = ex.request();
+    std::string body;
+    if (!read_whole(ex, f, body))
+        return;
     json j = json::parse(body, nullptr, false);
     auto ask = read_ask(f.route, j);
     if (!ask) { // not a request naming a model: the server answers the mistake
         f.body = std::move(body);
-        return forward(ex, f);
+        if (route(ex, f, ""))
+            forward(ex, f);
+        return;
     }
-    std::string model = provider::canonical_name(options_.kind, ask->model);
+    if (!route(ex, f, ask->model))
+        return;
+    const Lane& lane = *f.lane;
+    Admission& admission = *lane.admission;
+    std::string model = provider::canonical_name(lane.kind, ask->model);
     f.log.model = model;
     auto gone = [&ex] { return ex.client_gone(); };
 
     if (ask->unload) {
-        Admit a = admission_.unload(model, gone);
+        Admit a = admission.unload(model, gone);
         if (a.verdict == Verdict::ClientGone) {
             f.log.cancelled = true;
             return;
@@ -158,7 +228,7 @@ void Proxy::model_request(http::Exchange& ex, Forward& f) {
         return;
     }
 
-    Admit a = admission_.admit(model, gone);
+    Admit a = admission.admit(model, gone);
     switch (a.verdict) {
     case Verdict::Admitted:
         break;
@@ -182,14 +252,17 @@ void Proxy::model_request(http::Exchange& ex, Forward& f) {
         if (a.error_kind == static_cast<int>(ErrorKind::NotFound))
             return answer_error(ex, f, 404,
                                 "model \"" + ask->model + "\" not found, try pulling it first");
-        return answer_error(
-            ex, f, a.error_kind == static_cast<int>(ErrorKind::Unreachable) ? 502 : 500, a.message);
+        if (a.error_kind == static_cast<int>(ErrorKind::Unreachable))
+            return answer_error(ex, f, 502,
+                                "modelctl serve: endpoint " + lane.endpoint + " at " + lane.server +
+                                    " is down: " + a.message);
+        return answer_error(ex, f, 500, a.message);
     }
     struct Release {
         Admission& admission;
         const std::string& model;
         ~Release() { admission.release(model); }
-    } release{admission_, model};
+    } release{admission, model};
     f.log.loaded = a.loaded;
     if (!a.evicted.empty()) {
         f.log.note = "evicted";
@@ -197,7 +270,7 @@ void Proxy::model_request(http::Exchange& ex, Forward& f) {
             f.log.note += " " + v;
     }
 
-    ModelSettings s = options_.settings ? options_.settings(model) : ModelSettings{};
+    ModelSettings s = lane.settings ? lane.settings(model) : ModelSettings{};
     bool rewrite = false;
     if (f.route.api == Api::Ollama) {
         if (s.keep_alive) {
@@ -213,9 +286,9 @@ void Proxy::model_request(http::Exchange& ex, Forward& f) {
     f.body = rewrite ? dump(j) : std::move(body);
     f.tap.emplace(Clock::now());
     forward(ex, f);
-    if (f.route.api == Api::OpenAI && options_.kind == "ollama" && s.keep_alive &&
+    if (f.route.api == Api::OpenAI && lane.kind == "ollama" && s.keep_alive &&
         f.answered_by_upstream)
-        restore_keep_alive(model, s);
+        restore_keep_alive(lane, model, s);
 
     if (!f.answered_by_upstream && !f.log.cancelled)
         return; // no use happened: the server was not reached
@@ -224,8 +297,8 @@ void Proxy::model_request(http::Exchange& ex, Forward& f) {
     store::Event e;
     e.type = "use";
     e.model = model;
-    e.server = options_.server;
-    e.endpoint = options_.endpoint;
+    e.server = lane.server;
+    e.endpoint = lane.endpoint;
     e.at = util::now();
     e.latency_ms = std::chrono::duration<double, std::milli>(Clock::now() - f.started).count();
     e.seconds = e.latency_ms / 1000;
@@ -252,9 +325,9 @@ bool Proxy::send_request(http::Exchange& ex, Forward& f, http::Socket& conn) {
     h.fields = end_to_end(rq.fields, {"host", "content-length", "expect", "origin"});
     if (options_.client_token)
         http::remove_field(h.fields, "authorization");
-    h.fields.insert(h.fields.begin(), {"Host", host_field(upstream_)});
-    if (!options_.upstream_token.empty())
-        http::set_field(h.fields, "Authorization", "Bearer " + options_.upstream_token);
+    h.fields.insert(h.fields.begin(), {"Host", host_field(*f.lane->pool)});
+    if (!f.lane->upstream_token.empty())
+        http::set_field(h.fields, "Authorization", "Bearer " + f.lane->upstream_token);
     if (f.route.model_route())
         http::remove_field(h.fields, "accept-encoding"); // the tap reads the answer as sent
     bool chunked_in = http::has_token(rq.fields, "transfer-encoding", "chunked");
@@ -299,17 +372,17 @@ void Proxy::forward(http::Exchange& ex, Forward& f) {
                     http::find_field(rq.fields, "transfer-encoding");
     bool replayable = f.body || !has_body;
     auto gone = [&ex] { return ex.client_gone(); };
+    const Lane& lane = *f.lane;
+    auto where = "endpoint " + lane.endpoint + " at " + lane.server;
     std::optional<http::ResponseHead> head;
     http::Socket conn;
     std::optional<http::ResponseReader> reader;
     for (int attempt = 0; attempt < 2 && !head; ++attempt) {
         bool reused = false;
         std::string why;
-        conn = upstream_.acquire(replayable && attempt == 0, reused, why);
+        conn = lane.pool->acquire(replayable && attempt == 0, reused, why);
         if (!conn.valid())
-            return answer_error(ex, f, 502,
-                                "modelctl serve: cannot reach the server at " + options_.server +
-                                    ": " + why);
+            return answer_error(ex, f, 502, "modelctl serve: cannot reach " + where + ": " + why);
         if (!send_request(ex, f, conn)) {
             if (reused && replayable)
                 continue; // a kept connection the server had closed: once more, afresh
@@ -317,8 +390,8 @@ void Proxy::forward(http::Exchange& ex, Forward& f) {
                 f.log.cancelled = true;
                 return;
             }
-            return answer_error(
-                ex, f, 502, "modelctl serve: the request could not be sent to " + options_.server);
+            return answer_error(ex, f, 502,
+                                "modelctl serve: the request could not be sent to " + where);
         }
         reader.emplace(conn.fd(), rq.method, options_.idle_timeout);
         bool nothing = false;
@@ -332,12 +405,11 @@ void Proxy::forward(http::Exchange& ex, Forward& f) {
             if (reused && nothing && replayable)
                 continue;
             return answer_error(ex, f, 502,
-                                "modelctl serve: no answer from " + options_.server + ": " +
-                                    reader->why());
+                                "modelctl serve: no answer from " + where + ": " + reader->why());
         }
     }
     if (!head)
-        return answer_error(ex, f, 502, "modelctl serve: no answer from " + options_.server);
+        return answer_error(ex, f, 502, "modelctl serve: no answer from " + where);
     f.answered_by_upstream = true;
     http::ResponseHead out;
     out.status = head->status;
@@ -388,10 +460,153 @@ void Proxy::forward(http::Exchange& ex, Forward& f) {
     }
     ex.finish();
     if (reader->reusable())
-        upstream_.release(std::move(conn));
+        lane.pool->release(std::move(conn));
 }
 
-void Proxy::restore_keep_alive(const std::string& model, const ModelSettings& s) {
+std::optional<json> Proxy::get_json(const Lane& lane, const std::string& target, std::string& why) {
+    constexpr size_t kMaxList = 32 << 20;
+    http::RequestHead h;
+    h.method = "GET";
+    h.target = target;
+    h.fields = {{"Host", host_field(*lane.pool)}, {"Accept", "application/json"}};
+    if (!lane.upstream_token.empty())
+        h.fields.push_back({"Authorization", "Bearer " + lane.upstream_token});
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        bool reused = false;
+        http::Socket conn = lane.pool->acquire(attempt == 0, reused, why);
+        if (!conn.valid())
+            return std::nullopt;
+        if (http::write_all(conn.fd(), http::serialize(h), options_.idle_timeout) !=
+            http::IoResult::Ok) {
+            why = "the request could not be sent";
+            if (reused)
+                continue;
+            return std::nullopt;
+        }
+        http::ResponseReader reader(conn.fd(), "GET", options_.idle_timeout);
+        bool nothing = false;
+        auto head = reader.read_head({}, nothing);
+        if (!head) {
+            why = reader.why();
+            if (reused && nothing)
+                continue;
+            return std::nullopt;
+        }
+        std::string body;
+        bool over = false;
+        auto r = reader.read_body(
+            [&](std::string_view piece) {
+                over = body.size() + piece.size() > kMaxList;
+                if (!over)
+                    body.append(piece);
+                return !over;
+            },
+            {});
+        if (r != http::IoResult::Ok) {
+            why = over ? "its list is larger than 32 MiB" : reader.why();
+            return std::nullopt;
+        }
+        if (reader.reusable())
+            lane.pool->release(std::move(conn));
+        if (head->status != 200) {
+            why = "it answered " + std::to_string(head->status);
+            return std::nullopt;
+        }
+        json j = json::parse(body, nullptr, false);
+        if (j.is_discarded()) {
+            why = "its answer is not JSON";
+            return std::nullopt;
+        }
+        return j;
+    }
+    return std::nullopt;
+}
+
+namespace {
+
+// An LM Studio model as Ollama's /api/tags lists one (docs/api.md).
+json tag_entry(const provider::InstalledModel& m) {
+    const auto& d = m.details;
+    json entry = {{"name", m.name},
+                  {"model", m.name},
+                  {"size", m.size},
+                  {"digest", m.digest},
+                  {"details",
+                   {{"parent_model", d.parent_model},
+                    {"format", d.format},
+                    {"family", d.family},
+                    {"families", d.families.empty() ? json(nullptr) : json(d.families)},
+                    {"parameter_size", d.parameter_size},
+                    {"quantization_level", d.quantization_level}}}};
+    if (m.modified_at)
+        entry["modified_at"] = util::format_rfc3339(*m.modified_at);
+    return entry;
+}
+
+} // namespace
+
+void Proxy::merged_list(http::Exchange& ex, Forward& f) {
+    bool tags = f.log.path == "/api/tags";
+    const char* key = tags ? "models" : "data";
+    const char* name_key = tags ? "name" : "id";
+    std::vector<Router::Seen> seen; // LM Studio's models, for /api/tags
+    if (tags && router_) {
+        router_->look();
+        seen = router_->seen();
+    }
+    json merged = json::array();
+    std::set<std::string> names;
+    std::string unreachable;
+    size_t answered = 0;
+    for (size_t i = 0; i < lanes_.size(); ++i) {
+        const Lane& lane = lanes_[i];
+        json items = json::array();
+        std::string why;
+        if (tags && lane.kind == "lmstudio") {
+            if (i < seen.size() && seen[i].answered)
+                for (const auto& m : seen[i].models)
+                    items.push_back(tag_entry(m));
+            else
+                why = i < seen.size() ? seen[i].error : "not looked at";
+        } else if (auto j = get_json(lane, f.log.path, why)) {
+            why.clear(); // (what a connection that succeeded left in it)
+            if (j->is_object() && j->contains(key) && (*j)[key].is_array())
+                items = std::move((*j)[key]);
+            else
+                why = std::string("its answer has no list of ") + key;
+        } else if (why.empty()) {
+            why = "no answer";
+        }
+        if (!why.empty()) {
+            if (!lane.optional) // a default LM Studio that is not running is not news
+                unreachable += (unreachable.empty() ? "" : ", ") + lane.endpoint + " (" +
+                               lane.server + ": " + why + ")";
+            continue;
+        }
+        ++answered;
+        for (auto& m : items) {
+            if (!m.is_object() || !m.contains(name_key) || !m[name_key].is_string())
+                continue;
+            if (names.insert(m[name_key].get<std::string>()).second)
+                merged.push_back(std::move(m));
+        }
+    }
+    if (answered == 0)
+        return answer_error(
+            ex, f, 502,
+            "modelctl serve: no server answered: " +
+                (unreachable.empty() ? std::string("none is running") : unreachable));
+    json out = tags ? json{{"models", merged}} : json{{"object", "list"}, {"data", merged}};
+    http::Fields extra;
+    if (!unreachable.empty()) {
+        extra.push_back({"X-Modelctl-Unreachable", util::printable(unreachable)});
+        f.log.note = "left out: " + unreachable;
+    }
+    f.log.status = 200;
+    ex.reply(200, "application/json; charset=utf-8", dump(out), std::move(extra));
+}
+
+void Proxy::restore_keep_alive(const Lane& lane, const std::string& model, const ModelSettings& s) {
     // /v1 requests carry no keep_alive, so Ollama set the model's expiry to
     // its default (OLLAMA_KEEP_ALIVE) after this one: a load request (an empty
     // generate) puts serve's back.
@@ -399,14 +614,14 @@ void Proxy::restore_keep_alive(const std::string& model, const ModelSettings& s)
     http::RequestHead h;
     h.method = "POST";
     h.target = "/api/generate";
-    h.fields = {{"Host", host_field(upstream_)},
+    h.fields = {{"Host", host_field(*lane.pool)},
                 {"Content-Type", "application/json"},
                 {"Content-Length", std::to_string(body.size())}};
-    if (!options_.upstream_token.empty())
-        h.fields.push_back({"Authorization", "Bearer " + options_.upstream_token});
+    if (!lane.upstream_token.empty())
+        h.fields.push_back({"Authorization", "Bearer " + lane.upstream_token});
     bool reused = false;
     std::string why;
-    http::Socket conn = upstream_.acquire(true, reused, why);
+    http::Socket conn = lane.pool->acquire(true, reused, why);
     if (!conn.valid() || http::write_all(conn.fd(), http::serialize(h) + body,
                                          options_.idle_timeout) != http::IoResult::Ok)
         return;
@@ -415,7 +630,7 @@ void Proxy::restore_keep_alive(const std::string& model, const ModelSettings& s)
     if (reader.read_head({}, nothing) &&
         reader.read_body([](std::string_view) { return true; }, {}) == http::IoResult::Ok &&
         reader.reusable())
-        upstream_.release(std::move(conn));
+        lane.pool->release(std::move(conn));
 }
 
 } // namespace core::serve

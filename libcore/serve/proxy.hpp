@@ -13,11 +13,19 @@
 // decides (Settings); its answer is recorded as a use (usage.hpp,
 // recorder.hpp). A client's unload (empty prompt, keep_alive 0) is carried
 // out by admission, as an eviction is.
+//
+// In front of several servers (issue 18), the router (router.hpp) picks each
+// request's server by the model it names, and GET /api/tags and /v1/models
+// answer the servers' lists merged, in the configured order, the first of two
+// same names kept. A server that does not answer is left out of a merged
+// list and named in its X-Modelctl-Unreachable field; when none answers the
+// answer is 502.
 
 #include "http/server.hpp"
 #include "http/upstream.hpp"
 #include "serve/admission.hpp"
 #include "serve/recorder.hpp"
+#include "serve/router.hpp"
 #include "serve/routes.hpp"
 #include "serve/usage.hpp"
 
@@ -26,6 +34,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace core::serve {
 
@@ -49,22 +58,30 @@ struct RequestLog {
     bool cancelled = false;
 };
 
+// One server serve fronts, as the proxy reaches it.
+struct Lane {
+    std::string kind = "ollama"; // "ollama" or "lmstudio"
+    std::string endpoint;        // the endpoint's name, for recorded uses and errors
+    std::string server;          // its address, for recorded uses and errors
+    std::string upstream_token;  // sent as Authorization: Bearer (LM_API_TOKEN)
+    bool optional = false;       // a default endpoint that may not run (LM Studio's)
+    http::UpstreamPool* pool = nullptr;
+    Admission* admission = nullptr;
+    std::function<ModelSettings(const std::string& model)> settings;
+};
+
 struct ProxyOptions {
-    std::string kind = "ollama";  // the upstream: "ollama" or "lmstudio"
-    std::string endpoint;         // the endpoint's name, for recorded uses
-    std::string server;           // the upstream's address, for recorded uses
     uint64_t max_body = 64 << 20; // a model route's body, read to find the model
-    std::string upstream_token;   // sent as Authorization: Bearer (LM_API_TOKEN)
     bool client_token = false;    // clients send serve's token: it is never forwarded
     http::Millis idle_timeout{300000};
-    std::function<ModelSettings(const std::string& model)> settings;
     std::function<void(const RequestLog&)> log;
 };
 
 class Proxy {
 public:
-    Proxy(http::UpstreamPool& upstream, Admission& admission, Recorder& recorder,
-          ProxyOptions options);
+    // In front of `lanes` (at least one); `router` picks among several
+    // (router.hpp) and lists their models for the merged /api/tags.
+    Proxy(std::vector<Lane> lanes, Router* router, Recorder& recorder, ProxyOptions options);
 
     void handle(http::Exchange& ex);
 
@@ -72,14 +89,19 @@ private:
     struct Forward; // one request on its way
     void forward(http::Exchange& ex, Forward& f);
     bool send_request(http::Exchange& ex, Forward& f, http::Socket& conn);
+    bool read_whole(http::Exchange& ex, Forward& f, std::string& body);
     void model_request(http::Exchange& ex, Forward& f);
-    void restore_keep_alive(const std::string& model, const ModelSettings& s);
+    bool route(http::Exchange& ex, Forward& f, const std::string& model);
+    void merged_list(http::Exchange& ex, Forward& f);
+    std::optional<nlohmann::json> get_json(const Lane& lane, const std::string& target,
+                                           std::string& why);
+    void restore_keep_alive(const Lane& lane, const std::string& model, const ModelSettings& s);
     void answer_error(http::Exchange& ex, Forward& f, int status, const std::string& message,
                       http::Fields extra = {});
     void finish_log(Forward& f);
 
-    http::UpstreamPool& upstream_;
-    Admission& admission_;
+    std::vector<Lane> lanes_;
+    Router* router_;
     Recorder& recorder_;
     ProxyOptions options_;
 };

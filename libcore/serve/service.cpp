@@ -8,17 +8,47 @@
 
 namespace core::serve {
 
-Service::Service(http::Socket listener, Backend& backend, Recorder::Write write,
-                 ServiceOptions options)
-    : options_(std::move(options)),
-      pool_(options_.upstream_host, options_.upstream_port, options_.connect_timeout) {
-    admission_ = std::make_unique<Admission>(backend, options_.admission, options_.on_event);
+Service::Service(http::Socket listener, Recorder::Write write, ServiceOptions options)
+    : options_(std::move(options)) {
+    std::vector<Lane> lanes;
+    std::vector<Router::Server> servers;
+    for (auto& setup : options_.lanes) {
+        auto state = std::unique_ptr<LaneState>(new LaneState{
+            setup, http::UpstreamPool(setup.host, setup.port, options_.connect_timeout), {}});
+        // Each happening says which server it happened on.
+        auto on_event = [this, endpoint = setup.lane.endpoint,
+                         server = setup.lane.server](Happening h) {
+            h.endpoint = endpoint;
+            h.server = server;
+            if (options_.on_event)
+                options_.on_event(h);
+        };
+        state->admission =
+            std::make_unique<Admission>(*setup.backend, options_.admission, on_event);
+        Lane lane = setup.lane;
+        lane.pool = &state->pool;
+        lane.admission = state->admission.get();
+        lanes.push_back(lane);
+        servers.push_back({lane.endpoint, lane.kind, lane.optional, setup.installed});
+        lanes_.push_back(std::move(state));
+    }
+    if (lanes_.size() > 1)
+        router_ = std::make_unique<Router>(std::move(servers), options_.named);
     recorder_ = std::make_unique<Recorder>(std::move(write), options_.record_interval,
                                            options_.record_batch, options_.on_error);
-    proxy_ = std::make_unique<Proxy>(pool_, *admission_, *recorder_, options_.proxy);
+    proxy_ = std::make_unique<Proxy>(std::move(lanes), router_.get(), *recorder_, options_.proxy);
     server_ = std::make_unique<http::Server>(
         std::move(listener), [this](http::Exchange& ex) { handle(ex); }, options_.server);
-    admission_->refresh();
+    for (auto& l : lanes_)
+        l->admission->refresh();
+    if (router_)
+        router_->look();
+}
+
+size_t Service::lane_of(const std::string& model) {
+    if (!router_)
+        return 0;
+    return router_->route(Dialect::OpenAI, model).value_or(0);
 }
 
 void Service::handle(http::Exchange& ex) {
@@ -96,20 +126,29 @@ void Service::ticker() {
         if (stopping_)
             break;
         lock.unlock();
-        if (options_.idle_timeout)
-            admission_->expire(options_.idle_timeout);
-        else
-            admission_->refresh();
-        admission_->relieve();
+        std::optional<double> preload_hour;
         if (options_.preload && options_.preload()) {
             double now = operations::epoch_seconds(util::now());
             double offset = static_cast<double>(operations::utc_offset_at(now));
             double hour = std::floor((now + offset) / 3600) * 3600 - offset;
-            if (hour != preloaded_hour_) {
-                preloaded_hour_ = hour;
-                admission_->preload(hour);
-            }
+            if (hour != preloaded_hour_)
+                preload_hour = preloaded_hour_ = hour;
         }
+        // One server's relief per look: the memory it frees shows in the
+        // next look's figures, which then say whether another must give some.
+        bool relieved = false;
+        for (auto& l : lanes_) {
+            if (l->setup.idle_timeout)
+                l->admission->expire(l->setup.idle_timeout);
+            else
+                l->admission->refresh();
+            if (!relieved)
+                relieved = l->admission->relieve() > 0;
+            if (preload_hour)
+                l->admission->preload(*preload_hour);
+        }
+        if (router_)
+            router_->look();
         lock.lock();
     }
 }

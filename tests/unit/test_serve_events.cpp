@@ -11,8 +11,8 @@ using namespace std::chrono_literals;
 TEST_CASE("events: numbered from 1, newer than the id given, oldest first") {
     EventHub hub;
     CHECK(hub.last_id() == 0);
-    hub.publish({"load", "a", ""});
-    hub.publish({"evict", "b", "idle 3h"});
+    hub.publish({"load", "a", "", "", ""});
+    hub.publish({"evict", "b", "idle 3h", "", ""});
     CHECK(hub.last_id() == 2);
     uint64_t missed = 9;
     auto all = hub.after(0, 0ms, missed);
@@ -30,7 +30,7 @@ TEST_CASE("events: numbered from 1, newer than the id given, oldest first") {
 TEST_CASE("events: a listener that fell behind learns how many it missed") {
     EventHub hub(3);
     for (int i = 0; i < 5; ++i)
-        hub.publish({"load", "m" + std::to_string(i), ""});
+        hub.publish({"load", "m" + std::to_string(i), "", "", ""});
     uint64_t missed = 0;
     auto kept = hub.after(0, 0ms, missed);
     REQUIRE(kept.size() == 3);
@@ -43,7 +43,7 @@ TEST_CASE("events: a listener that fell behind learns how many it missed") {
 TEST_CASE("events: a wait ends when an event comes, and at close") {
     EventHub hub;
     uint64_t missed = 0;
-    std::thread publisher([&] { hub.publish({"unload", "a", "asked"}); });
+    std::thread publisher([&] { hub.publish({"unload", "a", "asked", "", ""}); });
     auto got = hub.after(0, 10s, missed); // returns as soon as it is published
     publisher.join();
     REQUIRE(got.size() == 1);
@@ -53,6 +53,6 @@ TEST_CASE("events: a wait ends when an event comes, and at close") {
     CHECK(hub.after(1, 10s, missed).empty());
     closer.join();
     CHECK(hub.closed());
-    hub.publish({"load", "b", ""});
+    hub.publish({"load", "b", "", "", ""});
     CHECK(hub.after(0, 10s, missed).empty()); // closed: no wait, nothing
 }
