@@ -393,7 +393,8 @@ int run_serve(Context& ctx, const ServeOptions& o) {
                 return std::nullopt;
             return std::chrono::duration_cast<std::chrono::seconds>(eff.idle_timeout);
         };
-        lane.installed = [lister = u.lister.get()] { return lister->installed(); };
+        lane.lane.installed = [lister = u.lister.get()] { return lister->installed(); };
+        lane.lane.loaded = [lister = u.lister.get()] { return lister->loaded(); };
         so.lanes.push_back(std::move(lane));
     }
     so.named = [&ctx](const std::string& kind, const std::string& model) {

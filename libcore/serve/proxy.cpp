@@ -108,7 +108,8 @@ void Proxy::handle(http::Exchange& ex) {
     if (f.route.model_route()) {
         model_request(ex, f);
     } else if (lanes_.size() > 1 && rq.method == "GET" &&
-               (f.log.path == "/api/tags" || f.log.path == "/v1/models")) {
+               (f.log.path == "/api/tags" || f.log.path == "/api/ps" ||
+                f.log.path == "/v1/models")) {
         merged_list(ex, f);
     } else if (lanes_.size() > 1 && names_model_in_body(rq.method, f.log.path)) {
         std::string body;
@@ -524,50 +525,69 @@ std::optional<json> Proxy::get_json(const Lane& lane, const std::string& target,
 
 namespace {
 
+json details_json(const model::Details& d) {
+    return {{"parent_model", d.parent_model},
+            {"format", d.format},
+            {"family", d.family},
+            {"families", d.families.empty() ? json(nullptr) : json(d.families)},
+            {"parameter_size", d.parameter_size},
+            {"quantization_level", d.quantization_level}};
+}
+
 // An LM Studio model as Ollama's /api/tags lists one (docs/api.md).
 json tag_entry(const provider::InstalledModel& m) {
-    const auto& d = m.details;
     json entry = {{"name", m.name},
                   {"model", m.name},
                   {"size", m.size},
                   {"digest", m.digest},
-                  {"details",
-                   {{"parent_model", d.parent_model},
-                    {"format", d.format},
-                    {"family", d.family},
-                    {"families", d.families.empty() ? json(nullptr) : json(d.families)},
-                    {"parameter_size", d.parameter_size},
-                    {"quantization_level", d.quantization_level}}}};
+                  {"details", details_json(m.details)}};
     if (m.modified_at)
         entry["modified_at"] = util::format_rfc3339(*m.modified_at);
+    return entry;
+}
+
+// A loaded LM Studio model as Ollama's /api/ps lists one; expires_at only
+// when the server says (a TTL), size_vram only when it reports memory.
+json ps_entry(const provider::LoadedModel& m) {
+    json entry = {{"name", m.name},
+                  {"model", m.name},
+                  {"size", m.size},
+                  {"digest", m.digest},
+                  {"details", details_json(m.details)}};
+    if (m.expiry_reported && m.expires_at)
+        entry["expires_at"] = util::format_rfc3339(*m.expires_at);
+    if (m.size_reported)
+        entry["size_vram"] = m.size_vram;
+    if (m.context_length > 0)
+        entry["context_length"] = m.context_length;
     return entry;
 }
 
 } // namespace
 
 void Proxy::merged_list(http::Exchange& ex, Forward& f) {
-    bool tags = f.log.path == "/api/tags";
-    const char* key = tags ? "models" : "data";
-    const char* name_key = tags ? "name" : "id";
-    std::vector<Router::Seen> seen; // LM Studio's models, for /api/tags
-    if (tags && router_) {
-        router_->look();
-        seen = router_->seen();
-    }
+    bool openai = f.log.path == "/v1/models";
+    bool ps = f.log.path == "/api/ps";
+    const char* key = openai ? "data" : "models";
+    const char* name_key = openai ? "id" : "name";
     json merged = json::array();
     std::set<std::string> names;
     std::string unreachable;
     size_t answered = 0;
-    for (size_t i = 0; i < lanes_.size(); ++i) {
-        const Lane& lane = lanes_[i];
+    for (const Lane& lane : lanes_) {
         json items = json::array();
         std::string why;
-        if (tags && lane.kind == "lmstudio") {
-            if (i < seen.size() && seen[i].answered)
-                for (const auto& m : seen[i].models)
-                    items.push_back(tag_entry(m));
-            else
-                why = i < seen.size() ? seen[i].error : "not looked at";
+        if (!openai && lane.kind == "lmstudio") { // Ollama's lists, of LM Studio's models
+            try {
+                if (ps && lane.loaded)
+                    for (const auto& m : lane.loaded())
+                        items.push_back(ps_entry(m));
+                else if (!ps && lane.installed)
+                    for (const auto& m : lane.installed())
+                        items.push_back(tag_entry(m));
+            } catch (const std::exception& e) {
+                why = e.what();
+            }
         } else if (auto j = get_json(lane, f.log.path, why)) {
             why.clear(); // (what a connection that succeeded left in it)
             if (j->is_object() && j->contains(key) && (*j)[key].is_array())
@@ -596,7 +616,7 @@ void Proxy::merged_list(http::Exchange& ex, Forward& f) {
             ex, f, 502,
             "modelctl serve: no server answered: " +
                 (unreachable.empty() ? std::string("none is running") : unreachable));
-    json out = tags ? json{{"models", merged}} : json{{"object", "list"}, {"data", merged}};
+    json out = openai ? json{{"object", "list"}, {"data", merged}} : json{{"models", merged}};
     http::Fields extra;
     if (!unreachable.empty()) {
         extra.push_back({"X-Modelctl-Unreachable", util::printable(unreachable)});

@@ -17,7 +17,8 @@
 // In front of several servers (issue 18), the router (router.hpp) picks each
 // request's server by the model it names, and GET /api/tags and /v1/models
 // answer the servers' lists merged, in the configured order, the first of two
-// same names kept. A server that does not answer is left out of a merged
+// same names kept (GET /api/ps too: Ollama's ps through serve shows every
+// server's models). A server that does not answer is left out of a merged
 // list and named in its X-Modelctl-Unreachable field; when none answers the
 // answer is 502.
 
@@ -68,6 +69,10 @@ struct Lane {
     http::UpstreamPool* pool = nullptr;
     Admission* admission = nullptr;
     std::function<ModelSettings(const std::string& model)> settings;
+    // LM Studio's models, for Ollama's /api/tags and /api/ps in front of
+    // several servers (each throws core::Error when it cannot tell).
+    std::function<std::vector<provider::InstalledModel>()> installed;
+    std::function<std::vector<provider::LoadedModel>()> loaded;
 };
 
 struct ProxyOptions {

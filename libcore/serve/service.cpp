@@ -29,7 +29,7 @@ Service::Service(http::Socket listener, Recorder::Write write, ServiceOptions op
         lane.pool = &state->pool;
         lane.admission = state->admission.get();
         lanes.push_back(lane);
-        servers.push_back({lane.endpoint, lane.kind, lane.optional, setup.installed});
+        servers.push_back({lane.endpoint, lane.kind, lane.optional, lane.installed});
         lanes_.push_back(std::move(state));
     }
     if (lanes_.size() > 1)

@@ -31,14 +31,13 @@ namespace core::serve {
 
 // One server serve fronts.
 struct LaneSetup {
-    Lane lane;        // its pool and admission are the Service's
+    Lane lane;        // its pool and admission are the Service's; its `installed`
+                      // routes among several servers (Router::Server)
     std::string host; // plain HTTP; an IPv6 address in brackets
     int port = 11434;
     Backend* backend = nullptr;
     // The idle timeout serve enforces for a model (nullopt: not serve's).
     std::function<std::optional<std::chrono::seconds>(const std::string&)> idle_timeout;
-    // Its installed models, for routing among several servers (Router::Server).
-    std::function<std::vector<provider::InstalledModel>()> installed;
 };
 
 struct ServiceOptions {

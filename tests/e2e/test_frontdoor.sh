@@ -64,6 +64,8 @@ chat both-model
 check "a model on three servers goes to the first configured" eval '[ "$STATUS" = 200 ] && [ "$(loaded_on home)" = "both-model:latest" ] && [ "$(loaded_on studio)" = "beta-lms" ] && [ "$(loaded_on gpu)" = "gamma:1b" ]'
 chat shared-model
 check "the config's models.NAME.endpoint sends it to another" eval '[ "$STATUS" = 200 ] && [ "$(loaded_on studio)" = "beta-lms shared-model" ] && [ "$(loaded_on home)" = "both-model:latest" ]'
+http "$SERVE_URL/api/ps"
+check "/api/ps lists what every server holds, LM Studio's in Ollama's fields" eval '[ "$STATUS" = 200 ] && jq_out "([.models[].name] | sort) == [\"beta-lms\", \"both-model:latest\", \"gamma:1b\", \"shared-model\"] and (.models[] | select(.name == \"beta-lms\") | .size > 0 and .model == \"beta-lms\")"'
 http "$SERVE_URL/api/show" -d '{"model":"gamma:1b"}'
 check "a route naming a model in its body (show) goes to the server that has it" eval '[ "$STATUS" = 200 ] && jq_out ".details != null"'
 check "each use is recorded under its endpoint" eval '"$MODELCTL" stats --json >"$SCRATCH/stats" && [ -s "$SCRATCH/stats" ] && grep -q "\"gpu\"" "$MODELCTL_HOME/events.jsonl" && grep "beta-lms" "$MODELCTL_HOME/events.jsonl" | grep -q "\"studio\""'
