@@ -21,6 +21,7 @@ function expect(condition, what, seen) {
 
 const CHAT = 'llama3.2:1b';
 const EMBED = 'nomic-embed-text:latest';
+const LMS = 'qwen2.5-coder-7b'; // an LM Studio model, for serve in front of both
 
 const cases = {
     async list() {
@@ -106,6 +107,24 @@ const cases = {
     async openai_embeddings() {
         const r = await openai.embeddings.create({ model: EMBED, input: 'one' });
         expect(r.data.length === 1 && r.data[0].embedding.length === 768, 'one 768-wide embedding', { n: r.data.length });
+    },
+    // serve in front of an Ollama and an LM Studio (the front_ cases).
+    async front_list() {
+        const r = await ollama.list();
+        expect(r.models.some((m) => m.name === CHAT) && r.models.some((m) => m.name === LMS && m.size > 0),
+            `list names ${CHAT} (Ollama) and ${LMS} (LM Studio)`, r);
+    },
+    async front_openai() {
+        const ids = [];
+        for await (const m of openai.models.list())
+            ids.push(m.id);
+        expect(ids.includes(CHAT) && ids.includes(LMS), `the models list has ${CHAT} and ${LMS}`, ids);
+        const r = await openai.chat.completions.create({ model: LMS, messages: [{ role: 'user', content: 'hi' }], max_tokens: 4 });
+        expect(r.model === LMS && r.usage.completion_tokens === 4, `an answer from ${LMS}`, r);
+    },
+    async front_ps() {
+        const r = await ollama.ps();
+        expect(r.models.some((m) => m.name === LMS && m.size > 0), `ps shows ${LMS} loaded on LM Studio`, r);
     },
     async refused() {
         // A model past the budget: the client sees the server's own error.
