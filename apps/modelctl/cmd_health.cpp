@@ -1,5 +1,6 @@
 #include "cmd_health.hpp"
 
+#include "commands.hpp"
 #include "error.hpp"
 #include "errors.hpp"
 #include "load_plan.hpp"
@@ -31,7 +32,7 @@ void setup_health(CLI::App& app, Context& ctx) {
     sub->add_option("--timeout", opts->timeout,
                     "Longest each check may take, e.g. 30s, 2m (default 30s)");
     sub->add_option("--format", opts->format, "Output: text (default), json or prometheus")
-        ->check(CLI::IsMember({"text", "json", "prometheus"}));
+        ->check(one_of({"text", "json", "prometheus"}));
     sub->add_flag("--no-evict", opts->no_evict,
                   "Fail the load check rather than unload other models to make room");
     sub->callback([&ctx, opts] { ctx.exit_code = run_health(ctx, *opts); });

@@ -1,6 +1,7 @@
 #include "cmd_priority.hpp"
 
 #include "cmd_pin.hpp"
+#include "commands.hpp"
 #include "output.hpp"
 #include "registry/registry.hpp"
 
@@ -14,7 +15,9 @@ void setup_priority(CLI::App& app, Context& ctx) {
     auto* sub = app.add_subcommand(
         "priority", "Set a model's priority, 0-9 (default 5): higher is kept longer");
     sub->add_option("model", opts->model, "An installed model")->required();
-    sub->add_option("priority", opts->priority, "0 to 9")->required()->check(CLI::Range(0, 9));
+    sub->add_option("priority", opts->priority, "0 to 9")
+        ->required()
+        ->check(whole_number_from(0, 9));
     sub->callback([&ctx, opts] { ctx.exit_code = run_priority(ctx, *opts); });
 }
 

@@ -1,5 +1,6 @@
 #include "cmd_recommend.hpp"
 
+#include "commands.hpp"
 #include "error.hpp"
 #include "errors.hpp"
 #include "operations/recommend.hpp"
@@ -30,7 +31,7 @@ void setup_recommend(CLI::App& app, Context& ctx) {
     sub->add_option("--max-memory", opts->max_memory,
                     "Leave out models needing more memory than this, e.g. 8GB");
     sub->add_option("-n,--count", opts->count, "How many to show (default 3)")
-        ->check(CLI::PositiveNumber);
+        ->check(positive_number());
     sub->callback([&ctx, opts] { ctx.exit_code = run_recommend(ctx, *opts); });
 }
 

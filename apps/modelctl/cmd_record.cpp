@@ -1,5 +1,6 @@
 #include "cmd_record.hpp"
 
+#include "commands.hpp"
 #include "error.hpp"
 #include "output.hpp"
 #include "recommend/recommend.hpp"
@@ -20,13 +21,13 @@ void setup_record(CLI::App& app, Context& ctx) {
     auto* sub = app.add_subcommand("record", "Record a use of a model made outside modelctl");
     sub->add_option("model", opts->model, "The model used");
     sub->add_option("--latency-ms", opts->latency_ms, "Wall time of the request, ms")
-        ->check(CLI::NonNegativeNumber);
+        ->check(non_negative_number());
     sub->add_option("--ttft-ms", opts->ttft_ms, "Time to first token, ms")
-        ->check(CLI::NonNegativeNumber);
+        ->check(non_negative_number());
     sub->add_option("--tokens", opts->tokens, "Tokens generated");
     sub->add_option("--eval-ms", opts->eval_ms,
                     "Time spent generating them, ms (Ollama's eval_duration), for tokens/s")
-        ->check(CLI::NonNegativeNumber);
+        ->check(non_negative_number());
     sub->add_option("--tokens-in", opts->tokens_in, "Prompt tokens");
     sub->add_flag("--failed", opts->failed, "The request failed");
     sub->add_option("--task", opts->task, "chat, coding, vision, embedding, reasoning or tools");

@@ -1,5 +1,6 @@
 #include "cmd_simulate.hpp"
 
+#include "commands.hpp"
 #include "error.hpp"
 #include "operations/planning.hpp"
 #include "output.hpp"
@@ -34,9 +35,9 @@ void setup_simulate(CLI::App& app, Context& ctx) {
     sub->add_flag("--from-history", opts->from_history,
                   "Replay your own recorded usage instead of --trace/--catalog");
     sub->add_option("--every", opts->every, "Keep every N-th request (slowed-down variant)")
-        ->check(CLI::PositiveNumber);
+        ->check(positive_number());
     sub->add_option("--stretch", opts->stretch, "Multiply request times by X")
-        ->check(CLI::PositiveNumber);
+        ->check(positive_number());
     sub->add_option("--max-loaded", opts->max_loaded,
                     "At most N models loaded at once (Ollama's rule keeps its own 3)");
     sub->callback([&ctx, opts] { ctx.exit_code = run_simulate(ctx, *opts); });

@@ -1,5 +1,6 @@
 #include "cmd_status.hpp"
 
+#include "commands.hpp"
 #include "errors.hpp"
 #include "metrics/prometheus.hpp"
 #include "operations/planning.hpp"
@@ -383,7 +384,7 @@ void setup_status(CLI::App& app, Context& ctx) {
     sub->add_option("--format", opts->format,
                     "Output: text (default), json, or prometheus (for node_exporter's textfile "
                     "collector)")
-        ->check(CLI::IsMember({"text", "json", "prometheus"}));
+        ->check(one_of({"text", "json", "prometheus"}));
     sub->callback([&ctx, opts] { ctx.exit_code = run_status(ctx, *opts); });
 }
 

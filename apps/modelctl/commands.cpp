@@ -23,7 +23,13 @@
 #include "cmd_unload.hpp"
 #include "cmd_versions.hpp"
 #include "errors.hpp"
+#include "util/text.hpp"
 
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
 #include <iostream>
 
 #ifndef MODELCTL_VERSION
@@ -85,11 +91,207 @@ void setup_app(CLI::App& app, Context& ctx) {
         c.setup(app, ctx);
 }
 
-int report_parse(const CLI::App& app, const CLI::ParseError& e) {
+namespace {
+
+// The global options that take a value (their value is not a command).
+bool takes_value(const std::string& arg) {
+    for (const char* o : {"--host", "--endpoint", "--timeout", "--config"})
+        if (arg == o)
+            return true;
+    return false;
+}
+
+// How a command is used: "modelctl load [OPTIONS] MODEL...".
+std::string usage_line(const CLI::App& sub, const std::string& path) {
+    std::string out = "modelctl " + path;
+    if (!sub.get_subcommands({}).empty()) {
+        out += " COMMAND (";
+        std::string names;
+        for (const auto* c : sub.get_subcommands({}))
+            names += (names.empty() ? "" : ", ") + c->get_name();
+        return out + names + ")";
+    }
+    out += " [OPTIONS]";
+    for (const auto* o : sub.get_options())
+        if (o->get_positional()) {
+            std::string name = o->get_name();
+            std::transform(name.begin(), name.end(), name.begin(),
+                           [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+            bool many = o->get_items_expected_max() > 1;
+            if (many && name.size() > 1 && name.back() == 'S')
+                name.pop_back();
+            std::string item = name + (many ? "..." : "");
+            out += " " + (o->get_required() ? item : "[" + item + "]");
+        }
+    return out;
+}
+
+// Every name of `sub`'s options and the global ones ("--all", "-a").
+std::vector<std::string> option_names(const CLI::App& app, const CLI::App* sub) {
+    std::vector<std::string> out;
+    for (const CLI::App* a : {sub, &app})
+        if (a)
+            for (const auto* o : a->get_options())
+                if (!o->get_positional()) {
+                    for (const auto& l : o->get_lnames())
+                        out.push_back("--" + l);
+                    for (const auto& n : o->get_snames())
+                        out.push_back("-" + n);
+                }
+    return out;
+}
+
+std::string after(const std::string& text, const std::string& marker) {
+    auto at = text.find(marker);
+    return at == std::string::npos ? "" : text.substr(at + marker.size());
+}
+
+} // namespace
+
+int report_parse(const CLI::App& app, const CLI::ParseError& e,
+                 const std::vector<std::string>& args, bool json) {
     if (e.get_exit_code() == 0)
         return app.exit(e); // --help, --version
-    std::string hint = "see 'modelctl --help'";
-    return report(e.what(), hint, kUsage);
+    // The deepest command given (config check: check).
+    const CLI::App* sub = nullptr;
+    std::string path; // "config check"
+    for (const CLI::App* at = &app;;) {
+        auto given = at->get_subcommands();
+        if (given.empty())
+            break;
+        sub = at = given.front();
+        path += (path.empty() ? "" : " ") + sub->get_name();
+    }
+    std::string what = e.what();
+    std::string message = what,
+                hint = "see 'modelctl " + (path.empty() ? "" : path + " ") + "--help'";
+    auto suggest = [&](const std::string& near, const std::string& rest) {
+        return near.empty() ? rest : "did you mean '" + near + "'? " + rest;
+    };
+    bool no_command = !sub && (dynamic_cast<const CLI::RequiredError*>(&e) ||
+                               dynamic_cast<const CLI::ExtrasError*>(&e));
+    if (no_command) {
+        std::string word;
+        for (size_t i = 0; i < args.size() && word.empty(); ++i) {
+            if (takes_value(args[i]))
+                ++i;
+            else if (!args[i].empty() && args[i][0] != '-')
+                word = args[i];
+        }
+        std::vector<std::string> names;
+        for (const auto* c : app.get_subcommands({}))
+            if (c->get_name().substr(0, 2) != "__") {
+                names.push_back(c->get_name());
+                for (const auto& alias : c->get_aliases())
+                    names.push_back(alias);
+            }
+        if (!word.empty()) {
+            message = "unknown command '" + core::util::printable(word) + "'";
+            hint = suggest(core::util::closest(word, names), "'modelctl --help' lists them");
+        } else {
+            message = "name a command";
+            hint = "e.g. modelctl status; 'modelctl --help' lists them";
+        }
+    } else if (dynamic_cast<const CLI::ExtrasError*>(&e)) {
+        std::string extra = after(what, "expected: ");
+        extra = extra.substr(0, extra.find(' '));
+        extra = extra.substr(0, extra.find('='));
+        if (!extra.empty() && extra[0] == '-') {
+            message = path + ": unknown option '" + core::util::printable(extra) + "'";
+            hint = suggest(core::util::closest(extra, option_names(app, sub)), hint);
+        } else {
+            message = path + ": unexpected argument '" + core::util::printable(extra) + "'";
+            hint = "usage: " + usage_line(*sub, path);
+        }
+    } else if (dynamic_cast<const CLI::RequiredError*>(&e)) {
+        if (what.find("subcommand") != std::string::npos) {
+            message = path + " needs a command";
+            hint = "usage: " + usage_line(*sub, path);
+        } else {
+            std::string name = what.substr(0, what.find(' '));
+            message = path + " needs " + name;
+            hint = "usage: " + usage_line(*sub, path);
+            for (const auto* o : sub->get_options())
+                if (o->get_positional() && o->get_name() == name) {
+                    std::string upper;
+                    for (char c : name)
+                        upper += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+                    bool many = o->get_items_expected_max() > 1;
+                    if (many && upper.size() > 1 && upper.back() == 'S')
+                        upper.pop_back();
+                    message = path + " needs " + (many ? "at least one " : "a ") + upper;
+                }
+        }
+    } else if (dynamic_cast<const CLI::ArgumentMismatch*>(&e) &&
+               what.find(" required ") != std::string::npos) {
+        std::string name = what.substr(0, what.find(':'));
+        message = name + " needs a value";
+    } else if (dynamic_cast<const CLI::ConversionError*>(&e)) {
+        // "Could not convert: --runs = abc"
+        std::string rest = after(what, "convert: ");
+        auto eq = rest.find(" = ");
+        if (eq != std::string::npos)
+            message = rest.substr(0, eq) + ": '" + core::util::printable(rest.substr(eq + 3)) +
+                      "' is not a number";
+    } else if (dynamic_cast<const CLI::ExcludesError*>(&e)) {
+        auto ex = what.find(" excludes ");
+        if (ex != std::string::npos)
+            message =
+                what.substr(0, ex) + " and " + what.substr(ex + 10) + " cannot be used together";
+    }
+    core::Error err(core::ErrorKind::Usage, message, hint);
+    return report(err, json);
+}
+
+CLI::Validator positive_number() {
+    return CLI::Validator(
+        [](std::string& v) -> std::string {
+            char* end = nullptr;
+            double d = std::strtod(v.c_str(), &end);
+            return end && *end == 0 && !v.empty() && d > 0 && std::isfinite(d)
+                       ? ""
+                       : "'" + core::util::printable(v) + "' is not a number above 0";
+        },
+        "NUMBER>0");
+}
+
+CLI::Validator non_negative_number() {
+    return CLI::Validator(
+        [](std::string& v) -> std::string {
+            char* end = nullptr;
+            double d = std::strtod(v.c_str(), &end);
+            return end && *end == 0 && !v.empty() && d >= 0 && std::isfinite(d)
+                       ? ""
+                       : "'" + core::util::printable(v) + "' is not a number, 0 or more";
+        },
+        "NUMBER>=0");
+}
+
+CLI::Validator whole_number_from(int low, int high) {
+    return CLI::Validator(
+        [low, high](std::string& v) -> std::string {
+            int n = 0;
+            auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+            if (ec == std::errc() && p == v.data() + v.size() && n >= low && n <= high)
+                return "";
+            return "'" + core::util::printable(v) + "' is not a whole number from " +
+                   std::to_string(low) + " to " + std::to_string(high);
+        },
+        std::to_string(low) + "-" + std::to_string(high));
+}
+
+CLI::Validator one_of(std::vector<std::string> values) {
+    std::string list;
+    for (const auto& v : values)
+        list += (list.empty() ? "" : ", ") + v;
+    return CLI::Validator(
+        [values, list](std::string& v) -> std::string {
+            for (const auto& ok : values)
+                if (v == ok)
+                    return "";
+            return "'" + core::util::printable(v) + "' is not one of " + list;
+        },
+        "{" + list + "}");
 }
 
 } // namespace modelctl

@@ -59,6 +59,15 @@ int report(const std::exception& e) {
     return report(e.what(), "", kFailed);
 }
 
+int report(const std::exception& e, bool json) {
+    if (json) {
+        nlohmann::ordered_json doc = {{"schema", "modelctl.error/v1"}, {"error", error_json(e)}};
+        std::cout << doc.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace)
+                  << std::endl;
+    }
+    return report(e);
+}
+
 void report_endpoint(const std::string& endpoint, const core::Error& e, int& exit_code) {
     int code = report("endpoint " + endpoint + ": " + e.what(), e.hint(), exit_code_for(e.kind()));
     if (exit_code == 0)

@@ -28,6 +28,10 @@ int exit_code_for(core::ErrorKind kind);
 
 // Prints "modelctl: error: MESSAGE (hint: HINT)" on stderr; returns the exit code.
 int report(const std::exception& e);
+// The error boundary's report: report(e), and with `json` the document
+// {"schema": "modelctl.error/v1", "error": error_json(e)} on stdout too, so
+// that a script reading stdout always gets JSON.
+int report(const std::exception& e, bool json);
 int report(const std::string& message, const std::string& hint, int code);
 
 // For a command acting on several models; call it only inside the catch

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace core::util {
 
@@ -31,5 +32,11 @@ public:
 private:
     std::string held_; // a trailing 0xC2 that may start a C1 control
 };
+
+// The candidate nearest `word` by edit distance (insertions, deletions,
+// substitutions, and swaps of two neighbours, each 1), when it is near
+// enough to be a slip: at most 1 for words of up to 4 letters, else 2 (3
+// past 8). "" when none is. Ties go to the earlier candidate.
+std::string closest(std::string_view word, const std::vector<std::string>& candidates);
 
 } // namespace core::util

@@ -27,5 +27,39 @@ run "$MODELCTL" --version
 check "--version" eval 'rc_is 0 && has "$OUT" "modelctl "'
 run "$MODELCTL" --help
 check "--help lists the subcommands" eval 'rc_is 0 && has "$OUT" "status" && has "$OUT" "load" && has "$OUT" "unload"'
+# Mistakes in modelctl's words: what was meant, what is missing, no CLI11 wording.
+run "$MODELCTL" stauts
+check "a misspelt command: unknown, and the one meant" eval 'rc_is 2 && has "$ERR" "unknown command '"'"'stauts'"'"'" && has "$ERR" "did you mean '"'"'status'"'"'?"'
+run "$MODELCTL" --host 127.0.0.1:1 lod llama3.2:3b
+check "... after a global option and its value" eval 'rc_is 2 && has "$ERR" "did you mean '"'"'load'"'"'?"'
+run "$MODELCTL" status --al
+check "a misspelt option: the one meant" eval 'rc_is 2 && has "$ERR" "status: unknown option '"'"'--al'"'"'" && has "$ERR" "did you mean '"'"'--all'"'"'?"'
+run "$MODELCTL" load
+check "a missing model: what is missing and the usage line" eval 'rc_is 2 && has "$ERR" "load needs at least one MODEL" && has "$ERR" "usage: modelctl load [OPTIONS] MODEL..."'
+run "$MODELCTL" config check a b
+check "an argument too many, with the usage line of the command given" eval 'rc_is 2 && has "$ERR" "config check: unexpected argument '"'"'b'"'"'" && has "$ERR" "usage: modelctl config check [OPTIONS] [FILE]"'
+raw_cli11() { grep -qE "is required|not expected|not in range|required [A-Z]+|excludes|Could not convert|1\.79|e\+308|subcommand" <<<"$ERR"; }
+for args in "" "frobnicate" "config" "priority llama3.2:3b 11" "recommend -n 0" "recommend -n abc" \
+    "record x --latency-ms -1" "health --format xml" "status --format" "gc --idle" "--timeout" \
+    "bench --prompt a --prompt-file b x" "pin" "status extra"; do
+    # shellcheck disable=SC2086
+    run "$MODELCTL" $args
+    check "'modelctl $args': one line, exit 2, no CLI11 wording" eval 'rc_is 2 && [ "$(wc -l <<<"$ERR")" -eq 1 ] && has "$ERR" "modelctl: error: " && has "$ERR" "(hint: " && ! raw_cli11'
+done
+run "$MODELCTL" priority llama3.2:3b 11
+check "a value out of range says the range" eval 'has "$ERR" "'"'"'11'"'"' is not a whole number from 0 to 9"'
+run "$MODELCTL" recommend -n 0
+check "a number that must be above 0 says so" eval 'has "$ERR" "--count: '"'"'0'"'"' is not a number above 0"'
+
+# --json: a failure is a JSON document on stdout too.
+run "$MODELCTL" stauts --json
+check "--json: a usage error is an error document on stdout" eval 'rc_is 2 && jq_out ".schema == \"modelctl.error/v1\" and .error.kind == \"usage\" and .error.exit_code == 2 and (.error.hint | test(\"status\"))"'
+run "$MODELCTL" --host 127.0.0.1:1 status --json
+check "--json: an unreachable server is an error document, exit 3" eval 'rc_is 3 && jq_out ".error.kind == \"unreachable\" and .error.exit_code == 3" && has "$ERR" "modelctl: error:"'
+run "$MODELCTL" --host 127.0.0.1:1 status --format json
+check "... and with --format json" eval 'rc_is 3 && jq_out ".error.kind == \"unreachable\""'
+run "$MODELCTL" --host 127.0.0.1:1 status
+check "without --json stdout stays empty" eval 'rc_is 3 && [ -z "$OUT" ]'
+
 check "usage errors never created a store" eval '[ ! -e "$MODELCTL_HOME/state.json" ]'
 finish

@@ -33,3 +33,18 @@ TEST_CASE("a printable stream catches a C1 control split between pieces") {
     out += t.finish();
     CHECK(out == "caf\xc2");
 }
+
+TEST_CASE("closest: a slip of the keyboard finds its word, a different word none") {
+    using core::util::closest;
+    std::vector<std::string> commands = {"status", "load", "unload", "gc", "pin", "unpin", "stats"};
+    CHECK(closest("stauts", commands) == "status"); // two letters swapped
+    CHECK(closest("stast", commands) == "stats");
+    CHECK(closest("statsu", commands) == "status"); // as near as stats: the earlier wins
+    CHECK(closest("lod", commands) == "load");
+    CHECK(closest("unlaod", commands) == "unload");
+    CHECK(closest("pni", commands) == "pin");
+    CHECK(closest("frobnicate", commands).empty());
+    CHECK(closest("xy", commands).empty()); // "gc" is two edits away: too far for two letters
+    CHECK(closest("", commands).empty());
+    CHECK(closest("--al", {"--all", "--json"}) == "--all");
+}
