@@ -12,11 +12,11 @@ _modelctl() {
     _init_completion || return
 
     local global="--host --endpoint --timeout --config --json -q --quiet -v --verbose --version --help -h"
-    local subcommands="status load unload gc pin unpin priority pull versions rollback run record stats recommend preload bench health serve endpoints config simulate store"
+    local subcommands="status ps list ls load unload stop gc pin unpin priority pull versions rollback run record stats recommend preload bench health serve endpoints config simulate store"
     local sub="" i
     for ((i = 1; i < cword; i++)); do
         case "${words[i]}" in
-            status | load | unload | gc | pin | unpin | priority | pull | versions | rollback | run | record | stats | recommend | preload | bench | health | serve | endpoints | config | simulate | store) sub="${words[i]}"; break ;;
+            status | ps | list | ls | load | unload | stop | gc | pin | unpin | priority | pull | versions | rollback | run | record | stats | recommend | preload | bench | health | serve | endpoints | config | simulate | store) sub="${words[i]}"; break ;;
         esac
     done
 
@@ -36,7 +36,9 @@ _modelctl() {
     case "$sub" in
         "")
             COMPREPLY=($(compgen -W "$subcommands $global" -- "$cur")) ;;
-        status)
+        list | ls)
+            COMPREPLY=($(compgen -W "$global" -- "$cur")) ;;
+        status | ps)
             if [[ "$prev" == --format ]]; then
                 COMPREPLY=($(compgen -W "text json prometheus" -- "$cur"))
             else
@@ -48,9 +50,9 @@ _modelctl() {
             else
                 COMPREPLY=($(compgen -W "$(_modelctl_models)" -- "$cur"))
             fi ;;
-        unload)
+        unload | stop)
             if [[ "$cur" == -* ]]; then
-                COMPREPLY=($(compgen -W "-a --all $global" -- "$cur"))
+                COMPREPLY=($(compgen -W "-a --all --dry-run $global" -- "$cur"))
             else
                 COMPREPLY=($(compgen -W "$(modelctl --timeout 2s -q status 2>/dev/null)" -- "$cur"))
             fi ;;

@@ -12,11 +12,15 @@ function __modelctl_loaded
     modelctl --timeout 2s -q status 2>/dev/null
 end
 
-set -l subcommands status load unload gc pin unpin priority pull versions rollback run record stats recommend preload bench health serve endpoints config simulate store
+set -l subcommands status ps list ls load unload stop gc pin unpin priority pull versions rollback run record stats recommend preload bench health serve endpoints config simulate store
 complete -c modelctl -f
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a status -d 'Show loaded models, where they sit and until when'
+complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a ps -d 'Show loaded models (status)'
+complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a list -d 'List the installed models'
+complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a ls -d 'List the installed models (list)'
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a load -d 'Load models and wait until they are ready'
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a unload -d 'Unload models and wait until their memory is free'
+complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a stop -d 'Unload models (unload)'
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a store -d 'Show where modelctl keeps its state, and check it'
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a gc -d 'Unload idle models, then get back under the budget'
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a pin -d 'Pin models: load and gc never evict them'
@@ -48,12 +52,13 @@ complete -c modelctl -s v -l verbose -d 'Say what is happening on stderr'
 complete -c modelctl -l version -d 'Print the version'
 complete -c modelctl -s h -l help -d 'Show help'
 
-complete -c modelctl -n "__fish_seen_subcommand_from status" -s a -l all -d 'Also list installed models'
-complete -c modelctl -n "__fish_seen_subcommand_from status" -l format -x -a 'text json prometheus' -d 'Output format'
+complete -c modelctl -n "__fish_seen_subcommand_from status ps" -s a -l all -d 'Also list installed models'
+complete -c modelctl -n "__fish_seen_subcommand_from status ps" -l format -x -a 'text json prometheus' -d 'Output format'
 complete -c modelctl -n "__fish_seen_subcommand_from load" -s k -l keep-alive -x -d 'How long to keep them loaded when idle'
 complete -c modelctl -n "__fish_seen_subcommand_from load" -a '(__modelctl_installed)'
-complete -c modelctl -n "__fish_seen_subcommand_from unload" -s a -l all -d 'Unload every loaded model'
-complete -c modelctl -n "__fish_seen_subcommand_from unload" -a '(__modelctl_loaded)'
+complete -c modelctl -n "__fish_seen_subcommand_from unload stop" -s a -l all -d 'Unload every loaded model'
+complete -c modelctl -n "__fish_seen_subcommand_from unload stop" -l dry-run -d 'Say what would be unloaded and freed'
+complete -c modelctl -n "__fish_seen_subcommand_from unload stop" -a '(__modelctl_loaded)'
 complete -c modelctl -n "__fish_seen_subcommand_from store" -l repair -d 'Move an unreadable state file aside'
 complete -c modelctl -n "__fish_seen_subcommand_from simulate" -l trace -r -F -d 'CSV of requests: time,model'
 complete -c modelctl -n "__fish_seen_subcommand_from simulate" -l catalog -r -F -d 'CSV of models: model,size_bytes,load_s'

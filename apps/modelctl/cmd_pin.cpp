@@ -21,7 +21,11 @@ void setup(CLI::App& app, Context& ctx, bool pin) {
     auto* sub = app.add_subcommand(pin ? "pin" : "unpin",
                                    pin ? "Pin models: load and gc never evict them"
                                        : "Unpin models: the policy may evict them again");
-    sub->add_option("models", opts->models, "Installed models")->required();
+    auto* models =
+        sub->add_option("models", opts->models,
+                        pin ? "Installed models (none: list the pinned ones)" : "Pinned models");
+    if (!pin)
+        models->required();
     sub->callback([&ctx, opts] { ctx.exit_code = run_pin(ctx, *opts); });
 }
 
@@ -46,7 +50,36 @@ std::string installed_name(Context& ctx, const std::string& model) {
                       "modelctl status --all lists the installed models");
 }
 
+namespace {
+
+// `modelctl pin` with no model: the pinned models, and by what.
+int list_pins(Context& ctx) {
+    const auto& cfg = ctx.config();
+    auto provider = ctx.provider();
+    auto state = ctx.store().read();
+    json results = json::array();
+    for (const auto& name : core::operations::pinned_names(state, cfg, provider->kind())) {
+        auto it = state.models.find(name);
+        bool by_store = it != state.models.end() && it->second.pinned.value_or(false);
+        results.push_back(
+            {{"model", name}, {"pinned", true}, {"pinned_by", by_store ? "store" : "file"}});
+        if (ctx.global.quiet)
+            std::cout << name << "\n";
+        else if (!ctx.global.json)
+            std::cout << name << (by_store ? "" : " (pinned by " + cfg.file.string() + ")") << "\n";
+    }
+    if (ctx.global.json)
+        print_json({{"schema", "modelctl.pin/v1"}, {"results", results}});
+    else if (results.empty() && !ctx.global.quiet)
+        std::cout << "No models are pinned (modelctl pin MODEL pins one).\n";
+    return 0;
+}
+
+} // namespace
+
 int run_pin(Context& ctx, const PinOptions& o) {
+    if (o.pin && o.models.empty())
+        return list_pins(ctx);
     const auto& cfg = ctx.config();
     std::vector<std::string> names;
     for (const auto& m : o.models)
@@ -56,9 +89,19 @@ int run_pin(Context& ctx, const PinOptions& o) {
     core::registry::Registry reg(*provider, store);
     json results = json::array();
     int code = 0;
+    auto before = store.read();
     for (const auto& n : names) {
-        reg.set_pin(n, o.pin);
         const auto* entry = core::operations::config_entry(cfg, provider->kind(), n);
+        auto it = before.models.find(n);
+        bool was_pinned = (it != before.models.end() && it->second.pinned.value_or(false)) ||
+                          (entry && entry->pin.value_or(false));
+        if (!o.pin && !was_pinned) {
+            results.push_back({{"model", n}, {"pinned", false}});
+            if (!ctx.global.json && !ctx.global.quiet)
+                std::cout << n << " was not pinned\n";
+            continue;
+        }
+        reg.set_pin(n, o.pin);
         if (!o.pin && entry && entry->pin.value_or(false)) {
             code = report(n + " stays pinned by the config file " + cfg.file.string(),
                           "remove \"pin\" from its entry there", kFailed);

@@ -1,4 +1,5 @@
-// `modelctl __spec`: the CLI's shape as JSON (subcommands and their options),
+// `modelctl __spec`: the CLI's shape as JSON (subcommands, their aliases as
+// subcommands of their own, and their options),
 // read by the test that keeps completions/ and man/ in step. Hidden from help.
 
 #include "cmd_spec.hpp"
@@ -28,8 +29,11 @@ void setup_spec(CLI::App& app, Context&) {
     sub->callback([&app] {
         nlohmann::ordered_json subs = nlohmann::ordered_json::object();
         for (const CLI::App* s :
-             app.get_subcommands([](const CLI::App* a) { return a->get_name() != "__spec"; }))
+             app.get_subcommands([](const CLI::App* a) { return a->get_name() != "__spec"; })) {
             subs[s->get_name()] = options_of(*s);
+            for (const auto& alias : s->get_aliases()) // `ps` takes what `status` takes
+                subs[alias] = options_of(*s);
+        }
         print_json({{"global", options_of(app)}, {"subcommands", subs}});
     });
 }

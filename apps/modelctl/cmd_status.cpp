@@ -313,7 +313,7 @@ json status_document(const std::vector<Seen>& seen, const std::string& primary_n
 }
 
 // The tables of each endpoint, for a person.
-void print_tables(std::ostream& out, const std::vector<Seen>& seen, bool all,
+void print_tables(std::ostream& out, const std::vector<Seen>& seen, bool all, bool loaded_table,
                   core::util::Timestamp now, bool color) {
     bool several = seen.size() > 1;
     bool first = true;
@@ -328,7 +328,8 @@ void print_tables(std::ostream& out, const std::vector<Seen>& seen, bool all,
             continue;
         const auto& st = *s.status;
         const auto& view = s.view;
-        if (view.loaded.empty()) {
+        if (!loaded_table) {
+        } else if (view.loaded.empty()) {
             out << "No models loaded on " << s.provider->address() << ".\n";
         } else {
             Table t({"NAME", "ID", "SIZE", "PROCESSOR", "CONTEXT", "UNTIL", "IDLE", "LOADS",
@@ -357,10 +358,16 @@ void print_tables(std::ostream& out, const std::vector<Seen>& seen, bool all,
                 << (unplaced && no_expiry ? " or" : "")
                 << (no_expiry ? " when it will unload one" : "") << ".\n";
         if (all) {
-            out << "\n"
-                << s.provider->kind() << " " << st.version << " at " << s.provider->address()
-                << ", " << st.installed.size() << " models installed:\n";
-            Table t({"INSTALLED", "ID", "SIZE", "PARAMS", "QUANT", "MODIFIED", "LOADED", "LOADS"});
+            if (loaded_table)
+                out << "\n"
+                    << s.provider->kind() << " " << st.version << " at " << s.provider->address()
+                    << ", " << st.installed.size() << " models installed:\n";
+            else if (view.installed.empty()) {
+                out << "No models installed on " << s.provider->address() << ".\n";
+                continue;
+            }
+            Table t({loaded_table ? "INSTALLED" : "NAME", "ID", "SIZE", "PARAMS", "QUANT",
+                     "MODIFIED", "LOADED", "LOADS"});
             for (const auto& v : view.installed) {
                 const auto& m = v.model;
                 t.add({m.name, m.digest.empty() ? "-" : m.digest.substr(0, 12),
@@ -380,6 +387,7 @@ void print_tables(std::ostream& out, const std::vector<Seen>& seen, bool all,
 void setup_status(CLI::App& app, Context& ctx) {
     auto opts = std::make_shared<StatusOptions>();
     auto* sub = app.add_subcommand("status", "Show loaded models, where they sit and until when");
+    sub->alias("ps");
     sub->add_flag("-a,--all", opts->all, "Also list every installed model");
     sub->add_option("--format", opts->format,
                     "Output: text (default), json, or prometheus (for node_exporter's textfile "
@@ -391,6 +399,16 @@ void setup_status(CLI::App& app, Context& ctx) {
 json status_json(Context& ctx, bool all) {
     auto seen = look(ctx, {.installed = all, .version = false, .budget = false});
     return status_document(seen, ctx.endpoint().name, all, core::util::now());
+}
+
+void setup_list(CLI::App& app, Context& ctx) {
+    auto* sub = app.add_subcommand("list", "List the installed models (as ollama list)");
+    sub->alias("ls");
+    sub->callback([&ctx] {
+        StatusOptions o;
+        o.all = o.installed_only = true;
+        ctx.exit_code = run_status(ctx, o);
+    });
 }
 
 int run_status(Context& ctx, const StatusOptions& o) {
@@ -421,7 +439,7 @@ int run_status(Context& ctx, const StatusOptions& o) {
                         std::cout << m.name << "\n";
             }
     } else {
-        print_tables(std::cout, seen, o.all, now, ctx.color());
+        print_tables(std::cout, seen, o.all, !o.installed_only, now, ctx.color());
     }
     return code;
 }

@@ -17,8 +17,11 @@ using json = nlohmann::ordered_json;
 void setup_unload(CLI::App& app, Context& ctx) {
     auto opts = std::make_shared<UnloadOptions>();
     auto* sub = app.add_subcommand("unload", "Unload models and wait until their memory is free");
+    sub->alias("stop"); // as ollama stop
     sub->add_option("models", opts->models, "Models to unload");
     sub->add_flag("-a,--all", opts->all, "Unload every loaded model");
+    sub->add_flag("--dry-run", opts->dry_run,
+                  "Say what would be unloaded and freed; change nothing");
     sub->callback([&ctx, opts] { ctx.exit_code = run_unload(ctx, *opts); });
 }
 
@@ -44,7 +47,34 @@ int run_unload(Context& ctx, const UnloadOptions& o) {
 
     int code = 0;
     json results = json::array();
-    for (const auto& model : targets) {
+    if (o.dry_run) {
+        auto loaded = provider->loaded();
+        for (const auto& model : targets) {
+            const core::provider::LoadedModel* found = nullptr;
+            for (const auto& m : loaded)
+                if (ctx.same_model(m.name, model))
+                    found = &m;
+            std::string name = found ? found->name : ctx.canonical(model);
+            results.push_back({{"model", name},
+                               {"ok", true},
+                               {"was_loaded", found != nullptr},
+                               {"seconds", 0},
+                               {"freed", found ? found->size : 0},
+                               {"freed_vram", found ? found->size_vram : 0}});
+            if (ctx.global.json)
+                continue;
+            if (ctx.global.quiet) {
+                if (found)
+                    std::cout << name << "\n"; // what would be unloaded
+            } else if (found) {
+                std::cout << "would unload " << name << " (frees "
+                          << core::util::format_size(found->size) << ")\n";
+            } else {
+                std::cout << name << " is not loaded\n";
+            }
+        }
+    }
+    for (const auto& model : o.dry_run ? std::vector<std::string>{} : targets) {
         Progress progress(ctx.show_progress());
         progress.start("unloading " + model);
         try {
@@ -66,6 +96,7 @@ int run_unload(Context& ctx, const UnloadOptions& o) {
     if (ctx.global.json)
         print_json({{"schema", "modelctl.unload/v1"},
                     {"server", provider->address()},
+                    {"dry_run", o.dry_run},
                     {"results", results}});
     else if (targets.empty() && !ctx.global.quiet)
         std::cout << "No models loaded on " << provider->address() << "; nothing to unload.\n";

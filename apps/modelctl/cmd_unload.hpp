@@ -15,6 +15,7 @@ namespace modelctl {
 struct UnloadOptions {
     std::vector<std::string> models;
     bool all = false;
+    bool dry_run = false; // say what would be unloaded and freed; change nothing
 };
 
 void setup_unload(CLI::App& app, Context& ctx);

@@ -42,6 +42,7 @@ namespace {
 
 constexpr Command kCommands[] = {
     {"status", setup_status},
+    {"list", setup_list},
     {"load", setup_load},
     {"unload", setup_unload},
     {"gc", setup_gc},

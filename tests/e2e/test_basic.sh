@@ -54,4 +54,28 @@ check "--host overrides OLLAMA_HOST" eval 'rc_is 0'
 run env OLLAMA_HOST="\"http://127.0.0.1:$SIM_PORT\"" "$MODELCTL" status
 check "OLLAMA_HOST with quotes, as Ollama accepts it" eval 'rc_is 0'
 
+# The habits of ollama: ps, list/ls, stop; unload --dry-run; pin alone lists.
+run "$MODELCTL" ls
+check "ls lists the installed models as ollama list" eval 'rc_is 0 && has "$(head -1 <<<"$OUT")" "NAME" && has "$OUT" "llama3.2:1b" && has "$OUT" "llama3.1:8b" && ! has "$OUT" "No models loaded"'
+run "$MODELCTL" list -q
+check "list -q: the installed names alone" eval 'rc_is 0 && [ "$(head -1 <<<"$OUT")" = llama3.2:1b ] && [ "$(wc -l <<<"$OUT")" -gt 5 ]'
+run "$MODELCTL" list --json
+check "list --json: the status document with its installed models" eval 'rc_is 0 && jq_out ".schema == \"modelctl.status/v1\" and (.installed | length) > 5"'
+"$MODELCTL" load llama3.2:1b >/dev/null
+run "$MODELCTL" ps -q
+check "ps is status" eval 'rc_is 0 && [ "$OUT" = llama3.2:1b ]'
+run "$MODELCTL" stop --dry-run llama3.2:1b llama3.1:8b
+check "unload --dry-run says what would be unloaded and freed" eval 'rc_is 0 && has "$OUT" "would unload llama3.2:1b (frees " && has "$OUT" "llama3.1:8b is not loaded" && [ "$("$MODELCTL" -q ps)" = llama3.2:1b ]'
+run "$MODELCTL" unload --dry-run --all --json
+check "... and as JSON, changing nothing" eval 'rc_is 0 && jq_out ".dry_run == true and .results[0].model == \"llama3.2:1b\" and .results[0].was_loaded and .results[0].freed > 0" && [ "$("$MODELCTL" -q ps)" = llama3.2:1b ]'
+run "$MODELCTL" pin
+check "pin alone with none pinned says so" eval 'rc_is 0 && has "$OUT" "No models are pinned"'
+"$MODELCTL" pin llama3.2:3b >/dev/null
+run "$MODELCTL" pin -q
+check "pin alone lists the pinned models" eval 'rc_is 0 && [ "$OUT" = llama3.2:3b ]'
+run "$MODELCTL" unpin llama3.1:8b
+check "unpin of a model not pinned says so" eval 'rc_is 0 && has "$OUT" "llama3.1:8b was not pinned"'
+run "$MODELCTL" stop llama3.2:1b
+check "stop is unload" eval 'rc_is 0 && has "$OUT" "unloaded llama3.2:1b" && [ -z "$("$MODELCTL" -q ps)" ]'
+
 finish
