@@ -12,7 +12,7 @@ function __modelctl_loaded
     modelctl --timeout 2s -q status 2>/dev/null
 end
 
-set -l subcommands status ps list ls load unload stop gc pin unpin priority pull versions rollback run record stats recommend preload bench health serve endpoints config simulate store
+set -l subcommands status ps list ls load unload stop rm gc pin unpin priority pull versions rollback run record stats recommend preload bench health serve endpoints config simulate store
 complete -c modelctl -f
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a status -d 'Show loaded models, where they sit and until when'
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a ps -d 'Show loaded models (status)'
@@ -21,6 +21,7 @@ complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a ls -d 
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a load -d 'Load models and wait until they are ready'
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a unload -d 'Unload models and wait until their memory is free'
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a stop -d 'Unload models (unload)'
+complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a rm -d 'Delete models from the server, with their kept versions'
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a store -d 'Show where modelctl keeps its state, and check it'
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a gc -d 'Unload idle models, then get back under the budget'
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a pin -d 'Pin models: load and gc never evict them'
@@ -78,7 +79,9 @@ complete -c modelctl -n "__fish_seen_subcommand_from gc" -s n -l dry-run -d 'Pri
 complete -c modelctl -n "__fish_seen_subcommand_from pull versions rollback" -a '(__modelctl_installed)'
 complete -c modelctl -n "__fish_seen_subcommand_from rollback" -l to -x -d 'The version, by digest or its first digits'
 complete -c modelctl -n "__fish_seen_subcommand_from rollback" -l reload -d 'Reload the model if it is loaded'
-complete -c modelctl -n "__fish_seen_subcommand_from pin unpin priority" -a '(__modelctl_installed)'
+complete -c modelctl -n "__fish_seen_subcommand_from pin unpin priority rm" -a '(__modelctl_installed)'
+complete -c modelctl -n "__fish_seen_subcommand_from rm" -s f -l force -d 'Delete a pinned or loaded model too'
+complete -c modelctl -n "__fish_seen_subcommand_from rm" -s n -l dry-run -d 'Say what would be deleted'
 complete -c modelctl -n "__fish_seen_subcommand_from config" -a show -d 'Print every effective setting and its source'
 complete -c modelctl -n "__fish_seen_subcommand_from config" -a check -d 'Validate a config file without running anything'
 complete -c modelctl -n "__fish_seen_subcommand_from record" -l latency-ms -x -d 'Wall time of the request, ms'

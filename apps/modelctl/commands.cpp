@@ -12,6 +12,7 @@
 #include "cmd_pull.hpp"
 #include "cmd_recommend.hpp"
 #include "cmd_record.hpp"
+#include "cmd_rm.hpp"
 #include "cmd_rollback.hpp"
 #include "cmd_run.hpp"
 #include "cmd_serve.hpp"
@@ -45,6 +46,7 @@ constexpr Command kCommands[] = {
     {"list", setup_list},
     {"load", setup_load},
     {"unload", setup_unload},
+    {"rm", setup_rm},
     {"gc", setup_gc},
     {"pin", setup_pin},
     {"unpin", setup_unpin},

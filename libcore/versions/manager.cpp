@@ -167,4 +167,18 @@ void Manager::drop(const std::string& model, const Version& v) {
     });
 }
 
+std::vector<std::string> Manager::remove(const std::string& model,
+                                         const std::vector<Version>& versions) {
+    std::vector<std::string> deleted;
+    for (const auto& v : versions)
+        if (!v.kept_by.empty()) {
+            drop(model, v);
+            deleted.push_back(v.kept_by);
+        }
+    std::string name = provider_.canonical(model);
+    provider_.remove(name);
+    deleted.push_back(name);
+    return deleted;
+}
+
 } // namespace core::versions

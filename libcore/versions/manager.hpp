@@ -61,6 +61,13 @@ public:
     // Deletes the version tag keeping `v` and records it as no longer kept.
     void drop(const std::string& model, const Version& v);
 
+    // Deletes the model from the server (its name), and the version tags
+    // that keep earlier versions of it (`versions`, from list(): those with
+    // a kept_by), so that its files go; the store keeps its history. Returns
+    // the names deleted, the tags first. Throws as Provider::remove (an LM
+    // Studio: Error{Failed}, it has no delete).
+    std::vector<std::string> remove(const std::string& model, const std::vector<Version>& versions);
+
 private:
     provider::Provider& provider_;
     store::Store& store_;

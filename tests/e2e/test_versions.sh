@@ -161,6 +161,26 @@ run "$MODELCTL" pull llama3.2:1b
 check "a model already at its newest version is up to date, no tag left behind" eval 'rc_is 0 &&
     has "$OUT" "llama3.2:1b is up to date" && [ "$(tags)" = "$before" ]'
 
+# rm: the model and the tags that keep its versions; never a pinned or loaded one without --force.
+names() { curl -sf "$SIM_URL/api/tags" | jq -r '.models[].name' | sort | tr '\n' ' '; }
+start_sim --speed 20
+run "$MODELCTL" pull llama3.2:3b
+check "(a pull of a new version keeps the old one under a tag)" eval 'rc_is 0 && names | grep -q "llama3.2:3b-v"'
+"$MODELCTL" pin llama3.2:3b >/dev/null
+before=$(names)
+run "$MODELCTL" rm llama3.2:3b
+check "rm refuses a pinned model, exit 4, deleting nothing" eval 'rc_is 4 && has "$ERR" "llama3.2:3b is pinned: rm never deletes it" && has "$ERR" "modelctl unpin llama3.2:3b first, or --force" && [ "$(names)" = "$before" ]'
+"$MODELCTL" unpin llama3.2:3b >/dev/null
+"$MODELCTL" load llama3.2:3b >/dev/null
+run "$MODELCTL" rm llama3.2:3b
+check "rm refuses a loaded model, exit 4" eval 'rc_is 4 && has "$ERR" "llama3.2:3b is loaded" && [ "$(names)" = "$before" ]'
+run "$MODELCTL" rm --dry-run --force --json llama3.2:3b
+check "rm --dry-run names the kept version and the name, and changes nothing" eval 'rc_is 0 && jq_out ".dry_run and (.results[0].deleted | length) == 2 and (.results[0].deleted[0] | test(\"^llama3.2:3b-v\")) and .results[0].deleted[1] == \"llama3.2:3b\" and .results[0].size > 0" && [ "$(names)" = "$before" ] && [ "$("$MODELCTL" -q ps)" = llama3.2:3b ]'
+run "$MODELCTL" rm -f llama3.2:3b
+check "rm --force unloads it and deletes it with its kept version" eval 'rc_is 0 && has "$OUT" "deleted llama3.2:3b and 1 kept version" && has "$OUT" "unloaded first" && ! names | grep -q "llama3.2:3b" && [ -z "$("$MODELCTL" -q ps)" ]'
+run "$MODELCTL" rm llama3.2:3b
+check "rm of a model no longer there: not found, exit 1" eval 'rc_is 1 && has "$ERR" "not installed"'
+
 run "$MODELCTL" --endpoint lmstudio pull llama3.2:1b
 check "LM Studio keeps no versions: a usage error naming it" eval 'rc_is 2 && has "$ERR" "LM Studio"'
 finish
