@@ -12,11 +12,11 @@ _modelctl() {
     _init_completion || return
 
     local global="--host --endpoint --timeout --config --json -q --quiet -v --verbose --version --help -h"
-    local subcommands="status ps list ls load unload stop rm gc pin unpin priority pull versions rollback run record stats recommend preload bench health serve endpoints config simulate store"
+    local subcommands="status ps list ls load unload stop rm show gc pin unpin priority pull versions rollback run record stats recommend preload bench health serve endpoints config simulate store"
     local sub="" i
     for ((i = 1; i < cword; i++)); do
         case "${words[i]}" in
-            status | ps | list | ls | load | unload | stop | rm | gc | pin | unpin | priority | pull | versions | rollback | run | record | stats | recommend | preload | bench | health | serve | endpoints | config | simulate | store) sub="${words[i]}"; break ;;
+            status | ps | list | ls | load | unload | stop | rm | show | gc | pin | unpin | priority | pull | versions | rollback | run | record | stats | recommend | preload | bench | health | serve | endpoints | config | simulate | store) sub="${words[i]}"; break ;;
         esac
     done
 
@@ -62,7 +62,7 @@ _modelctl() {
             COMPREPLY=($(compgen -W "$global" -- "$cur")) ;;
         gc)
             COMPREPLY=($(compgen -W "--idle --memory --versions -n --dry-run $global" -- "$cur")) ;;
-        pull | versions)
+        pull | versions | show)
             if [[ "$cur" == -* ]]; then
                 COMPREPLY=($(compgen -W "$global" -- "$cur"))
             else

@@ -12,7 +12,7 @@ function __modelctl_loaded
     modelctl --timeout 2s -q status 2>/dev/null
 end
 
-set -l subcommands status ps list ls load unload stop rm gc pin unpin priority pull versions rollback run record stats recommend preload bench health serve endpoints config simulate store
+set -l subcommands status ps list ls load unload stop rm show gc pin unpin priority pull versions rollback run record stats recommend preload bench health serve endpoints config simulate store
 complete -c modelctl -f
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a status -d 'Show loaded models, where they sit and until when'
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a ps -d 'Show loaded models (status)'
@@ -22,6 +22,7 @@ complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a load -
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a unload -d 'Unload models and wait until their memory is free'
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a stop -d 'Unload models (unload)'
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a rm -d 'Delete models from the server, with their kept versions'
+complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a show -d 'Show a model and what modelctl knows of it'
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a store -d 'Show where modelctl keeps its state, and check it'
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a gc -d 'Unload idle models, then get back under the budget'
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a pin -d 'Pin models: load and gc never evict them'
@@ -76,7 +77,7 @@ complete -c modelctl -n "__fish_seen_subcommand_from gc" -l idle -x -d 'Unload m
 complete -c modelctl -n "__fish_seen_subcommand_from gc" -l memory -x -d 'Memory budget for loaded models'
 complete -c modelctl -n "__fish_seen_subcommand_from gc" -l versions -d 'Instead delete model versions beyond keep_versions'
 complete -c modelctl -n "__fish_seen_subcommand_from gc" -s n -l dry-run -d 'Print what would be done'
-complete -c modelctl -n "__fish_seen_subcommand_from pull versions rollback" -a '(__modelctl_installed)'
+complete -c modelctl -n "__fish_seen_subcommand_from pull versions rollback show" -a '(__modelctl_installed)'
 complete -c modelctl -n "__fish_seen_subcommand_from rollback" -l to -x -d 'The version, by digest or its first digits'
 complete -c modelctl -n "__fish_seen_subcommand_from rollback" -l reload -d 'Reload the model if it is loaded'
 complete -c modelctl -n "__fish_seen_subcommand_from pin unpin priority rm" -a '(__modelctl_installed)'

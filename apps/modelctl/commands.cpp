@@ -16,6 +16,7 @@
 #include "cmd_rollback.hpp"
 #include "cmd_run.hpp"
 #include "cmd_serve.hpp"
+#include "cmd_show.hpp"
 #include "cmd_simulate.hpp"
 #include "cmd_spec.hpp"
 #include "cmd_stats.hpp"
@@ -47,6 +48,7 @@ constexpr Command kCommands[] = {
     {"load", setup_load},
     {"unload", setup_unload},
     {"rm", setup_rm},
+    {"show", setup_show},
     {"gc", setup_gc},
     {"pin", setup_pin},
     {"unpin", setup_unpin},

@@ -75,6 +75,10 @@ run "$MODELCTL" pin -q
 check "pin alone lists the pinned models" eval 'rc_is 0 && [ "$OUT" = llama3.2:3b ]'
 run "$MODELCTL" unpin llama3.1:8b
 check "unpin of a model not pinned says so" eval 'rc_is 0 && has "$OUT" "llama3.1:8b was not pinned"'
+run "$MODELCTL" show llama3.2:1b
+check "show: the model as ollama show shows it, then what modelctl knows" eval 'rc_is 0 && has "$OUT" "architecture        llama" && has "$OUT" "context length" && has "$OUT" "completion" && has "$OUT" "loaded              " && has "$OUT" "100% GPU" && has "$OUT" "loads               1"'
+run "$MODELCTL" show --json llama3.2:1b
+check "show --json" eval 'rc_is 0 && jq_out ".schema == \"modelctl.show/v1\" and .model == \"llama3.2:1b\" and .context_length > 0 and .loaded.name == \"llama3.2:1b\" and .pinned == false and .loads == 1"'
 run "$MODELCTL" stop llama3.2:1b
 check "stop is unload" eval 'rc_is 0 && has "$OUT" "unloaded llama3.2:1b" && [ -z "$("$MODELCTL" -q ps)" ]'
 
