@@ -59,6 +59,8 @@ core::config::Config Context::read_config() const {
         file = global.config;
     auto cfg = core::config::load(env, file, all);
     note("config " + cfg.file.string() + (cfg.file_exists ? "" : " (absent)"));
+    for (const auto& w : cfg.warnings) // a misspelt variable would silently do nothing
+        std::cerr << "modelctl: warning: " << w << "\n";
     return cfg;
 }
 

@@ -325,6 +325,32 @@ void check_model_endpoints(const Config& c, const std::string& origin) {
         }
 }
 
+// A file that is not JSON: where (line and column of byte `at`, 1-based as
+// nlohmann counts it), and the usual slip when the last thing before it is a
+// comma.
+Error syntax_error(const std::string& origin, const std::string& text, size_t at) {
+    size_t end = std::min(at == 0 ? 0 : at - 1, text.size());
+    size_t line = 1, column = 1;
+    for (size_t i = 0; i < end; ++i) {
+        if (text[i] == '\n') {
+            ++line;
+            column = 1;
+        } else {
+            ++column;
+        }
+    }
+    size_t before = end;
+    while (before > 0 && std::isspace(static_cast<unsigned char>(text[before - 1])))
+        --before;
+    bool trailing_comma = before > 0 && text[before - 1] == ',' && end < text.size() &&
+                          (text[end] == '}' || text[end] == ']');
+    return Error(ErrorKind::Usage,
+                 origin + ": not valid JSON at line " + std::to_string(line) + ", column " +
+                     std::to_string(column),
+                 trailing_comma ? "remove the comma before it: JSON allows none after the last item"
+                                : "fix the file, or name another with --config");
+}
+
 ModelSettings model_settings(const std::string& name, const json& j, const std::string& origin) {
     std::string where = "models." + name;
     if (!j.is_object())
@@ -422,6 +448,33 @@ std::vector<EndpointConfig> endpoints_from(const json& j, const std::string& ori
     return out;
 }
 
+// The MODELCTL_* variables set that modelctl reads nowhere, each with the
+// nearest it does read.
+std::vector<std::string> unknown_variables(const Environment& env, const Config& c) {
+    std::vector<std::string> known = {"MODELCTL_HOME", "MODELCTL_ENDPOINT", "MODELCTL_SYSROOT",
+                                      "MODELCTL_SERVE_TOKEN",
+                                      // what serve's hooks set, for a hook that runs modelctl
+                                      "MODELCTL_EVENT", "MODELCTL_MODEL", "MODELCTL_REASON",
+                                      "MODELCTL_EVENT_ID", "MODELCTL_SERVER"};
+    for (const auto& k : table())
+        known.push_back(env_name(k.name));
+    // Variables the config names as holding tokens.
+    known.push_back(c.serve_token_env);
+    known.push_back(c.serve_admin_token_env);
+    for (const auto& e : c.endpoints)
+        known.push_back(e.token_env);
+    std::vector<std::string> out;
+    for (const auto& [name, value] : env.vars()) {
+        if (name.rfind("MODELCTL_", 0) != 0 ||
+            std::find(known.begin(), known.end(), name) != known.end())
+            continue;
+        std::string near = util::closest(name, known);
+        out.push_back(util::printable(name) + " is not a variable modelctl reads" +
+                      (near.empty() ? "" : " (did you mean " + near + "?)"));
+    }
+    return out;
+}
+
 } // namespace
 
 const std::vector<std::string>& hook_names() {
@@ -452,8 +505,13 @@ Config load(const Environment& env, const std::optional<fs::path>& file,
         if (text) {
             c.file_exists = true;
             std::string origin = c.file.string();
-            json j = json::parse(*text, nullptr, false);
-            if (j.is_discarded() || !j.is_object())
+            json j;
+            try {
+                j = json::parse(*text);
+            } catch (const json::parse_error& e) {
+                throw syntax_error(origin, *text, e.byte);
+            }
+            if (!j.is_object())
                 throw Error(ErrorKind::Usage, origin + ": not a JSON object",
                             "fix the file, or name another with --config");
             std::map<std::string, std::string> values;
@@ -503,6 +561,7 @@ Config load(const Environment& env, const std::optional<fs::path>& file,
         }
         c.settings.push_back(s);
     }
+    c.warnings = unknown_variables(env, c);
     return c;
 }
 

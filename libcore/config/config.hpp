@@ -126,6 +126,9 @@ struct Config {
     std::filesystem::path file; // the file read, or that would be
     bool file_exists = false;
     std::vector<Setting> settings; // every global key, in table order
+    // What was set but is read by nothing: a MODELCTL_* variable modelctl
+    // does not know ("MODELCTL_BUDGT_MEMORY is not ... (did you mean ...?)").
+    std::vector<std::string> warnings;
 };
 
 // $XDG_CONFIG_HOME/modelctl/config.json, else $HOME/.config/modelctl/config.json.

@@ -41,7 +41,7 @@ check "an argument too many, with the usage line of the command given" eval 'rc_
 raw_cli11() { grep -qE "is required|not expected|not in range|required [A-Z]+|excludes|Could not convert|1\.79|e\+308|subcommand" <<<"$ERR"; }
 for args in "" "frobnicate" "config" "priority llama3.2:3b 11" "recommend -n 0" "recommend -n abc" \
     "record x --latency-ms -1" "health --format xml" "status --format" "gc --idle" "--timeout" \
-    "bench --prompt a --prompt-file b x" "pin" "status extra"; do
+    "bench --prompt a --prompt-file b x" "unpin" "status extra"; do
     # shellcheck disable=SC2086
     run "$MODELCTL" $args
     check "'modelctl $args': one line, exit 2, no CLI11 wording" eval 'rc_is 2 && [ "$(wc -l <<<"$ERR")" -eq 1 ] && has "$ERR" "modelctl: error: " && has "$ERR" "(hint: " && ! raw_cli11'

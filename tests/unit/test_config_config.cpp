@@ -115,7 +115,8 @@ TEST_CASE("bad input names the file or variable and the key") {
                 "models.x.priority: '12' is not a whole number from 0 to 9");
     check_error(s, R"({"models": {"x": {"pinned": true}}})", "unknown key 'models.x.pinned'");
     check_error(s, R"({"timeout": [1]})", "timeout: expected a string, number or boolean, got [1]");
-    check_error(s, "{not json", "not a JSON object");
+    check_error(s, "{not json", "not valid JSON at line 1, column 3"); // at the o of "no(ll)"
+    check_error(s, "[1]", "not a JSON object");
 
     try {
         Environment env({{"MODELCTL_BUDGET_MEMORY", "lots"}, {"X", "y"}});
@@ -154,4 +155,41 @@ TEST_CASE("hooks: argv lists by event, a timeout, a limit; anything else refused
                 "hooks.max_running: '0' is not a whole number from 1 to 64");
     check_error(s, R"({"hooks": ["x"]})",
                 R"(hooks: expected an object: {"on_load": ["program", "arg", ...], ...})");
+}
+
+TEST_CASE("a file that is not JSON: its line and column, and the trailing comma named") {
+    Scratch s;
+    auto file = write(s, "{\n  \"idle_timeout\": \"30m\",\n  \"keep_alive\": \"5m\",\n}\n");
+    try {
+        load(Environment(), file);
+        FAIL("no error");
+    } catch (const core::Error& e) {
+        CHECK(std::string(e.what()).find("not valid JSON at line 4, column 1") !=
+              std::string::npos);
+        CHECK(e.hint().find("remove the comma before it") != std::string::npos);
+    }
+    file = write(s, "{\"budget\": {\"memory\" \"8GB\"}}");
+    try {
+        load(Environment(), file);
+        FAIL("no error");
+    } catch (const core::Error& e) {
+        CHECK(std::string(e.what()).find("not valid JSON at line 1, column") != std::string::npos);
+        CHECK(e.hint().find("comma") == std::string::npos); // not that slip
+    }
+}
+
+TEST_CASE("a MODELCTL_ variable modelctl does not read is warned of, with the one meant") {
+    Scratch s;
+    auto file = write(s, R"({"serve": {"token_env": "MODELCTL_MY_TOKEN"}})");
+    auto cfg = load(Environment({{"MODELCTL_BUDGT_MEMORY", "8GB"},
+                                 {"MODELCTL_BUDGET_MAX_LOADED", "2"},
+                                 {"MODELCTL_MY_TOKEN", "x"},  // the config names it
+                                 {"MODELCTL_HOME", "/tmp/x"}, // read by the store
+                                 {"MODELCTL_EVENT", "load"},  // set for hooks
+                                 {"MODELCTL", "/usr/bin/modelctl"},
+                                 {"OLLAMA_HOST", "x:1"}}),
+                    file);
+    REQUIRE(cfg.warnings.size() == 1);
+    CHECK(cfg.warnings[0] == "MODELCTL_BUDGT_MEMORY is not a variable modelctl reads (did you mean "
+                             "MODELCTL_BUDGET_MEMORY?)");
 }
