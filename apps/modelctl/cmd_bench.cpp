@@ -378,7 +378,7 @@ int run_bench(Context& ctx, const BenchOptions& o) {
             m.previous = kept.previous;
             m.changes = kept.changes;
             m.result.regressed = kept.regressed;
-            if (!ctx.global.json) {
+            if (!ctx.global.json && !ctx.global.quiet) { // -q: regressions alone, on stderr
                 if (!done.empty())
                     std::cout << "\n";
                 print_measured(ctx, m, threshold);
@@ -409,7 +409,7 @@ int run_bench(Context& ctx, const BenchOptions& o) {
                     {"results", results},
                     {"compare", compared ? compare_json(done[0], done[1]) : json(nullptr)},
                     {"regressed", regressed}});
-    } else if (compared) {
+    } else if (compared && !ctx.global.quiet) {
         print_compare(ctx, done[0], done[1]);
     }
     return exit_code;

@@ -288,6 +288,8 @@ int run_health(Context& ctx, const HealthOptions& o) {
         std::cout << e.text();
     } else {
         for (const auto& c : checker.checks) {
+            if (c.ok && ctx.global.quiet) // -q: the failures alone; nothing when healthy
+                continue;
             std::string what = c.model.empty() ? c.name : c.model + " " + c.name;
             std::cout << (c.ok ? "ok    " : "FAIL  ") << what << ": " << c.detail;
             if (c.ok)

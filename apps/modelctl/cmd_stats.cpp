@@ -92,6 +92,11 @@ int run_stats(Context& ctx, const StatsOptions& o) {
                     {"models", models}});
         return 0;
     }
+    if (ctx.global.quiet) { // the names of the models with recorded usage, for scripts
+        for (const auto& m : models)
+            std::cout << m["model"].get<std::string>() << "\n";
+        return 0;
+    }
     if (rows.empty()) {
         if (!ctx.global.quiet)
             std::cout << "No recorded usage" << (only.empty() ? "" : " of " + only)

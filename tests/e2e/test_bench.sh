@@ -54,6 +54,8 @@ else
 
     # The same models on a server half as fast.
     start_sim --speed 0.5 --startup 0.2 --load-bandwidth 20e9
+    run "$MODELCTL" -q "${gate[@]}"
+    check "bench -q: nothing on stdout, the regression on stderr, exit 1" eval 'rc_is 1 && [ -z "$OUT" ] && has "$ERR" "llama3.1:8b regressed: median tokens_per_second"'
     run "$MODELCTL" "${gate[@]}"
     check "half the speed: --fail-on-regression exits 1 naming the figure and why" eval 'rc_is 1 && has "$ERR" "llama3.1:8b regressed: median tokens_per_second" && has "$ERR" "every run slower than the slowest before" && has "$OUT" "REGRESSED"'
     RC=0 OUT=$(cat "$MODELCTL_HOME/state.json")

@@ -25,6 +25,10 @@ check "model missing: exit 1, the installed check says so" eval 'rc_is 1 && has 
 run "$MODELCTL" health gemma3:12b llama3.2:3b
 check "model failing with 500: exit 1, the load check gives the server's error, the next model is still checked" \
     eval 'rc_is 1 && has "$OUT" "FAIL  gemma3:12b load:" && has "$OUT" "HTTP 500" && has "$OUT" "llama runner process has terminated" && has "$OUT" "ok    llama3.2:3b answer"'
+run "$MODELCTL" -q health gemma3:12b llama3.2:3b
+check "health -q: the failed checks alone" eval 'rc_is 1 && has "$OUT" "FAIL  gemma3:12b load:" && ! has "$OUT" "ok    " && ! has "$OUT" "checks passed"'
+run "$MODELCTL" -q health llama3.2:3b
+check "health -q when healthy: nothing, exit 0" eval 'rc_is 0 && [ -z "$OUT" ]'
 run "$MODELCTL" health nomic-embed-text
 check "an embedding model loads through /api/embed and answers with an embedding" eval 'rc_is 0 && has "$OUT" "ok    nomic-embed-text:latest answer: embedded a line into 768 dimensions"'
 

@@ -15,6 +15,8 @@ check "stats: uses, failures, success rate, tokens" eval 'rc_is 0 && jq -e "
     (.models[] | select(.model == \"llama3.1:8b\") | .uses == 2 and .failures == 1 and .success_rate == 0.5 and .tokens_out == 100) and
     (.models[] | select(.model == \"qwen2.5-coder:7b\") | .uses == 2 and (.latency_ms.p95 > 475 and .latency_ms.p95 < 525))" <<<"$OUT" >/dev/null'
 check "an imported use from 2020 barely weighs in the decayed rate" eval 'jq -e ".models[] | select(.model == \"qwen2.5-coder:7b\") | .uses_per_hour < 1.01" <<<"$OUT" >/dev/null'
+run "$MODELCTL" -q stats
+check "stats -q: the names of the models with recorded usage, alone" eval 'rc_is 0 && [ "$(sort <<<"$OUT" | tr "\n" " ")" = "llama3.1:8b qwen2.5-coder:7b " ]'
 run "$MODELCTL" --json stats --since 1d
 check "stats --since reads only the window" eval 'rc_is 0 && jq -e ".models[] | select(.model == \"qwen2.5-coder:7b\") | .uses == 1" <<<"$OUT" >/dev/null'
 run "$MODELCTL" stats
