@@ -31,6 +31,7 @@ _modelctl() {
         --policy) COMPREPLY=($(compgen -W "modelctl lru ollama belady" -- "$cur")); return ;;
         --prefer) COMPREPLY=($(compgen -W "speed quality balanced" -- "$cur")); return ;;
         --max-memory | -n | --count) [[ "$sub" == recommend ]] && return ;;
+        --ctx) COMPREPLY=($(compgen -W "max 4096 8192 16384 32768" -- "$cur")); return ;;
     esac
 
     case "$sub" in
@@ -46,7 +47,7 @@ _modelctl() {
             fi ;;
         load)
             if [[ "$cur" == -* ]]; then
-                COMPREPLY=($(compgen -W "-k --keep-alive --memory -n --dry-run --no-evict $global" -- "$cur"))
+                COMPREPLY=($(compgen -W "-k --keep-alive --memory -n --dry-run --no-evict --ctx $global" -- "$cur"))
             else
                 COMPREPLY=($(compgen -W "$(_modelctl_models)" -- "$cur"))
             fi ;;

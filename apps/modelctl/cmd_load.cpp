@@ -7,8 +7,10 @@
 #include "registry/registry.hpp"
 #include "util/duration.hpp"
 #include "util/size.hpp"
+#include "util/text.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <iostream>
 #include <memory>
 
@@ -30,8 +32,68 @@ void setup_load(CLI::App& app, Context& ctx) {
     sub->add_flag("-n,--dry-run", opts->dry_run, "Print the plan with its reasons; change nothing");
     sub->add_flag("--no-evict", opts->no_evict,
                   "Refuse (exit 4) rather than unload other models to make room");
+    sub->add_option("--ctx", opts->ctx,
+                    "Context length to load them at, or max: the largest that fits the budget "
+                    "and the model (default: the config's num_ctx, else the server's)");
     sub->callback([&ctx, opts] { ctx.exit_code = run_load(ctx, *opts); });
 }
+
+namespace {
+
+// A number from the server's model info ("llama.context_length"), 0 if none.
+int64_t info_number(const nlohmann::json& info, const std::string& key) {
+    if (!info.is_object())
+        return 0;
+    auto it = info.find(info.value("general.architecture", "") + "." + key);
+    return it != info.end() && it->is_number_unsigned()
+               ? static_cast<int64_t>(std::min<uint64_t>(it->get<uint64_t>(), 1 << 24))
+               : 0;
+}
+
+// --ctx max: the largest context length, a multiple of 1024 (at least
+// 2048), up to the model's own, at which the estimate of what it takes fits
+// the whole budget (what the policy may evict to make room included). The
+// model's own maximum when the server says nothing of its KV cache.
+int max_context(Context& ctx, core::provider::Provider& server, const core::store::State& state,
+                const std::string& model, std::string& why) {
+    auto info = server.show(model);
+    int64_t own = info_number(info.model_info, "context_length");
+    if (own <= 0)
+        throw core::Error(core::ErrorKind::Failed,
+                          "the server does not say the longest context " + model + " takes",
+                          "give a number: --ctx 8192");
+    uint64_t size = 0;
+    for (const auto& m : server.installed())
+        if (server.same_model(m.name, model))
+            size = m.size;
+    uint64_t budget = ctx.budget(server.loaded()).budget.bytes;
+    const auto* record = core::store::find_model(state, server.canonical(model));
+    auto fits = [&](int64_t n) {
+        return core::operations::estimate_memory(record, size, info.model_info, static_cast<int>(n))
+                   .bytes <= budget;
+    };
+    int64_t lo = std::min<int64_t>(2048, own), hi = own;
+    if (fits(hi)) {
+        why = "the model's longest, " + std::to_string(hi);
+        return static_cast<int>(hi);
+    }
+    // The largest multiple of 1024 in [lo, hi) that fits.
+    int64_t best = lo;
+    for (int64_t a = lo / 1024, b = (hi - 1) / 1024; a <= b;) {
+        int64_t mid = (a + b) / 2;
+        if (fits(std::max<int64_t>(mid * 1024, lo))) {
+            best = std::max<int64_t>(mid * 1024, lo);
+            a = mid + 1;
+        } else {
+            b = mid - 1;
+        }
+    }
+    why = "the longest that fits the budget of " + core::util::format_size(budget) + " (" +
+          std::to_string(own) + " would not)";
+    return static_cast<int>(best);
+}
+
+} // namespace
 
 int run_load(Context& ctx, const LoadOptions& o) {
     std::map<std::string, core::config::Flag> flags;
@@ -39,9 +101,36 @@ int run_load(Context& ctx, const LoadOptions& o) {
         flags["keep_alive"] = {"--keep-alive", o.keep_alive};
     if (!o.memory.empty())
         flags["budget.memory"] = {"--memory", o.memory};
-    const auto& cfg = ctx.config(flags);
+    core::config::Config cfg = ctx.config(flags); // --ctx changes the models' settings below
     auto provider = ctx.provider();
     auto store = ctx.store();
+    if (!o.ctx.empty()) {
+        // For this command the flag wins over the config's num_ctx, the
+        // model's own included: each model named gets an entry that keeps
+        // the rest of its settings.
+        int fixed_ctx = 0;
+        if (o.ctx != "max") {
+            auto [p, ec] = std::from_chars(o.ctx.data(), o.ctx.data() + o.ctx.size(), fixed_ctx);
+            if (ec != std::errc() || p != o.ctx.data() + o.ctx.size() || fixed_ctx < 1 ||
+                fixed_ctx > 16 * 1024 * 1024)
+                throw core::Error(core::ErrorKind::Usage,
+                                  "--ctx: '" + core::util::printable(o.ctx) +
+                                      "' is not a context length",
+                                  "a number of tokens such as 8192, or max");
+        }
+        auto state = store.read();
+        for (const auto& m : o.models) {
+            std::string name = provider->canonical(m);
+            std::string why = "--ctx " + o.ctx;
+            int n = fixed_ctx ? fixed_ctx : max_context(ctx, *provider, state, m, why);
+            const auto* entry = core::operations::config_entry(cfg, provider->kind(), name);
+            auto settings = entry ? *entry : core::config::ModelSettings{};
+            settings.num_ctx = n;
+            cfg.models[name] = settings;
+            if (o.ctx == "max" && !ctx.global.json && !ctx.global.quiet)
+                std::cout << name << ": context " << n << ", " << why << "\n";
+        }
+    }
     // LM Studio's load API takes no TTL: a model it loads stays until unloaded.
     if (!o.keep_alive.empty() && provider->kind() == "lmstudio" && !ctx.global.quiet)
         std::cerr << "modelctl: warning: LM Studio keeps a loaded model until it is unloaded; "

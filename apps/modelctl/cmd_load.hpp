@@ -17,6 +17,10 @@ struct LoadOptions {
     std::string memory;     // empty: the budget from the config and the probes
     bool dry_run = false;
     bool no_evict = false;
+    // --ctx: the context length to load them at ("" the config's, else the
+    // server's default; "max": the largest that fits the budget and the
+    // model), as lms load --context-length.
+    std::string ctx;
 };
 
 void setup_load(CLI::App& app, Context& ctx);

@@ -49,7 +49,7 @@ int run_stats(Context& ctx, const StatsOptions& o) {
 
     json models = json::array();
     Table t({"MODEL", "USES", "FAILED", "P50", "P95", "TOK/S", "TOKENS", "LOADS", "MEAN LOAD",
-             "USES/H", "LAST USE"});
+             "DEMAND/H", "LAST USE"});
     for (const auto& [name, row] : rows) {
         const auto& u = row.usage;
         std::optional<core::util::Timestamp> last;
@@ -105,6 +105,8 @@ int run_stats(Context& ctx, const StatsOptions& o) {
         return 0;
     }
     t.print(std::cout, ctx.color());
+    std::cout << "(DEMAND/H: uses and explicit loads an hour, recent ones weighing most, as the "
+                 "eviction policy counts them)\n";
     if (log_starts && !ctx.global.quiet)
         std::cout << "(the event log starts " << core::util::format_rfc3339(*log_starts)
                   << "; older events were rotated away, see history.max_log_size)\n";

@@ -374,7 +374,7 @@ void print_tables(std::ostream& out, const std::vector<Seen>& seen, bool all, bo
                        m.size ? util::format_size(m.size) : "-",
                        m.details.parameter_size.empty() ? "-" : m.details.parameter_size,
                        m.details.quantization_level.empty() ? "-" : m.details.quantization_level,
-                       m.modified_at ? ago_text(m.modified_at, now) + " ago" : "-",
+                       m.modified_at ? core::util::human_time(*m.modified_at, now) : "-",
                        v.loaded ? "yes" : "no", std::to_string(v.record ? v.record->loads : 0)});
             }
             t.print(out, color);

@@ -51,17 +51,15 @@ std::string until_text(const std::optional<Timestamp>& expires_at, Timestamp now
     case Expiry::Forever:
         return "Forever";
     case Expiry::Stopping:
-        return "stopping";
+        return "Stopping...";
     case Expiry::At:
         break;
     }
-    // Rounded to the second, so that 29m59.9s left reads "in 30m".
-    auto left = std::chrono::round<std::chrono::seconds>(*expires_at - now);
-    return "in " + core::util::format_duration(left);
+    return core::util::human_time(*expires_at, now); // "4 minutes from now", as ollama ps
 }
 
 std::string elapsed_text(double seconds) {
-    if (seconds >= 60)
+    if (seconds >= 60 || seconds < 1) // "4m12s"; "36ms"
         return core::util::format_duration(core::util::Seconds(seconds));
     char buf[32];
     std::snprintf(buf, sizeof buf, "%.1fs", seconds);
@@ -73,7 +71,7 @@ std::string ago_text(const std::optional<Timestamp>& t, Timestamp now) {
         return "-";
     if (*t >= now)
         return "now";
-    return core::util::format_duration(now - *t);
+    return elapsed_text(std::chrono::duration<double>(now - *t).count());
 }
 
 json details_json(const core::provider::ModelDetails& d) {

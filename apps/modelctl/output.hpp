@@ -30,14 +30,16 @@ private:
 // Pretty JSON on stdout with a trailing newline.
 void print_json(const nlohmann::ordered_json& j);
 
-// "Forever", "in 4m", "stopping", "Never" (as `ollama ps`'s UNTIL column).
+// "Forever", "4 minutes from now", "Stopping...", "Never", as `ollama ps`'s
+// UNTIL column.
 std::string until_text(const std::optional<core::util::Timestamp>& expires_at,
                        core::util::Timestamp now);
-// How long an operation took: "0.6s", "12.3s", "1m30s".
+// How long an operation took, one style per magnitude everywhere: "36ms",
+// "12.3s", "1m30s", "3d4h".
 std::string elapsed_text(double seconds);
 // A number with `digits` decimals: fixed(2.345, 1) == "2.3".
 std::string fixed(double v, int digits);
-// "3m" for a time 3 minutes ago; "-" when unknown.
+// How long ago, as elapsed_text ("3m12s", "850ms"); "-" when unknown.
 std::string ago_text(const std::optional<core::util::Timestamp>& t, core::util::Timestamp now);
 
 // Shared JSON pieces of the documented schema (docs/JSON.md).

@@ -1,5 +1,6 @@
 #include "util/timestamp.hpp"
 
+#include <cmath>
 #include <cstdio>
 
 namespace core::util {
@@ -90,6 +91,48 @@ std::string format_rfc3339(Timestamp t) {
 
 bool is_go_zero_time(Timestamp t) {
     return t <= time_point_cast<microseconds>(sys_days(year{1} / 1 / 2));
+}
+
+namespace {
+
+// Ollama's humanDuration: whole units, minutes truncated, hours rounded.
+std::string human_duration(double seconds) {
+    auto plural = [](long long n, const char* unit) {
+        return std::to_string(n) + " " + unit + (n == 1 ? "" : "s");
+    };
+    if (seconds < 1)
+        return "Less than a second";
+    auto secs = static_cast<long long>(seconds);
+    if (secs < 60)
+        return plural(secs, "second");
+    long long minutes = secs / 60;
+    if (minutes == 1)
+        return "About a minute";
+    if (minutes < 60)
+        return plural(minutes, "minute");
+    auto hours = static_cast<long long>(std::llround(seconds / 3600));
+    if (hours == 1)
+        return "About an hour";
+    if (hours < 48)
+        return plural(hours, "hour");
+    if (hours < 24 * 7 * 2)
+        return plural(hours / 24, "day");
+    if (hours < 24 * 30 * 2)
+        return plural(hours / 24 / 7, "week");
+    if (hours < 24 * 365 * 2)
+        return plural(hours / 24 / 30, "month");
+    return plural(hours / 24 / 365, "year");
+}
+
+} // namespace
+
+std::string human_time(Timestamp t, Timestamp now) {
+    double delta = std::chrono::duration<double>(now - t).count();
+    if (delta < -20.0 * 365 * 86400)
+        return "Forever";
+    if (delta < 0)
+        return human_duration(-delta) + " from now";
+    return human_duration(delta) + " ago";
 }
 
 } // namespace core::util

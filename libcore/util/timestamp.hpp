@@ -28,4 +28,10 @@ std::string format_rfc3339(Timestamp t);
 // Go's zero time.Time, "0001-01-01T00:00:00Z": what Ollama sends for "unset".
 bool is_go_zero_time(Timestamp t);
 
+// A time relative to `now` as Ollama prints one (format/time.go, its ls
+// MODIFIED and ps UNTIL columns): "Less than a second ago", "About a minute
+// ago", "4 minutes from now", "3 days ago", "18 months ago"; "Forever" more
+// than 20 years ahead.
+std::string human_time(Timestamp t, Timestamp now);
+
 } // namespace core::util

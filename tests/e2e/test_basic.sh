@@ -7,7 +7,7 @@ run "$MODELCTL" status
 check "status with nothing loaded" eval 'rc_is 0 && has "$OUT" "No models loaded on $SIM_URL"'
 
 run "$MODELCTL" load llama3.1:8b --keep-alive 10m
-check "load prints time and placement" eval 'rc_is 0 && has "$OUT" "loaded llama3.1:8b in" && has "$OUT" "100% GPU" && has "$OUT" "until: in 10m"'
+check "load prints time and placement" eval 'rc_is 0 && has "$OUT" "loaded llama3.1:8b in" && has "$OUT" "100% GPU" && has "$OUT" "until: 9 minutes from now"'
 
 run "$MODELCTL" status
 check "status shows the loaded model like ollama ps" eval 'rc_is 0 && has "$OUT" "NAME" && has "$OUT" "PROCESSOR" && has "$OUT" "llama3.1:8b" && has "$OUT" "100% GPU" && has "$OUT" "4096"'
@@ -57,6 +57,7 @@ check "OLLAMA_HOST with quotes, as Ollama accepts it" eval 'rc_is 0'
 # The habits of ollama: ps, list/ls, stop; unload --dry-run; pin alone lists.
 run "$MODELCTL" ls
 check "ls lists the installed models as ollama list" eval 'rc_is 0 && has "$(head -1 <<<"$OUT")" "NAME" && has "$OUT" "llama3.2:1b" && has "$OUT" "llama3.1:8b" && ! has "$OUT" "No models loaded"'
+check "ls shows MODIFIED as ollama list does" eval 'grep -qE "llama3.2:1b .* (months|years|weeks|days) ago" <<<"$OUT"'
 run "$MODELCTL" list -q
 check "list -q: the installed names alone" eval 'rc_is 0 && [ "$(head -1 <<<"$OUT")" = llama3.2:1b ] && [ "$(wc -l <<<"$OUT")" -gt 5 ]'
 run "$MODELCTL" list --json
@@ -81,5 +82,17 @@ run "$MODELCTL" show --json llama3.2:1b
 check "show --json" eval 'rc_is 0 && jq_out ".schema == \"modelctl.show/v1\" and .model == \"llama3.2:1b\" and .context_length > 0 and .loaded.name == \"llama3.2:1b\" and .pinned == false and .loads == 1"'
 run "$MODELCTL" stop llama3.2:1b
 check "stop is unload" eval 'rc_is 0 && has "$OUT" "unloaded llama3.2:1b" && [ -z "$("$MODELCTL" -q ps)" ]'
+
+# load --ctx, as lms load --context-length.
+run "$MODELCTL" load --ctx 8192 llama3.2:1b
+check "load --ctx N loads at that context length" eval 'rc_is 0 && [ "$("$MODELCTL" --json status | jq ".loaded[] | select(.name == \"llama3.2:1b\") | .context_length")" = 8192 ]'
+run env MODELCTL_BUDGET_MEMORY=8GB "$MODELCTL" load --ctx max llama3.1:8b
+ctx_max=$("$MODELCTL" --json status | jq ".loaded[] | select(.name == \"llama3.1:8b\") | .context_length")
+check "load --ctx max: the longest context that fits the budget, below the model's own" eval 'rc_is 0 && has "$OUT" "llama3.1:8b: context $ctx_max, the longest that fits the budget of 8 GB (131072 would not)" && [ "$ctx_max" -ge 2048 ] && [ "$ctx_max" -lt 131072 ] && [ $((ctx_max % 1024)) = 0 ]'
+run env MODELCTL_BUDGET_MEMORY=1TB "$MODELCTL" load --ctx max --dry-run llama3.2:3b
+check "... or the model's own when that fits" eval 'rc_is 0 && has "$OUT" "llama3.2:3b: context 131072, the model'"'"'s longest"'
+run "$MODELCTL" load --ctx lots llama3.2:1b
+check "a bad --ctx is a usage error" eval 'rc_is 2 && has "$ERR" "--ctx: '"'"'lots'"'"' is not a context length"'
+"$MODELCTL" -q unload --all
 
 finish

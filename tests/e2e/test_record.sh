@@ -21,6 +21,7 @@ run "$MODELCTL" --json stats --since 1d
 check "stats --since reads only the window" eval 'rc_is 0 && jq -e ".models[] | select(.model == \"qwen2.5-coder:7b\") | .uses == 1" <<<"$OUT" >/dev/null'
 run "$MODELCTL" stats
 check "stats table" eval 'rc_is 0 && has "$OUT" "P95" && has "$OUT" "llama3.1:8b"'
+check "stats: sub-second latencies in milliseconds, DEMAND/H said what it counts" eval 'grep -qE "^qwen2.5-coder:7b +[0-9]+ +[0-9.]+% +[0-9]+ms +[0-9]+ms" <<<"$OUT" && has "$OUT" "DEMAND/H: uses and explicit loads"'
 
 printf '{"model":"a","latency_ms":1}\n{"model":"b","latency_ms":-4}\n' >"$SCRATCH/bad.jsonl"
 before=$(cat "$MODELCTL_HOME/events.jsonl")

@@ -45,7 +45,7 @@ start_sim --unload 1.5
 curl -s "$SIM_URL/api/generate" -d '{"model":"llama3.2:1b","keep_alive":"10m"}' >/dev/null
 curl -s "$SIM_URL/api/generate" -d '{"model":"llama3.2:1b","keep_alive":0}' >/dev/null
 run "$MODELCTL" status
-check "unload is asynchronous: listed as stopping meanwhile" eval 'has "$OUT" "stopping"'
+check "unload is asynchronous: listed as Stopping... meanwhile, as ollama ps shows it" eval 'has "$OUT" "Stopping..."'
 curl -s "$SIM_URL/api/generate" -d '{"model":"llama3.2:1b","keep_alive":"10m"}' >/dev/null
 start=$(date +%s%N)
 run "$MODELCTL" unload llama3.2:1b

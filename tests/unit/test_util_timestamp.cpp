@@ -45,3 +45,22 @@ TEST_CASE("format and parse round-trip") {
     auto t = now();
     CHECK(parse_rfc3339(format_rfc3339(t)) == t);
 }
+
+TEST_CASE("human_time: as Ollama prints MODIFIED and UNTIL") {
+    using core::util::human_time;
+    auto now = core::util::now();
+    using namespace std::chrono;
+    CHECK(human_time(now, now) == "Less than a second ago");
+    CHECK(human_time(now - seconds(1), now) == "1 second ago");
+    CHECK(human_time(now - seconds(42), now) == "42 seconds ago");
+    CHECK(human_time(now - seconds(90), now) == "About a minute ago");
+    CHECK(human_time(now + minutes(4) + seconds(30), now) == "4 minutes from now");
+    CHECK(human_time(now - minutes(59), now) == "59 minutes ago");
+    CHECK(human_time(now - minutes(70), now) == "About an hour ago");
+    CHECK(human_time(now - hours(30), now) == "30 hours ago");
+    CHECK(human_time(now - hours(24 * 5), now) == "5 days ago");
+    CHECK(human_time(now - hours(24 * 20), now) == "2 weeks ago");
+    CHECK(human_time(now - hours(24 * 30 * 18), now) == "18 months ago");
+    CHECK(human_time(now - hours(24 * 365 * 3), now) == "3 years ago");
+    CHECK(human_time(now + hours(24 * 365 * 21), now) == "Forever");
+}
