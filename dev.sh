@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # modelctl's one entry point for people and CI.
-#   ./dev.sh demo    build, start modelsim on a free port, run status/load/health/bench/pull/unload against it
+#   ./dev.sh demo    build, start modelsim on a free port, run status, load (a plan, a pin),
+#                    gc, health, bench, pull/versions/rollback, unload and store against it
 #   ./dev.sh test    build with -Werror (g++), run every test; the installed binary and the
 #                    .deb; again under ASan+UBSan (clang), with each fuzz target run from
 #                    its seeds; format check

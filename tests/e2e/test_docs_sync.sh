@@ -86,6 +86,46 @@ for f in "$ROOT/completions/modelctl.bash" "$ROOT/completions/_modelctl" "$ROOT/
     check "$(basename "$f") covers every subcommand and its options" eval '[ ${#missing[@]} -eq 0 ]'
 done
 
+# The README's usage block and the man page's SYNOPSIS: every subcommand (and
+# alias) has an entry, naming each of its long options; the first entry
+# names the global ones. An entry starts "modelctl NAME" (NAME may be
+# "status|ps"), and goes on over the indented lines below it.
+# usage_entries KIND FILE: one line per entry, "NAMES<TAB>TEXT" ("-" for the global one).
+usage_entries() {
+    case $1 in
+        readme) awk '/^## Usage/ { on = 1; next } on && /^```/ { if (inblock) exit; inblock = 1; next }
+                     inblock { print }' "$2" ;;
+        synopsis) sed -e 's/\\-/-/g' -e 's/\\f[BIRP]//g' "$2" |
+                  awk '/^\.SH SYNOPSIS/ { on = 1; next } on && /^\.SH/ { exit }
+                       on { sub(/^\.(B|I|br|PP)( |$)/, ""); print }' ;;
+    esac | awk '
+        /^modelctl( |$)/ {
+            if (name != "") print name "\t" text
+            split($0, w, / +/); name = (w[2] ~ /^[a-z]/) ? w[2] : "-"; text = $0; next }
+        name != "" { text = text " " $0 }
+        END { if (name != "") print name "\t" text }'
+}
+for kind in readme synopsis; do
+    file=$ROOT/README.md
+    [ $kind = synopsis ] && file=$ROOT/man/modelctl.1
+    entries=$(usage_entries $kind "$file")
+    missing=()
+    global=$(awk -F '\t' '$1 == "-"' <<<"$entries")
+    for opt in $(jq -r '.global[] | select(startswith("--") and . != "--help")' <<<"$spec"); do
+        mentions man "$global" "$opt" || missing+=("global $opt")
+    done
+    for sub in $(jq -r '.subcommands | keys[]' <<<"$spec"); do
+        text=$(awk -F '\t' -v s="$sub" '{ n = split($1, w, "|"); for (i = 1; i <= n; i++) if (w[i] == s) print $2 }' <<<"$entries")
+        [ -n "$text" ] || { missing+=("subcommand $sub"); continue; }
+        for opt in $(jq -r --arg s "$sub" '.subcommands[$s][] | select(startswith("--") and . != "--help")' <<<"$spec"); do
+            mentions man "$text" "$opt" || missing+=("$sub $opt")
+        done
+    done
+    RC=0 OUT="$entries"
+    ERR="missing: ${missing[*]:-}"
+    check "the $kind usage names every subcommand and its options" eval '[ ${#missing[@]} -eq 0 ] && [ -n "$global" ]'
+done
+
 # The test itself must be able to fail: a file without `gc --idle` is caught.
 sed 's/--idle/--idel/g; s/\\-\\-idle/\\-\\-idel/g; s/-l idle /-l idel /g' "$ROOT/completions/modelctl.fish" >"$SCRATCH/broken.fish"
 text=$(section fish "$SCRATCH/broken.fish" gc)
