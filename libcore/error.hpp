@@ -9,16 +9,17 @@
 namespace core {
 
 enum class ErrorKind {
-    Failed,      // the operation failed (generic)
-    Usage,       // bad input from the user
-    Unreachable, // the server could not be reached (refused, timeout, DNS)
-    NotFound,    // the model is not installed on the server
-    Busy,        // the server stayed busy (503) after bounded retries
-    OutOfMemory, // the server could not fit the model
-    Refused,     // refused by policy
-    Protocol,    // the server answered something we cannot understand
-    Store,       // the local store is unusable (corrupt, newer, locked)
-    Interrupted, // stopped by the user (Ctrl-C) before it was done
+    Failed,       // the operation failed (generic)
+    Usage,        // bad input from the user
+    Unreachable,  // the server could not be reached (refused, timeout, DNS)
+    NotFound,     // the model is not installed on the server
+    Busy,         // the server stayed busy (503) after bounded retries
+    OutOfMemory,  // the server could not fit the model
+    Refused,      // refused by policy
+    Protocol,     // the server answered something we cannot understand
+    Store,        // the local store is unusable (corrupt, newer, locked)
+    Interrupted,  // stopped by the user (Ctrl-C) before it was done
+    Unauthorized, // the server refused the credentials (401/403): none sent, or a wrong one
 };
 
 class Error : public std::runtime_error {

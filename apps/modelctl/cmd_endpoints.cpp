@@ -49,7 +49,11 @@ int run_endpoints(Context& ctx, const EndpointsOptions&) {
             }
         }
         bool token_set = !e.token_env.empty() && ctx.env.get_nonempty(e.token_env).has_value();
-        std::string state = loaded ? "up" : e.optional ? "absent" : "unreachable";
+        std::string state = loaded ? "up"
+                            : error && error->kind() == core::ErrorKind::Unauthorized
+                                ? "unauthorized"
+                            : e.optional ? "absent"
+                                         : "unreachable";
         if (error && !e.optional)
             report_endpoint(e.name, *error, code);
         list.push_back({{"name", e.name},

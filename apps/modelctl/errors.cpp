@@ -17,6 +17,7 @@ int exit_code_for(core::ErrorKind kind) {
     case K::Refused:
         return kRefused;
     case K::Failed:
+    case K::Unauthorized:
     case K::NotFound:
     case K::Busy:
     case K::Protocol:
@@ -44,7 +45,7 @@ int report(const std::string& message, const std::string& hint, int code) {
 nlohmann::ordered_json error_json(const std::exception& e) {
     static const char* names[] = {"failed", "usage",         "unreachable", "not_found",
                                   "busy",   "out_of_memory", "refused",     "protocol",
-                                  "store",  "interrupted"};
+                                  "store",  "interrupted",   "unauthorized"};
     if (auto* ce = dynamic_cast<const core::Error*>(&e))
         return {{"kind", names[static_cast<int>(ce->kind())]},
                 {"message", core::util::shorten(ce->what(), 2000)},

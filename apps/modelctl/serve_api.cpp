@@ -136,6 +136,7 @@ int http_status_for(ErrorKind kind) {
         return 503;
     case ErrorKind::Unreachable:
     case ErrorKind::Protocol:
+    case ErrorKind::Unauthorized: // the server refused serve's token: a bad gateway
         return 502;
     case ErrorKind::Failed:
     case ErrorKind::Store:

@@ -18,7 +18,8 @@ http::Response LmStudio::call(const char* method, const std::string& path, const
         std::string_view(method) == "GET" ? client_.get(path) : client_.post_json(path, body);
     if (r.status >= 200 && r.status < 300)
         return r;
-    throw lmstudio::map_error(r.status, r.body, model, address(), options_.token_env);
+    throw lmstudio::map_error(r.status, r.body, model, address(), options_.token_env,
+                              !options_.token.empty());
 }
 
 void LmStudio::greet() {
@@ -42,7 +43,8 @@ std::vector<lmstudio::Model> LmStudio::list() {
             return lmstudio::parse_models_v1(r.body);
         }
         if (r.status != 404 || v1_)
-            throw lmstudio::map_error(r.status, r.body, "", address(), options_.token_env);
+            throw lmstudio::map_error(r.status, r.body, "", address(), options_.token_env,
+                                      !options_.token.empty());
         v1_ = false; // before LM Studio 0.4: only the beta REST API
     }
     return lmstudio::parse_models_v0(call("GET", "/api/v0/models", "", "").body);
@@ -95,7 +97,8 @@ ModelInfo LmStudio::show(const std::string& model) {
             info.capabilities = m.capabilities;
             return info;
         }
-    throw lmstudio::map_error(404, "", model, address(), options_.token_env);
+    throw lmstudio::map_error(404, "", model, address(), options_.token_env,
+                              !options_.token.empty());
 }
 
 void LmStudio::load(const std::string& model, const LoadSettings& settings) {

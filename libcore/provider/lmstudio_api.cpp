@@ -280,17 +280,21 @@ std::string error_message(int status, std::string_view body) {
 }
 
 Error map_error(int status, std::string_view body, std::string_view model, std::string_view address,
-                std::string_view token_env) {
+                std::string_view token_env, bool token_sent) {
     std::string msg = error_message(status, body);
     std::string m(model);
     std::string where = " at " + std::string(address);
     std::string l = lower(msg);
     if (status == 401 || status == 403)
-        return Error(ErrorKind::Failed,
-                     "LM Studio" + where + " refused the request (HTTP " + std::to_string(status) +
+        return Error(ErrorKind::Unauthorized,
+                     "LM Studio" + where + ": unauthorized (HTTP " + std::to_string(status) +
                          "): " + msg,
-                     "set " + std::string(token_env) +
-                         " to an API token from LM Studio's Developer > Server Settings");
+                     token_sent ? "the token in $" + std::string(token_env) +
+                                      " was sent and refused: check it against LM Studio's "
+                                      "Developer > Server Settings"
+                                : "set " + std::string(token_env) +
+                                      " to an API token from LM Studio's Developer > Server "
+                                      "Settings");
     bool not_found = status == 404 || l.find("not found") != std::string::npos ||
                      l.find("no model") != std::string::npos;
     if (not_found && !m.empty())

@@ -75,10 +75,11 @@ EmbedResult parse_embeddings(std::string_view body);
 // "..."}} (the OpenAI-style shape), else the body, else "HTTP <status>".
 std::string error_message(int status, std::string_view body);
 
-// 401/403 -> Failed naming the token's variable (never the token), 404 or a
+// 401/403 -> Unauthorized naming the token's variable (never the token):
+// with `token_sent`, that the token was refused, else to set it; 404 or a
 // "not found" message about `model` -> NotFound, 503 -> Busy, out-of-memory
 // text -> OutOfMemory, else Failed.
 Error map_error(int status, std::string_view body, std::string_view model, std::string_view address,
-                std::string_view token_env);
+                std::string_view token_env, bool token_sent = false);
 
 } // namespace core::provider::lmstudio

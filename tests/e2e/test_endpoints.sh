@@ -95,7 +95,13 @@ check "unload on LM Studio (by instance id)" eval 'rc_is 0 && [ "$(curl -sf -H "
 run "$MODELCTL" --endpoint studio health llama3.2-3b
 check "health on LM Studio: the server, the load, a one-token answer through /api/v1/chat" eval 'rc_is 0 && has "$OUT" "server: LM Studio REST API v1" && has "$OUT" "llama3.2-3b answer: answered"'
 run env -u STUDIO_TOKEN "$MODELCTL" --endpoint studio status
-check "without the token: LM Studio refuses, the hint names the variable" eval 'rc_is 1 && has "$ERR" "HTTP 401" && has "$ERR" "STUDIO_TOKEN"'
+check "without the token: unauthorized, the hint says to set the variable" eval 'rc_is 1 && has "$ERR" "unauthorized (HTTP 401)" && has "$ERR" "set STUDIO_TOKEN to an API token"'
+run env STUDIO_TOKEN=wrong "$MODELCTL" --endpoint studio status
+check "with a wrong token: unauthorized, the hint says it was sent and refused" eval 'rc_is 1 && has "$ERR" "unauthorized (HTTP 401)" && has "$ERR" "the token in \$STUDIO_TOKEN was sent and refused" && ! has "$ERR" "set STUDIO_TOKEN"'
+run env STUDIO_TOKEN=wrong "$MODELCTL" --json endpoints
+check "endpoints: the state is unauthorized, not unreachable; kind unauthorized, exit 1" eval 'rc_is 1 && jq_out ".endpoints[] | select(.name == \"studio\") | .reachable == false and .error.kind == \"unauthorized\" and .error.exit_code == 1"'
+run env STUDIO_TOKEN=wrong "$MODELCTL" endpoints
+check "... and in its table" eval 'rc_is 1 && grep -qE "studio +lmstudio +[^ ]+ +unauthorized" <<<"$OUT"'
 run "$MODELCTL" -vv --endpoint studio load llama3.2-3b
 keep
 check "verbose output names the token's variable, never the token" eval 'rc_is 0 && has "$ERR" "\$STUDIO_TOKEN"'

@@ -135,8 +135,14 @@ TEST_CASE("LM Studio errors: both shapes, and the token never in a message") {
 
     auto auth =
         map_error(401, R"({"error":"Invalid API token"})", "", "http://h:1234", "MY_TOKEN_VAR");
-    CHECK(auth.kind() == ErrorKind::Failed);
-    CHECK(std::string(auth.hint()).find("MY_TOKEN_VAR") != std::string::npos);
+    CHECK(auth.kind() == ErrorKind::Unauthorized);
+    CHECK(std::string(auth.what()).find("unauthorized (HTTP 401)") != std::string::npos);
+    CHECK(auth.hint() ==
+          "set MY_TOKEN_VAR to an API token from LM Studio's Developer > Server Settings");
+    auto refused = map_error(401, R"({"error":"Invalid API token"})", "", "http://h:1234",
+                             "MY_TOKEN_VAR", /*token_sent=*/true);
+    CHECK(refused.hint() == "the token in $MY_TOKEN_VAR was sent and refused: check it against "
+                            "LM Studio's Developer > Server Settings");
     CHECK(map_error(404, "", "m", "http://h:1234", "LM_API_TOKEN").kind() == ErrorKind::NotFound);
     CHECK(
         map_error(400, R"({"error":{"message":"Model \"m\" not found"}})", "m", "a", "T").kind() ==
