@@ -23,7 +23,8 @@ BUILD_PACKAGES=(cmake g++ make pkg-config libcli11-dev nlohmann-json3-dev doctes
     libcpp-httplib-dev libssl-dev)
 # prometheus: promtool checks the metrics format; dpkg-dev: cpack's
 # dpkg-shlibdeps; systemd: systemd-analyze verifies the units; man-db: man -w.
-TEST_PACKAGES=(jq curl clang-format prometheus time gzip bc iproute2 socat dpkg-dev systemd man-db)
+TEST_PACKAGES=(jq curl clang-format prometheus time gzip bc iproute2 socat dpkg-dev systemd man-db
+    zsh fish bash-completion) # the shells the completions are tested in
 # Real clients for e2e_clients: the official ollama and openai npm packages,
 # at the versions in tests/clients/package-lock.json, run by Node.js.
 BENCH_PACKAGES=(hyperfine curl time jq bc)

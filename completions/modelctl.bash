@@ -1,15 +1,42 @@
 # bash completion for modelctl                               -*- shell-script -*-
 # Install: copy to /usr/share/bash-completion/completions/modelctl
-# (or ~/.local/share/bash-completion/completions/modelctl).
+# (or ~/.local/share/bash-completion/completions/modelctl), or source it from
+# ~/.bashrc. The bash-completion package is used when it is there, not needed.
 
 _modelctl_models() {
-    # Installed model names, asked of the server; silent when it is down.
-    modelctl --timeout 2s -q status --all 2>/dev/null
+    # Installed model names, from `list` (which writes nothing), without the
+    # version tags modelctl keeps (NAME:TAG-v<12 hex>); silent when the
+    # server is down.
+    modelctl --timeout 2s -q list 2>/dev/null | grep -v -- '-v[0-9a-f]\{12\}$'
+}
+
+_modelctl_files() {
+    if declare -F _filedir >/dev/null; then
+        _filedir "$@"
+    else
+        COMPREPLY=($(compgen -f -- "$cur"))
+    fi
+}
+
+# Without the bash-completion package: the words of the line up to the
+# cursor, split on blanks only, so that name:tag stays one word (':' is one
+# of bash's word breaks).
+_modelctl_split() {
+    local line=${COMP_LINE:0:COMP_POINT}
+    read -ra words <<<"$line"
+    [[ "$line" =~ [[:space:]]$ ]] && words+=("")
+    cword=$((${#words[@]} - 1))
+    cur=${words[cword]}
+    prev=${words[cword - 1]:-}
 }
 
 _modelctl() {
     local cur prev words cword
-    _init_completion || return
+    if declare -F _init_completion >/dev/null; then
+        _init_completion -n : || return
+    else
+        _modelctl_split
+    fi
 
     local global="--host --endpoint --timeout --config --json -q --quiet -v --verbose --version --help -h"
     local subcommands="status ps list ls load unload stop rm show gc pin unpin priority pull versions rollback run record stats recommend preload bench health serve endpoints config simulate store"
@@ -21,11 +48,11 @@ _modelctl() {
     done
 
     case "$prev" in
-        --config) _filedir json; return ;;
+        --config) _modelctl_files json; return ;;
         --endpoint) COMPREPLY=($(compgen -W "$(modelctl -q endpoints 2>/dev/null)" -- "$cur")); return ;;
         --host | --timeout | -k | --keep-alive | --idle | --memory | --every | --stretch | --max-loaded | --to) return ;;
-        --trace | --catalog) _filedir csv; return ;;
-        --batch) _filedir; return ;;
+        --trace | --catalog) _modelctl_files csv; return ;;
+        --batch) _modelctl_files; return ;;
         --task) COMPREPLY=($(compgen -W "chat coding vision embedding reasoning tools" -- "$cur")); return ;;
         --latency-ms | --ttft-ms | --tokens | --tokens-in | --eval-ms | --at | --since) return ;;
         --policy) COMPREPLY=($(compgen -W "modelctl lru ollama belady" -- "$cur")); return ;;
@@ -55,7 +82,7 @@ _modelctl() {
             if [[ "$cur" == -* ]]; then
                 COMPREPLY=($(compgen -W "-a --all --dry-run $global" -- "$cur"))
             else
-                COMPREPLY=($(compgen -W "$(modelctl --timeout 2s -q status 2>/dev/null)" -- "$cur"))
+                COMPREPLY=($(compgen -W "$(modelctl --timeout 2s -q ps 2>/dev/null)" -- "$cur"))
             fi ;;
         store)
             COMPREPLY=($(compgen -W "--repair $global" -- "$cur")) ;;
@@ -89,7 +116,7 @@ _modelctl() {
             fi ;;
         config)
             if [ "$prev" = check ]; then
-                _filedir json
+                _modelctl_files json
             else
                 COMPREPLY=($(compgen -W "show check $global" -- "$cur"))
             fi ;;
@@ -140,5 +167,20 @@ _modelctl() {
         simulate)
             COMPREPLY=($(compgen -W "--trace --catalog --memory --policy --from-history --every --stretch --max-loaded $global" -- "$cur")) ;;
     esac
+
+    # Each candidate once (an option both global and the command's, e.g.
+    # --timeout for health).
+    local -A seen=()
+    local c unique=()
+    for c in "${COMPREPLY[@]}"; do
+        [[ -n "${seen[$c]:-}" ]] || unique+=("$c")
+        seen[$c]=1
+    done
+    COMPREPLY=("${unique[@]}")
+    # bash replaces only the part of a name:tag after its last ':'.
+    if [[ "$cur" == *:* && "$COMP_WORDBREAKS" == *:* ]]; then
+        local before_colon=${cur%"${cur##*:}"}
+        COMPREPLY=("${COMPREPLY[@]#"$before_colon"}")
+    fi
 }
 complete -F _modelctl modelctl

@@ -1,7 +1,9 @@
 # fish completion for modelctl. Install: copy to ~/.config/fish/completions/modelctl.fish
 
+# Installed models from `list`, which writes nothing, without the version
+# tags modelctl keeps (NAME:TAG-v<12 hex>).
 function __modelctl_installed
-    modelctl --timeout 2s -q status --all 2>/dev/null
+    modelctl --timeout 2s -q list 2>/dev/null | string match -rv -- '-v[0-9a-f]{12}$'
 end
 
 function __modelctl_endpoints
@@ -9,7 +11,7 @@ function __modelctl_endpoints
 end
 
 function __modelctl_loaded
-    modelctl --timeout 2s -q status 2>/dev/null
+    modelctl --timeout 2s -q ps 2>/dev/null
 end
 
 set -l subcommands status ps list ls load unload stop rm show gc pin unpin priority pull versions rollback run record stats recommend preload bench health serve endpoints config simulate store

@@ -42,6 +42,7 @@ struct Look {
     bool installed = false; // and the server's version with them
     bool version = false;
     bool budget = false; // and the store's state even when the server is down
+    bool record = true;  // false: write nothing to the store (Registry::peek)
 };
 
 // Reads every endpoint to visit, as `what` says; an optional one (the
@@ -53,7 +54,8 @@ std::vector<Seen> look(Context& ctx, const Look& what) {
         Seen s{e, ctx.provider(e), ctx.store(e), std::nullopt, {}, "", std::nullopt, {}, {}};
         try {
             core::registry::Registry registry(*s.provider, *s.store);
-            s.status = registry.status(what.installed);
+            s.status =
+                what.record ? registry.status(what.installed) : registry.peek(what.installed);
             s.view = core::operations::status_view(*s.status, *s.provider, ctx.config());
             if (what.installed)
                 s.version = s.status->version;
@@ -420,7 +422,8 @@ int run_status(Context& ctx, const StatusOptions& o) {
     }
     if (o.format == "json")
         ctx.global.json = true;
-    auto seen = look(ctx, {.installed = o.all, .version = false, .budget = false});
+    auto seen = look(
+        ctx, {.installed = o.all, .version = false, .budget = false, .record = !o.installed_only});
     // One endpoint alone (the usual case) fails as before: no output, exit 3.
     if (seen.size() == 1 && seen[0].error)
         throw *seen[0].error;

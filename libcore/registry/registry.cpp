@@ -324,4 +324,16 @@ Status Registry::status(bool installed) {
     return s;
 }
 
+Status Registry::peek(bool installed) {
+    Status s;
+    s.loaded = provider_.loaded();
+    s.now = util::now();
+    if (installed) {
+        s.installed = provider_.installed();
+        s.version = provider_.version();
+    }
+    s.state = store_.read();
+    return s;
+}
+
 } // namespace core::registry

@@ -99,6 +99,9 @@ public:
     // records them as seen (a store write); without, it writes only when an
     // observation is new.
     Status status(bool installed);
+    // status(installed) without a store write: what the server says and the
+    // store holds, observed nothing (for `list`, which completions call).
+    Status peek(bool installed);
 
 private:
     std::optional<provider::LoadedModel> find_loaded(const std::string& model);
