@@ -40,16 +40,6 @@ void setup_load(CLI::App& app, Context& ctx) {
 
 namespace {
 
-// A number from the server's model info ("llama.context_length"), 0 if none.
-int64_t info_number(const nlohmann::json& info, const std::string& key) {
-    if (!info.is_object())
-        return 0;
-    auto it = info.find(info.value("general.architecture", "") + "." + key);
-    return it != info.end() && it->is_number_unsigned()
-               ? static_cast<int64_t>(std::min<uint64_t>(it->get<uint64_t>(), 1 << 24))
-               : 0;
-}
-
 // --ctx max: the largest context length, a multiple of 1024 (at least
 // 2048), up to the model's own, at which the estimate of what it takes fits
 // the whole budget (what the policy may evict to make room included). The
@@ -57,7 +47,8 @@ int64_t info_number(const nlohmann::json& info, const std::string& key) {
 int max_context(Context& ctx, core::provider::Provider& server, const core::store::State& state,
                 const std::string& model, std::string& why) {
     auto info = server.show(model);
-    int64_t own = info_number(info.model_info, "context_length");
+    auto own_length = core::operations::architecture_number(info.model_info, "context_length");
+    int64_t own = static_cast<int64_t>(own_length.value_or(0));
     if (own <= 0)
         throw core::Error(core::ErrorKind::Failed,
                           "the server does not say the longest context " + model + " takes",

@@ -25,17 +25,6 @@ void setup_show(CLI::App& app, Context& ctx) {
 
 namespace {
 
-// A number from the server's model_info ("llama.context_length"), 0 if none.
-uint64_t info_number(const nlohmann::json& info, const std::string& key) {
-    if (!info.is_object())
-        return 0;
-    std::string arch = info.value("general.architecture", "");
-    auto it = info.find(arch + "." + key);
-    if (it == info.end() || !it->is_number_unsigned())
-        return 0;
-    return it->get<uint64_t>();
-}
-
 std::string or_dash(const std::string& s) {
     return s.empty() ? "-" : core::util::printable(s);
 }
@@ -56,8 +45,10 @@ int run_show(Context& ctx, const ShowOptions& o) {
         if (m.name == name)
             loaded = m;
     auto now = core::util::now();
-    uint64_t context = info_number(info.model_info, "context_length");
-    uint64_t embedding = info_number(info.model_info, "embedding_length");
+    uint64_t context =
+        core::operations::architecture_number(info.model_info, "context_length").value_or(0);
+    uint64_t embedding =
+        core::operations::architecture_number(info.model_info, "embedding_length").value_or(0);
     std::string arch = info.model_info.is_object()
                            ? info.model_info.value("general.architecture", info.details.family)
                            : info.details.family;

@@ -61,6 +61,15 @@ double epoch_seconds(util::Timestamp t) {
     return std::chrono::duration<double>(t.time_since_epoch()).count();
 }
 
+std::optional<uint64_t> architecture_number(const json& info, const std::string& key) {
+    if (!info.is_object())
+        return std::nullopt;
+    std::string arch = info.value("general.architecture", "");
+    if (arch.empty())
+        return std::nullopt;
+    return info_number(info, arch + "." + key);
+}
+
 uint64_t kv_cache_bytes(const json& info, int num_ctx) {
     if (!info.is_object() || num_ctx <= 0)
         return 0;

@@ -24,6 +24,12 @@ namespace core::operations {
 // largest counts. 0 when model_info lacks the keys.
 uint64_t kv_cache_bytes(const nlohmann::json& model_info, int num_ctx);
 
+// A whole number of the model's architecture in /api/show's model_info
+// ("<general.architecture>.<key>", e.g. context_length), bounded as every
+// number from a server is (at most 10^7); nullopt when absent or not one.
+std::optional<uint64_t> architecture_number(const nlohmann::json& model_info,
+                                            const std::string& key);
+
 struct Estimate {
     uint64_t bytes = 0;
     bool observed = false;

@@ -132,3 +132,19 @@ TEST_CASE("residents: last use never older than the server's expiry implies") {
     CHECK(rs[0].reload_seconds == doctest::Approx(1.0)); // 1 s + 1000 B at 2 GB/s
     CHECK_FALSE(rs[0].pinned);
 }
+
+TEST_CASE("architecture_number: the model's own numbers from model_info, bounded") {
+    using core::operations::architecture_number;
+    auto info = nlohmann::json::parse(R"({"general.architecture": "llama",
+        "llama.context_length": 131072, "llama.embedding_length": 3072,
+        "llama.rope.dimension_count": -1, "qwen2.context_length": 32768,
+        "llama.block_count": 99999999999})");
+    CHECK(architecture_number(info, "context_length") == 131072u);
+    CHECK(architecture_number(info, "embedding_length") == 3072u);
+    CHECK_FALSE(architecture_number(info, "rope.dimension_count")); // negative
+    CHECK_FALSE(architecture_number(info, "block_count"));          // past 10^7
+    CHECK_FALSE(architecture_number(info, "vocab_size"));           // absent
+    CHECK_FALSE(architecture_number(nlohmann::json::parse(R"({"llama.context_length": 8})"),
+                                    "context_length")); // no architecture named
+    CHECK_FALSE(architecture_number(nlohmann::json::array(), "context_length"));
+}
