@@ -464,27 +464,33 @@ void Proxy::forward(http::Exchange& ex, Forward& f) {
         lane.pool->release(std::move(conn));
 }
 
-std::optional<json> Proxy::get_json(const Lane& lane, const std::string& target, std::string& why) {
-    constexpr size_t kMaxList = 32 << 20;
+std::optional<int> Proxy::call(const Lane& lane, const std::string& method,
+                               const std::string& target, const std::string& body,
+                               std::string& answer, std::string& why) {
+    constexpr size_t kMaxAnswer = 32 << 20;
     http::RequestHead h;
-    h.method = "GET";
+    h.method = method;
     h.target = target;
     h.fields = {{"Host", host_field(*lane.pool)}, {"Accept", "application/json"}};
+    if (!body.empty())
+        h.fields.insert(h.fields.end(), {{"Content-Type", "application/json"},
+                                         {"Content-Length", std::to_string(body.size())}});
     if (!lane.upstream_token.empty())
         h.fields.push_back({"Authorization", "Bearer " + lane.upstream_token});
+    // A kept connection the server has closed meanwhile: once more, afresh.
     for (int attempt = 0; attempt < 2; ++attempt) {
         bool reused = false;
         http::Socket conn = lane.pool->acquire(attempt == 0, reused, why);
         if (!conn.valid())
             return std::nullopt;
-        if (http::write_all(conn.fd(), http::serialize(h), options_.idle_timeout) !=
+        if (http::write_all(conn.fd(), http::serialize(h) + body, options_.idle_timeout) !=
             http::IoResult::Ok) {
             why = "the request could not be sent";
             if (reused)
                 continue;
             return std::nullopt;
         }
-        http::ResponseReader reader(conn.fd(), "GET", options_.idle_timeout);
+        http::ResponseReader reader(conn.fd(), method, options_.idle_timeout);
         bool nothing = false;
         auto head = reader.read_head({}, nothing);
         if (!head) {
@@ -493,34 +499,43 @@ std::optional<json> Proxy::get_json(const Lane& lane, const std::string& target,
                 continue;
             return std::nullopt;
         }
-        std::string body;
+        answer.clear();
         bool over = false;
         auto r = reader.read_body(
             [&](std::string_view piece) {
-                over = body.size() + piece.size() > kMaxList;
+                over = answer.size() + piece.size() > kMaxAnswer;
                 if (!over)
-                    body.append(piece);
+                    answer.append(piece);
                 return !over;
             },
             {});
         if (r != http::IoResult::Ok) {
-            why = over ? "its list is larger than 32 MiB" : reader.why();
+            why = over ? "its answer is larger than 32 MiB" : reader.why();
             return std::nullopt;
         }
         if (reader.reusable())
             lane.pool->release(std::move(conn));
-        if (head->status != 200) {
-            why = "it answered " + std::to_string(head->status);
-            return std::nullopt;
-        }
-        json j = json::parse(body, nullptr, false);
-        if (j.is_discarded()) {
-            why = "its answer is not JSON";
-            return std::nullopt;
-        }
-        return j;
+        why.clear(); // (what a connection that succeeded left in it)
+        return head->status;
     }
     return std::nullopt;
+}
+
+std::optional<json> Proxy::get_json(const Lane& lane, const std::string& target, std::string& why) {
+    std::string answer;
+    auto status = call(lane, "GET", target, "", answer, why);
+    if (!status)
+        return std::nullopt;
+    if (*status != 200) {
+        why = "it answered " + std::to_string(*status);
+        return std::nullopt;
+    }
+    json j = json::parse(answer, nullptr, false);
+    if (j.is_discarded()) {
+        why = "its answer is not JSON";
+        return std::nullopt;
+    }
+    return j;
 }
 
 namespace {
@@ -589,13 +604,10 @@ void Proxy::merged_list(http::Exchange& ex, Forward& f) {
                 why = e.what();
             }
         } else if (auto j = get_json(lane, f.log.path, why)) {
-            why.clear(); // (what a connection that succeeded left in it)
             if (j->is_object() && j->contains(key) && (*j)[key].is_array())
                 items = std::move((*j)[key]);
             else
                 why = std::string("its answer has no list of ") + key;
-        } else if (why.empty()) {
-            why = "no answer";
         }
         if (!why.empty()) {
             if (!lane.optional) // a default LM Studio that is not running is not news
@@ -630,27 +642,9 @@ void Proxy::restore_keep_alive(const Lane& lane, const std::string& model, const
     // /v1 requests carry no keep_alive, so Ollama set the model's expiry to
     // its default (OLLAMA_KEEP_ALIVE) after this one: a load request (an empty
     // generate) puts serve's back.
-    std::string body = dump(json{{"model", model}, {"keep_alive", *s.keep_alive}});
-    http::RequestHead h;
-    h.method = "POST";
-    h.target = "/api/generate";
-    h.fields = {{"Host", host_field(*lane.pool)},
-                {"Content-Type", "application/json"},
-                {"Content-Length", std::to_string(body.size())}};
-    if (!lane.upstream_token.empty())
-        h.fields.push_back({"Authorization", "Bearer " + lane.upstream_token});
-    bool reused = false;
-    std::string why;
-    http::Socket conn = lane.pool->acquire(true, reused, why);
-    if (!conn.valid() || http::write_all(conn.fd(), http::serialize(h) + body,
-                                         options_.idle_timeout) != http::IoResult::Ok)
-        return;
-    http::ResponseReader reader(conn.fd(), "POST", options_.idle_timeout);
-    bool nothing = false;
-    if (reader.read_head({}, nothing) &&
-        reader.read_body([](std::string_view) { return true; }, {}) == http::IoResult::Ok &&
-        reader.reusable())
-        lane.pool->release(std::move(conn));
+    std::string answer, why;
+    call(lane, "POST", "/api/generate", dump(json{{"model", model}, {"keep_alive", *s.keep_alive}}),
+         answer, why);
 }
 
 } // namespace core::serve

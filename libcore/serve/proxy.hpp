@@ -98,6 +98,11 @@ private:
     void model_request(http::Exchange& ex, Forward& f);
     bool route(http::Exchange& ex, Forward& f, const std::string& model);
     void merged_list(http::Exchange& ex, Forward& f);
+    // One request of serve's own to a lane's server (`body` JSON, "" none):
+    // its status with the answer in `answer` (at most 32 MiB), or nullopt
+    // with `why`.
+    std::optional<int> call(const Lane& lane, const std::string& method, const std::string& target,
+                            const std::string& body, std::string& answer, std::string& why);
     std::optional<nlohmann::json> get_json(const Lane& lane, const std::string& target,
                                            std::string& why);
     void restore_keep_alive(const Lane& lane, const std::string& model, const ModelSettings& s);
