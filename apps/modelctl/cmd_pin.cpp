@@ -39,15 +39,20 @@ void setup_unpin(CLI::App& app, Context& ctx) {
     setup(app, ctx, false);
 }
 
+const core::provider::InstalledModel&
+find_installed(Context& ctx, const std::vector<core::provider::InstalledModel>& installed,
+               const std::string& model, const std::string& server) {
+    for (const auto& m : installed)
+        if (ctx.same_model(m.name, model))
+            return m;
+    throw core::Error(core::ErrorKind::NotFound,
+                      "model '" + model + "' is not installed on the server at " + server,
+                      "modelctl list lists the installed models");
+}
+
 std::string installed_name(Context& ctx, const std::string& model) {
     auto provider = ctx.provider();
-    for (const auto& m : provider->installed())
-        if (ctx.same_model(m.name, model))
-            return m.name;
-    throw core::Error(core::ErrorKind::NotFound,
-                      "model '" + model + "' is not installed on the server at " +
-                          provider->address(),
-                      "modelctl status --all lists the installed models");
+    return find_installed(ctx, provider->installed(), model, provider->address()).name;
 }
 
 namespace {
@@ -81,10 +86,11 @@ int run_pin(Context& ctx, const PinOptions& o) {
     if (o.pin && o.models.empty())
         return list_pins(ctx);
     const auto& cfg = ctx.config();
-    std::vector<std::string> names;
-    for (const auto& m : o.models)
-        names.push_back(installed_name(ctx, m)); // all checked before any change
     auto provider = ctx.provider();
+    auto installed = provider->installed();
+    std::vector<std::string> names;
+    for (const auto& m : o.models) // all checked before any change
+        names.push_back(find_installed(ctx, installed, m, provider->address()).name);
     auto store = ctx.store();
     core::registry::Registry reg(*provider, store);
     json results = json::array();

@@ -5,6 +5,7 @@
 // says so, exit 1).
 
 #include "context.hpp"
+#include "provider/provider.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -22,8 +23,13 @@ void setup_pin(CLI::App& app, Context& ctx);
 void setup_unpin(CLI::App& app, Context& ctx);
 int run_pin(Context& ctx, const PinOptions& options);
 
-// The installed model a user named, or Error{NotFound} with a hint: pins and
+// The model a user named among `installed` (the server's list, asked once
+// for all the names of a command), or Error{NotFound} with a hint: pins and
 // priorities for a misspelt name would silently do nothing.
+const core::provider::InstalledModel&
+find_installed(Context& ctx, const std::vector<core::provider::InstalledModel>& installed,
+               const std::string& model, const std::string& server);
+// find_installed for one name, asking the endpoint's server.
 std::string installed_name(Context& ctx, const std::string& model);
 
 } // namespace modelctl

@@ -27,10 +27,11 @@ void setup_rm(CLI::App& app, Context& ctx) {
 
 int run_rm(Context& ctx, const RmOptions& o) {
     const auto& cfg = ctx.config();
-    std::vector<std::string> names;
-    for (const auto& m : o.models)
-        names.push_back(installed_name(ctx, m)); // all checked before any change
     auto provider = ctx.provider();
+    auto installed = provider->installed();
+    std::vector<core::provider::InstalledModel> targets;
+    for (const auto& m : o.models) // all checked before any change
+        targets.push_back(find_installed(ctx, installed, m, provider->address()));
     auto store = ctx.store();
     core::registry::Registry reg(*provider, store);
     core::versions::Manager manager(*provider, store);
@@ -38,7 +39,8 @@ int run_rm(Context& ctx, const RmOptions& o) {
     auto loaded = provider->loaded();
     int code = 0;
     json results = json::array();
-    for (const auto& name : names) {
+    for (const auto& target : targets) {
+        const std::string& name = target.name;
         try {
             bool is_loaded = false;
             for (const auto& l : loaded)
@@ -52,7 +54,7 @@ int run_rm(Context& ctx, const RmOptions& o) {
                                       : "modelctl unload " + name + " first, or --force");
             auto versions = provider->kind() == "ollama" ? manager.list(name, pinned)
                                                          : std::vector<core::versions::Version>{};
-            uint64_t size = 0;
+            uint64_t size = target.size;
             std::vector<std::string> tags;
             for (const auto& v : versions) {
                 if (v.kept_by.empty())
@@ -65,9 +67,6 @@ int run_rm(Context& ctx, const RmOptions& o) {
                 if (!v.current)
                     size += v.size;
             }
-            for (const auto& m : provider->installed())
-                if (m.name == name)
-                    size += m.size;
             std::vector<std::string> deleted = tags;
             deleted.push_back(name);
             bool unloaded = false;

@@ -106,6 +106,17 @@ bool takes_value(const std::string& arg) {
     return false;
 }
 
+// A positional argument as usage lines name it: "models" -> "MODEL" (one
+// of many), "file" -> "FILE".
+std::string positional_label(const CLI::Option& o) {
+    std::string name = o.get_name();
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+    if (o.get_items_expected_max() > 1 && name.size() > 1 && name.back() == 'S')
+        name.pop_back();
+    return name;
+}
+
 // How a command is used: "modelctl load [OPTIONS] MODEL...".
 std::string usage_line(const CLI::App& sub, const std::string& path) {
     std::string out = "modelctl " + path;
@@ -119,13 +130,8 @@ std::string usage_line(const CLI::App& sub, const std::string& path) {
     out += " [OPTIONS]";
     for (const auto* o : sub.get_options())
         if (o->get_positional()) {
-            std::string name = o->get_name();
-            std::transform(name.begin(), name.end(), name.begin(),
-                           [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-            bool many = o->get_items_expected_max() > 1;
-            if (many && name.size() > 1 && name.back() == 'S')
-                name.pop_back();
-            std::string item = name + (many ? "..." : "");
+            std::string item =
+                positional_label(*o) + (o->get_items_expected_max() > 1 ? "..." : "");
             out += " " + (o->get_required() ? item : "[" + item + "]");
         }
     return out;
@@ -217,15 +223,10 @@ int report_parse(const CLI::App& app, const CLI::ParseError& e,
             message = path + " needs " + name;
             hint = "usage: " + usage_line(*sub, path);
             for (const auto* o : sub->get_options())
-                if (o->get_positional() && o->get_name() == name) {
-                    std::string upper;
-                    for (char c : name)
-                        upper += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-                    bool many = o->get_items_expected_max() > 1;
-                    if (many && upper.size() > 1 && upper.back() == 'S')
-                        upper.pop_back();
-                    message = path + " needs " + (many ? "at least one " : "a ") + upper;
-                }
+                if (o->get_positional() && o->get_name() == name)
+                    message = path + " needs " +
+                              (o->get_items_expected_max() > 1 ? "at least one " : "a ") +
+                              positional_label(*o);
         }
     } else if (dynamic_cast<const CLI::ArgumentMismatch*>(&e) &&
                what.find(" required ") != std::string::npos) {
