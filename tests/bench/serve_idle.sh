@@ -37,7 +37,7 @@ for interval in 1s 30s; do
     done
     # The requests' own work done: their uses written to the store.
     for _ in $(seq 1 200); do
-        curl -s "$url/metrics" | grep -q '^modelctl_serve_uses_recorded_total 3$' && break
+        grep -q '^modelctl_serve_uses_recorded_total 3$' <<<"$(curl -s "$url/metrics")" && break
         sleep 0.05
     done
     a=$(ticks $serve)

@@ -12,7 +12,7 @@ mkdir -p "$SCRATCH/bin"
 ln -s "$(cd "$(dirname "$MODELCTL")" && pwd)/$(basename "$MODELCTL")" "$SCRATCH/bin/modelctl"
 export PATH="$SCRATCH/bin:$PATH"
 "$MODELCTL" -q pull llama3.2:3b # keeps the old version under a tag, which completions leave out
-check "(a version tag is installed)" eval '"$MODELCTL" -q list | grep -q "^llama3.2:3b-v"'
+check "(a version tag is installed)" eval 'grep -q "^llama3.2:3b-v" <<<"$("$MODELCTL" -q list)"'
 store_before=$(sha256sum "$MODELCTL_HOME/state.json")
 
 # bash_complete with|without LINE: what bash offers for LINE, the cursor at

@@ -96,8 +96,10 @@ usage_entries() {
         readme) awk '/^## Usage/ { on = 1; next } on && /^```/ { if (inblock) exit; inblock = 1; next }
                      inblock { print }' "$2" ;;
         synopsis) sed -e 's/\\-/-/g' -e 's/\\f[BIRP]//g' "$2" |
-                  awk '/^\.SH SYNOPSIS/ { on = 1; next } on && /^\.SH/ { exit }
-                       on { sub(/^\.(B|I|br|PP)( |$)/, ""); print }' ;;
+                  awk '/^\.SH SYNOPSIS/ { on = 1; next } on && /^\.SH/ { on = 0 }
+                       on { sub(/^\.(B|I|br|PP)( |$)/, ""); print }' ;; # reads to the end:
+                  # an awk that exits early could leave sed writing into a closed pipe
+                  # (SIGPIPE, status 141 under pipefail: the test would stop there)
     esac | awk '
         /^modelctl( |$)/ {
             if (name != "") print name "\t" text

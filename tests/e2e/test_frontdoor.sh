@@ -68,7 +68,7 @@ http "$SERVE_URL/api/ps"
 check "/api/ps lists what every server holds, LM Studio's in Ollama's fields" eval '[ "$STATUS" = 200 ] && jq_out "([.models[].name] | sort) == [\"beta-lms\", \"both-model:latest\", \"gamma:1b\", \"shared-model\"] and (.models[] | select(.name == \"beta-lms\") | .size > 0 and .model == \"beta-lms\")"'
 http "$SERVE_URL/api/show" -d '{"model":"gamma:1b"}'
 check "a route naming a model in its body (show) goes to the server that has it" eval '[ "$STATUS" = 200 ] && jq_out ".details != null"'
-check "each use is recorded under its endpoint" eval '"$MODELCTL" stats --json >"$SCRATCH/stats" && [ -s "$SCRATCH/stats" ] && grep -q "\"gpu\"" "$MODELCTL_HOME/events.jsonl" && grep "beta-lms" "$MODELCTL_HOME/events.jsonl" | grep -q "\"studio\""'
+check "each use is recorded under its endpoint" eval '"$MODELCTL" stats --json >"$SCRATCH/stats" && [ -s "$SCRATCH/stats" ] && grep -q "\"gpu\"" "$MODELCTL_HOME/events.jsonl" && awk '"'"'/beta-lms/ && /"studio"/ { found = 1 } END { exit !found }'"'"' "$MODELCTL_HOME/events.jsonl"'
 
 # --- status through serve ---
 http "$SERVE_URL/modelctl/v1/status"

@@ -165,7 +165,7 @@ check "a model already at its newest version is up to date, no tag left behind" 
 names() { curl -sf "$SIM_URL/api/tags" | jq -r '.models[].name' | sort | tr '\n' ' '; }
 start_sim --speed 20
 run "$MODELCTL" pull llama3.2:3b
-check "(a pull of a new version keeps the old one under a tag)" eval 'rc_is 0 && names | grep -q "llama3.2:3b-v"'
+check "(a pull of a new version keeps the old one under a tag)" eval 'rc_is 0 && grep -q "llama3.2:3b-v" <<<"$(names)"'
 "$MODELCTL" pin llama3.2:3b >/dev/null
 before=$(names)
 run "$MODELCTL" rm llama3.2:3b
@@ -177,7 +177,7 @@ check "rm refuses a loaded model, exit 4" eval 'rc_is 4 && has "$ERR" "llama3.2:
 run "$MODELCTL" rm --dry-run --force --json llama3.2:3b
 check "rm --dry-run names the kept version and the name, and changes nothing" eval 'rc_is 0 && jq_out ".dry_run and (.results[0].deleted | length) == 2 and (.results[0].deleted[0] | test(\"^llama3.2:3b-v\")) and .results[0].deleted[1] == \"llama3.2:3b\" and .results[0].size > 0" && [ "$(names)" = "$before" ] && [ "$("$MODELCTL" -q ps)" = llama3.2:3b ]'
 run "$MODELCTL" rm -f llama3.2:3b
-check "rm --force unloads it and deletes it with its kept version" eval 'rc_is 0 && has "$OUT" "deleted llama3.2:3b and 1 kept version" && has "$OUT" "unloaded first" && ! names | grep -q "llama3.2:3b" && [ -z "$("$MODELCTL" -q ps)" ]'
+check "rm --force unloads it and deletes it with its kept version" eval 'rc_is 0 && has "$OUT" "deleted llama3.2:3b and 1 kept version" && has "$OUT" "unloaded first" && ! grep -q "llama3.2:3b" <<<"$(names)" && [ -z "$("$MODELCTL" -q ps)" ]'
 run "$MODELCTL" rm llama3.2:3b
 check "rm of a model no longer there: not found, exit 1" eval 'rc_is 1 && has "$ERR" "not installed"'
 
