@@ -20,7 +20,8 @@ namespace versions = core::versions;
 void setup_pull(CLI::App& app, Context& ctx) {
     auto opts = std::make_shared<PullOptions>();
     auto* sub = app.add_subcommand(
-        "pull", "Pull the newest version of models, keeping the installed one for rollback");
+        "pull", "Pull the newest version of models, keeping the installed one for rollback "
+                "(LM Studio: download them)");
     sub->add_option("models", opts->models, "Models to pull, e.g. llama3.2 qwen2.5-coder:7b")
         ->required();
     sub->callback([&ctx, opts] { ctx.exit_code = run_pull(ctx, *opts); });
@@ -29,7 +30,7 @@ void setup_pull(CLI::App& app, Context& ctx) {
 int run_pull(Context& ctx, const PullOptions& o) {
     const auto& cfg = ctx.config();
     const auto& e = ctx.endpoint();
-    auto server = model_files_server(ctx, e);
+    auto server = ctx.provider(e); // Ollama, or LM Studio (which keeps no versions)
     auto store = ctx.store(e);
     versions::Manager manager(*server, store);
     int code = 0;
@@ -42,27 +43,34 @@ int run_pull(Context& ctx, const PullOptions& o) {
                 return !core::util::interrupted();
             });
             bar.clear();
+            auto digest = [](const std::string& d) { return d.empty() ? json(nullptr) : json(d); };
             results.push_back({{"model", r.model},
                                {"ok", true},
                                {"changed", r.changed},
-                               {"before", r.before.empty() ? json(nullptr) : json(r.before)},
-                               {"after", r.after},
+                               {"before", digest(r.before)},
+                               {"after", digest(r.after)},
                                {"size", r.size},
                                {"kept_by", r.kept_by.empty() ? json(nullptr) : json(r.kept_by)},
                                {"seconds", r.seconds}});
             if (ctx.global.json || ctx.global.quiet)
                 continue;
+            // LM Studio names no digest.
+            std::string digest_text = r.after.empty() ? "" : versions::short_digest(r.after);
             if (!r.changed) {
-                std::cout << r.model << " is up to date (" << versions::short_digest(r.after)
-                          << ")\n";
+                std::cout << r.model << " is "
+                          << (r.after.empty() ? "installed already\n"
+                                              : "up to date (" + digest_text + ")\n");
                 continue;
             }
-            std::cout << "pulled " << r.model << " " << versions::short_digest(r.after) << " ("
-                      << core::util::format_size(r.size) << ", " << elapsed_text(r.seconds) << ")";
+            std::cout << "pulled " << r.model << (digest_text.empty() ? "" : " " + digest_text)
+                      << " (" << core::util::format_size(r.size) << ", " << elapsed_text(r.seconds)
+                      << ")";
             if (!r.before.empty())
                 std::cout << "; the previous version " << versions::short_digest(r.before)
                           << " is kept as " << r.kept_by;
             std::cout << "\n";
+            if (r.after.empty())
+                continue; // no versions to count
             auto state = store.read();
             int keep =
                 core::operations::effective_settings(r.model, e.provider, cfg, state).keep_versions;
@@ -76,6 +84,8 @@ int run_pull(Context& ctx, const PullOptions& o) {
                           << (extra.size() > 1 ? "them" : "it") << "\n";
         } catch (const core::Error& err) {
             bar.clear();
+            if (err.kind() == core::ErrorKind::Interrupted && e.provider != "ollama")
+                throw; // what LM Studio goes on with is in the message
             if (err.kind() == core::ErrorKind::Interrupted)
                 throw core::Error(core::ErrorKind::Interrupted,
                                   std::string(err.what()) +

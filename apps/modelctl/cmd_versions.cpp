@@ -18,8 +18,8 @@ std::unique_ptr<core::provider::Provider> model_files_server(Context& ctx, const
         throw core::Error(
             core::ErrorKind::Usage,
             "endpoint " + e.name + " is " + (e.provider == "lmstudio" ? "LM Studio" : e.provider) +
-                ", whose API does not pull, copy or delete models; model versions "
-                "are kept on Ollama",
+                ", whose API neither copies nor deletes models; model versions "
+                "are kept on Ollama only",
             "name an Ollama endpoint with --endpoint (modelctl endpoints lists them)");
     return ctx.provider(e);
 }

@@ -91,11 +91,15 @@ Library::Library(const std::vector<CatalogModel>& installed,
     }
 }
 
+std::string Library::key(const std::string& name) const {
+    return config_.keys_as_given ? name : normalize(name);
+}
+
 ModelPtr Library::find(const std::string& name) const {
-    std::string n = normalize(name);
+    std::string n = key(name);
     std::lock_guard lock(mu_);
     for (const auto& m : installed_)
-        if (m->name == n || m->name == name) // LM Studio keys are taken as they are
+        if (m->name == n)
             return m;
     throw ApiError{404, "model '" + name + "' not found"};
 }
@@ -123,7 +127,7 @@ void Library::copy(const std::string& source, const std::string& destination) {
         throw ApiError{400, "destination \"" + destination + "\" is invalid"};
     auto src = find(source);
     auto copy = std::make_shared<CatalogModel>(*src);
-    copy->name = normalize(destination);
+    copy->name = key(destination);
     std::lock_guard lock(mu_);
     auto it = std::find_if(installed_.begin(), installed_.end(),
                            [&](const ModelPtr& m) { return m->name == copy->name; });
@@ -135,7 +139,7 @@ void Library::copy(const std::string& source, const std::string& destination) {
 
 void Library::remove(const std::string& name) {
     // server/routes.go DeleteHandler: 404 "model '<name>' not found".
-    std::string n = normalize(name);
+    std::string n = key(name);
     std::lock_guard lock(mu_);
     auto it = std::find_if(installed_.begin(), installed_.end(),
                            [&](const ModelPtr& m) { return m->name == n; });
@@ -145,7 +149,7 @@ void Library::remove(const std::string& name) {
 }
 
 Library::Pull Library::start_pull(const std::string& name) {
-    std::string n = normalize(name);
+    std::string n = key(name);
     std::lock_guard lock(mu_);
     auto pub = registry_.find(n);
     if (pub == registry_.end())

@@ -41,6 +41,8 @@ struct Layer {
 struct LibraryConfig {
     uint64_t disk = 0;      // bytes the model files may take; 0: no limit
     bool repull_new = true; // a re-pull of the newest version finds a newer one
+    // LM Studio: a model's key is taken as it is ("x" is not "x:latest").
+    bool keys_as_given = false;
 };
 
 class Library {
@@ -49,7 +51,8 @@ public:
     Library(const std::vector<CatalogModel>& installed, const std::vector<CatalogModel>& registry,
             LibraryConfig config);
 
-    // An installed model (names normalized: "x" is "x:latest"). Throws
+    // An installed model (names normalized: "x" is "x:latest", unless
+    // keys_as_given). Throws
     // ApiError 404. The model stays valid however the library changes.
     ModelPtr find(const std::string& name) const;
     std::vector<ModelPtr> installed() const;
@@ -78,7 +81,8 @@ public:
     static std::vector<Layer> layers(const CatalogModel& m);
 
 private:
-    uint64_t disk_used() const; // layers named by installed manifests; mu_ held
+    std::string key(const std::string& name) const; // the name as the library keys it
+    uint64_t disk_used() const;                     // layers named by installed manifests; mu_ held
 
     struct Published {
         CatalogModel model; // the first version

@@ -210,13 +210,15 @@ int main(int argc, char** argv) {
         std::cerr << "modelsim: error: " << e.what() << "\n";
         return 2;
     }
-    std::vector<modelsim::CatalogModel> registry; // what pulls can fetch
-    if (config.lmstudio)
+    std::vector<modelsim::CatalogModel> registry = modelsim::default_catalog(); // what pulls fetch
+    if (config.lmstudio) {
         for (auto& m : catalog)
             m.name = modelsim::lmstudio_key(m.name);
-    else
-        registry = modelsim::default_catalog();
-    modelsim::Library library(catalog, registry, {*core::util::parse_size(disk), repull == "new"});
+        for (auto& m : registry)
+            m.name = modelsim::lmstudio_key(m.name);
+    }
+    modelsim::Library library(catalog, registry,
+                              {*core::util::parse_size(disk), repull == "new", config.lmstudio});
     modelsim::Simulator sim(library, config);
     httplib::Server server;
     // Ollama (Go's net/http) takes every connection; a pool this size holds

@@ -1,5 +1,6 @@
 #include "server.hpp"
 
+#include "downloads.hpp"
 #include "http/endpoint.hpp"
 #include "serve/access.hpp"
 #include "util/duration.hpp"
@@ -510,7 +511,8 @@ void install_stats(httplib::Server& server, Simulator& sim) {
                   {{"requests", s.requests},
                    {"loads", s.loads},
                    {"load_seconds", s.load_seconds},
-                   {"evictions", s.evictions}});
+                   {"evictions", s.evictions},
+                   {"downloads", s.downloads}});
     });
     server.set_logger([&sim](const httplib::Request& req, const httplib::Response&) {
         if (req.path != "/modelsim/stats")
@@ -797,15 +799,19 @@ void install_lmstudio_routes(httplib::Server& server, Simulator& sim, Faults& fa
     install_stats(server, sim);
     // Authentication (LM Studio 0.4+, when required in the server settings):
     // every request needs "Authorization: Bearer <token>".
-    server.set_pre_routing_handler([&options](const httplib::Request& req, httplib::Response& res) {
-        // The greeting answers anyone: it is how a client (lms,
-        // src/createClient.ts) tells LM Studio from whatever else listens.
-        if (options.token.empty() || req.path == "/lmstudio-greeting" ||
-            req.get_header_value("Authorization") == "Bearer " + options.token)
-            return httplib::Server::HandlerResponse::Unhandled;
-        send_lms_error(res, 401, "Invalid or missing API token");
-        return httplib::Server::HandlerResponse::Handled;
-    });
+    auto downloads = std::make_shared<Downloads>(sim, faults.pull_fail);
+    server.set_pre_routing_handler(
+        [&options, downloads](const httplib::Request& req, httplib::Response& res) {
+            // Whatever the request, downloads under way are brought up to now.
+            downloads->advance();
+            // The greeting answers anyone: it is how a client (lms,
+            // src/createClient.ts) tells LM Studio from whatever else listens.
+            if (options.token.empty() || req.path == "/lmstudio-greeting" ||
+                req.get_header_value("Authorization") == "Bearer " + options.token)
+                return httplib::Server::HandlerResponse::Unhandled;
+            send_lms_error(res, 401, "Invalid or missing API token");
+            return httplib::Server::HandlerResponse::Handled;
+        });
     auto unexpected = [](const httplib::Request& req, httplib::Response& res) {
         send_json(
             res, 404,
@@ -825,6 +831,8 @@ void install_lmstudio_routes(httplib::Server& server, Simulator& sim, Faults& fa
         server.Post("/api/v1/models/load", unexpected);
         server.Post("/api/v1/models/unload", unexpected);
         server.Post("/api/v1/chat", unexpected);
+        server.Post("/api/v1/models/download", unexpected);
+        server.Get(R"(/api/v1/models/download/status/([^/]+))", unexpected);
         return;
     }
     server.Get("/api/v1/models", [&](const httplib::Request&, httplib::Response& res) {
@@ -855,6 +863,20 @@ void install_lmstudio_routes(httplib::Server& server, Simulator& sim, Faults& fa
             throw ApiError{400, "'instance_id' is required"};
         return sim.lms_unload(id);
     });
+    post("/api/v1/models/download", [downloads](const json& j) -> json {
+        std::string model = j.value("model", "");
+        if (model.empty())
+            throw ApiError{400, "'model' is required"};
+        return downloads->start(model);
+    });
+    server.Get(R"(/api/v1/models/download/status/([^/]+))",
+               [&faults, downloads](const httplib::Request& req, httplib::Response& res) {
+                   if (injected(faults, res))
+                       return;
+                   guarded(
+                       res, [&] { send_json(res, 200, downloads->status(req.matches[1])); },
+                       send_lms_error);
+               });
     // POST /api/v1/chat (LM Studio's REST docs, chat.md): one answer, or with
     // stream: true named SSE events (streaming-events.md) from chat.start to
     // chat.end, whose `result` is the answer a non-streamed request gets.

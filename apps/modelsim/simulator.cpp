@@ -277,6 +277,11 @@ void Simulator::count_request() {
     ++stats_.requests;
 }
 
+void Simulator::count_download() {
+    std::lock_guard lock(mu_);
+    ++stats_.downloads;
+}
+
 json Simulator::load_or_unload(const GenerateParams& p) {
     auto model = library_.find(p.model);
     const auto& m = *model;

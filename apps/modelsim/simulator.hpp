@@ -126,9 +126,11 @@ public:
         uint64_t loads = 0;
         double load_seconds = 0;
         uint64_t evictions = 0;
+        uint64_t downloads = 0; // LM Studio download jobs started
     };
     Stats stats();
     void count_request();
+    void count_download();
 
     std::string timestamp(util::Timestamp t) const;
     const SimConfig& config() const { return config_; }

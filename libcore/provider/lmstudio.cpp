@@ -1,8 +1,11 @@
 #include "provider/lmstudio.hpp"
 
 #include "error.hpp"
+#include "util/interrupt.hpp"
+#include "util/size.hpp"
 
 #include <algorithm>
+#include <thread>
 
 namespace core::provider {
 
@@ -50,12 +53,12 @@ std::vector<lmstudio::Model> LmStudio::list() {
     return lmstudio::parse_models_v0(call("GET", "/api/v0/models", "", "").body);
 }
 
-void LmStudio::require_v1(const std::string& what) const {
+void LmStudio::require_v1(const std::string& what, const std::string& hint) const {
     if (!v1_.value_or(false))
         throw Error(ErrorKind::Failed,
                     what + " needs LM Studio 0.4 or newer: the server at " + address() +
-                        " has only the v0 REST API, which cannot load or unload models",
-                    "upgrade LM Studio, or use `lms load`/`lms unload` on that machine");
+                        " has only the v0 REST API, which cannot do it",
+                    "upgrade LM Studio, or " + hint);
 }
 
 bool LmStudio::greets(const http::Endpoint& endpoint, const http::Timeouts& timeouts) {
@@ -103,7 +106,7 @@ ModelInfo LmStudio::show(const std::string& model) {
 
 void LmStudio::load(const std::string& model, const LoadSettings& settings) {
     auto models = list();
-    require_v1("loading a model");
+    require_v1("loading a model", "use `lms load` on that machine");
     for (const auto& m : models) {
         if (m.installed.name != model || m.instances.empty())
             continue;
@@ -131,7 +134,7 @@ EmbedResult LmStudio::embed(const std::string& model, const std::vector<std::str
 
 void LmStudio::unload(const std::string& model) {
     auto models = list();
-    require_v1("unloading a model");
+    require_v1("unloading a model", "use `lms unload` on that machine");
     for (const auto& m : models)
         if (m.installed.name == model)
             for (const auto& i : m.instances)
@@ -142,6 +145,68 @@ void LmStudio::unload(const std::string& model) {
                         "'" + model + "' is still loaded in LM Studio at " + address() +
                             " after unloading every instance of it (now " + l.instance_id + ")",
                         "something loaded it again meanwhile; try again");
+}
+
+void LmStudio::pull(const std::string& model,
+                    const std::function<bool(const PullProgress&)>& on_progress) {
+    if (!v1_)
+        list();
+    require_v1("downloading a model", "use `lms get` on that machine");
+    using State = lmstudio::DownloadStatus::State;
+    lmstudio::DownloadStatus s;
+    try {
+        s = lmstudio::parse_download(
+            call("POST", "/api/v1/models/download", lmstudio::download_body(model), model).body);
+    } catch (const Error& e) {
+        if (e.kind() != ErrorKind::NotFound)
+            throw;
+        throw Error(ErrorKind::NotFound,
+                    "LM Studio at " + address() + " found no model '" + model + "' to download",
+                    "name it as LM Studio's catalog does (publisher/model, e.g. "
+                    "ibm/granite-4-micro); lms get searches the catalog");
+    }
+    auto so_far = [&] {
+        return util::format_size(s.downloaded) + " of " +
+               (s.total > 0 ? util::format_size(s.total) : std::string("an unknown size"));
+    };
+    for (;;) {
+        switch (s.state) {
+        case State::AlreadyDownloaded:
+            on_progress({"already downloaded", "", 0, 0});
+            return;
+        case State::Completed:
+            on_progress({"downloaded", "", s.total, s.total});
+            return;
+        case State::Failed:
+            throw Error(ErrorKind::Failed,
+                        "LM Studio's download of '" + model + "' failed after " + so_far() +
+                            " (job " + s.job_id + ")",
+                        "LM Studio's log says why; modelctl pull " + model + " starts it again");
+        case State::Paused:
+            throw Error(ErrorKind::Failed,
+                        "the download of '" + model + "' is paused in LM Studio at " + so_far() +
+                            " (job " + s.job_id + ")",
+                        "resume it in LM Studio; modelctl pull " + model + " then follows it");
+        case State::Downloading:
+            break;
+        }
+        // LM Studio's API has no way to cancel a download: stopping here
+        // stops following it, and says so.
+        bool go_on = on_progress({"downloading", "", s.total, s.downloaded});
+        for (int i = 0; go_on && i < 10; ++i) { // 250 ms between looks
+            std::this_thread::sleep_for(std::chrono::milliseconds(25));
+            go_on = !util::interrupted();
+        }
+        if (!go_on)
+            throw Error(ErrorKind::Interrupted,
+                        "stopped following the download of '" + model + "' at " + so_far() +
+                            "; LM Studio goes on with it (job " + s.job_id +
+                            "): its API cannot cancel a download",
+                        "modelctl pull " + model +
+                            " follows it again; LM Studio's downloads panel cancels it");
+        s = lmstudio::parse_download(
+            call("GET", "/api/v1/models/download/status/" + s.job_id, "", model).body);
+    }
 }
 
 GenerateMetrics LmStudio::generate(const GenerateRequest& request,

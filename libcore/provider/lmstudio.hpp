@@ -5,10 +5,12 @@
 // Endpoints used: GET /api/v1/models (installed models with their loaded
 // instances), POST /api/v1/models/load and /api/v1/models/unload (by
 // instance id: unloading a model unloads every instance of it), POST
-// /api/v1/chat (one answer, not kept as a thread) and the OpenAI-compatible
-// POST /v1/embeddings. A server older than 0.4 answers 404 to /api/v1/models;
-// it is then listed through GET /api/v0/models, and loads and unloads are
-// refused with a clear error (the v0 API has no way to do them).
+// /api/v1/chat (one answer, not kept as a thread), POST
+// /api/v1/models/download with GET /api/v1/models/download/status/:job_id,
+// and the OpenAI-compatible POST /v1/embeddings. A server older than 0.4
+// answers 404 to /api/v1/models; it is then listed through GET
+// /api/v0/models, and loads, unloads and downloads are refused with a clear
+// error (the v0 API has no way to do them).
 //
 // LM Studio applies its idle TTL only to models loaded on demand (JIT); a
 // model loaded through the API stays until someone unloads it, so a
@@ -64,11 +66,19 @@ public:
     // streamed here): time to first token as a client sees it is the total.
     GenerateMetrics generate(const GenerateRequest& request,
                              const std::function<void(std::string_view)>& on_text) override;
+    // Downloads `model` (a catalog identifier, as `lms get` takes it) through
+    // POST /api/v1/models/download, following the job every 250 ms until it
+    // completes. A paused or failed job throws Error{Failed}. on_progress
+    // returning false stops following it (Error{Interrupted}); LM Studio
+    // goes on downloading, as its API cannot cancel.
+    void pull(const std::string& model,
+              const std::function<bool(const PullProgress&)>& on_progress) override;
 
 private:
     std::vector<lmstudio::Model> list();
-    // Throws unless list() found the v1 API (loads and unloads need it).
-    void require_v1(const std::string& what) const;
+    // Throws unless list() found the v1 API (loads, unloads and downloads
+    // need it); `hint` says what to do instead.
+    void require_v1(const std::string& what, const std::string& hint) const;
     void greet(); // LmStudioOptions::greet_first
     http::Response call(const char* method, const std::string& path, const std::string& body,
                         const std::string& model);

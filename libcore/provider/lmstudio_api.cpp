@@ -217,6 +217,46 @@ std::string unload_body(const std::string& instance_id) {
     return json{{"instance_id", instance_id}}.dump();
 }
 
+std::string download_body(const std::string& model) {
+    return json{{"model", model}}.dump();
+}
+
+DownloadStatus parse_download(std::string_view body) {
+    json j = parse_json(body, "a download request");
+    auto bad = [](const std::string& why) {
+        return Error(ErrorKind::Protocol, "unexpected answer from LM Studio to a download: " + why);
+    };
+    if (!j.is_object())
+        throw bad("not an object");
+    using State = DownloadStatus::State;
+    static const std::pair<const char*, State> states[] = {
+        {"downloading", State::Downloading},
+        {"paused", State::Paused},
+        {"completed", State::Completed},
+        {"failed", State::Failed},
+        {"already_downloaded", State::AlreadyDownloaded}};
+    std::string status = str(j, "status");
+    DownloadStatus out;
+    auto it = std::find_if(std::begin(states), std::end(states),
+                           [&](const auto& s) { return status == s.first; });
+    if (it == std::end(states))
+        throw bad("status '" + status + "'");
+    out.state = it->second;
+    out.job_id = str(j, "job_id");
+    if (out.job_id.empty() && out.state != State::AlreadyDownloaded)
+        throw bad("no job_id");
+    // It goes into a URL path: only what LM Studio's ids are made of.
+    for (char c : out.job_id)
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-' && c != '.')
+            throw bad("job_id '" + out.job_id + "'");
+    out.total = static_cast<uint64_t>(integer(j, "total_size_bytes"));
+    out.downloaded = static_cast<uint64_t>(integer(j, "downloaded_bytes"));
+    if (out.total > 0)
+        out.downloaded = std::min(out.downloaded, out.total);
+    out.bytes_per_second = number(j, "bytes_per_second");
+    return out;
+}
+
 std::string chat_body(const GenerateRequest& r) {
     json j = {{"model", r.model}, {"input", r.prompt}, {"stream", false}, {"store", false}};
     if (r.num_predict >= 0)

@@ -55,6 +55,23 @@ LoadAnswer parse_load(std::string_view body);
 // POST /api/v1/models/unload: {"instance_id": id}.
 std::string unload_body(const std::string& instance_id);
 
+// POST /api/v1/models/download: {"model": catalog identifier}.
+std::string download_body(const std::string& model);
+// A download job's status object, as POST /api/v1/models/download and GET
+// /api/v1/models/download/status/:job_id answer it (lmstudio.ai/docs/
+// developer/rest/download, download-status).
+struct DownloadStatus {
+    enum class State { Downloading, Paused, Completed, Failed, AlreadyDownloaded };
+    State state = State::Downloading;
+    std::string job_id;      // "" for AlreadyDownloaded
+    uint64_t total = 0;      // total_size_bytes; 0 when not given
+    uint64_t downloaded = 0; // downloaded_bytes, at most total when total is known
+    double bytes_per_second = 0;
+};
+// Throws Error{Protocol} for another shape, an unknown status, or a job
+// under way without a job_id (nothing to follow).
+DownloadStatus parse_download(std::string_view body);
+
 // POST /api/v1/chat, not streamed and not stored as a thread.
 std::string chat_body(const GenerateRequest& request);
 struct ChatAnswer {

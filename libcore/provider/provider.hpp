@@ -135,13 +135,14 @@ public:
     virtual GenerateMetrics generate(const GenerateRequest& request,
                                      const std::function<void(std::string_view)>& on_text) = 0;
 
-    // Model files, where the server manages them (Ollama); the others throw
-    // Error{Usage}.
+    // Model files, where the server's API manages them: Ollama all three, LM
+    // Studio pull only; the others throw Error{Usage}.
     // Downloads the model's newest version, handing each progress line to
     // on_progress; returns once the server has written it. on_progress
-    // returning false hangs up, which stops the pull (Ollama cancels it with
-    // the request), and pull throws Error{Interrupted}. A server error, at
-    // the start or mid-stream, throws its mapped Error.
+    // returning false stops the pull (Ollama cancels it with the request; LM
+    // Studio cannot cancel and goes on alone), and pull throws
+    // Error{Interrupted}. A server error, at the start or mid-stream, throws
+    // its mapped Error.
     virtual void pull(const std::string& model,
                       const std::function<bool(const PullProgress&)>& on_progress);
     // Writes the source's manifest under `destination` (replacing what was there).

@@ -43,7 +43,7 @@ PullOutcome Manager::pull(const std::string& model,
     if (const auto* b = find(before_list, out.model))
         before = *b;
     bool made = false;
-    if (before) {
+    if (before && !before->digest.empty()) { // LM Studio names no digests: nothing to keep
         out.before = before->digest;
         out.kept_by = keep(provider_, before_list, *before, made);
     }
@@ -67,7 +67,7 @@ PullOutcome Manager::pull(const std::string& model,
         throw;
     }
     const auto* after = find(after_list, out.model);
-    if (failure && (!after || after->digest == out.before)) {
+    if (failure && (!after || (before && after->digest == out.before))) {
         // The server writes the new version last: it did not get that far,
         // so the name is as it was, and the tag made for it goes again.
         if (made) {
@@ -86,7 +86,7 @@ PullOutcome Manager::pull(const std::string& model,
                                              "' done but does not list the model");
     out.after = after->digest;
     out.size = after->size;
-    out.changed = out.after != out.before;
+    out.changed = !before || out.after != out.before;
     if (!out.changed) {
         if (made) // the name still holds this version: the tag adds nothing
             provider_.remove(out.kept_by);
@@ -95,12 +95,13 @@ PullOutcome Manager::pull(const std::string& model,
     auto now = util::now();
     store_.update([&](store::State& st) {
         auto& r = store::touch(st, out.model, now);
-        if (out.changed && before)
+        if (out.changed && !out.before.empty())
             note_kept(r, before->digest, before->size, before->modified_at.value_or(now),
                       out.kept_by);
         // A new version was pulled now; one already there, when the server wrote it.
-        note_current(r, after->digest, after->size,
-                     out.changed ? now : after->modified_at.value_or(now));
+        if (!out.after.empty())
+            note_current(r, after->digest, after->size,
+                         out.changed ? now : after->modified_at.value_or(now));
         if (!after->details.family.empty())
             r.details = after->details;
     });

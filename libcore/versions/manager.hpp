@@ -8,6 +8,10 @@
 // version tag it made, and the store is written only once the server has
 // done its part. (A pull whose stream ends after the server wrote the new
 // version is a pull done.)
+//
+// pull works on LM Studio too, whose API downloads models but names no
+// digests and cannot copy or delete: there a pull keeps nothing, reports
+// no digests, and changes something only when the model was not installed.
 
 #include "provider/provider.hpp"
 #include "store/store.hpp"
@@ -22,11 +26,11 @@ namespace core::versions {
 
 struct PullOutcome {
     std::string model;    // canonical
-    std::string before;   // digest before the pull; "" when it was not installed
-    std::string after;    // digest now
+    std::string before;   // digest before the pull; "" when not installed (or LM Studio)
+    std::string after;    // digest now; "" on LM Studio
     uint64_t size = 0;    // of the version now current
     std::string kept_by;  // the version tag keeping `before`; "" none
-    bool changed = false; // a new version: after != before
+    bool changed = false; // a new version: not installed before, or after != before
     double seconds = 0;
 };
 

@@ -3,6 +3,7 @@
 # tag, re-pull brings a new digest, versions lists them, rollback restores an
 # old digest under the name, gc --versions keeps exactly keep_versions; a
 # pull that fails or is interrupted changes nothing, on the server or in the store.
+# On LM Studio, pull downloads through its REST API and keeps no versions.
 source "$(dirname "$0")/lib.sh"
 
 # name digest, sorted: what the server has installed.
@@ -181,6 +182,67 @@ check "rm --force unloads it and deletes it with its kept version" eval 'rc_is 0
 run "$MODELCTL" rm llama3.2:3b
 check "rm of a model no longer there: not found, exit 1" eval 'rc_is 1 && has "$ERR" "not installed"'
 
-run "$MODELCTL" --endpoint lmstudio pull llama3.2:1b
-check "LM Studio keeps no versions: a usage error naming it" eval 'rc_is 2 && has "$ERR" "LM Studio"'
+run "$MODELCTL" --endpoint lmstudio versions llama3.2:1b
+check "LM Studio keeps no versions: a usage error naming it" eval 'rc_is 2 && has "$ERR" "LM Studio, whose API neither copies nor deletes models"'
+
+# LM Studio: pull downloads through its REST API (POST /api/v1/models/download,
+# then GET .../download/status/:job_id); it keeps no versions.
+cat >"$SCRATCH/one.json" <<'EOF'
+{"models": [{"name": "llama3.2:1b", "size": 1300000000, "family": "llama", "parameter_size": "1.2B"}]}
+EOF
+studio() { # start_sim's options: an LM Studio modelsim with one model, as endpoint "studio"
+    start_sim --api lmstudio --catalog "$SCRATCH/one.json" "$@"
+    printf '{"endpoints": [{"name": "studio", "provider": "lmstudio", "url": "%s"}]}' "$SIM_URL" >"$SCRATCH/studio.json"
+}
+lms() { "$MODELCTL" --config "$SCRATCH/studio.json" "$@"; }
+keys() { curl -sf "$SIM_URL/api/v1/models" | jq -r '.models[].key' | sort | paste -sd' '; }
+downloads() { curl -sf "$SIM_URL/modelsim/stats" | jq -r .downloads; }
+
+studio --speed 20
+run lms pull qwen2.5-coder-7b --json
+check "LM Studio: pull downloads a model of its catalog, which is then installed" eval 'rc_is 0 &&
+    jq_out ".schema == \"modelctl.pull/v1\" and .endpoint == \"studio\" and .results[0].ok and .results[0].changed and
+        .results[0].before == null and .results[0].after == null and .results[0].size == 4700000000" &&
+    [ "$(keys)" = "llama3.2-1b qwen2.5-coder-7b" ] && [ "$(downloads)" = 1 ]'
+run lms pull qwen2.5-coder-7b
+check "... again: installed already, and not downloaded again" eval 'rc_is 0 &&
+    has "$OUT" "qwen2.5-coder-7b is installed already" && [ "$(downloads)" = 1 ]'
+store_before=$(state)
+run lms pull no-such-model
+check "a model the catalog lacks: exit 1, how LM Studio names models, nothing changed" eval 'rc_is 1 &&
+    has "$ERR" "found no model '"'"'no-such-model'"'"' to download" && has "$ERR" "publisher/model" &&
+    [ "$(state)" = "$store_before" ]'
+
+studio --speed 20 --fault pull-fail
+run lms pull gemma3-12b
+check "a download LM Studio reports failed: exit 1 with its job, nothing installed" eval 'rc_is 1 &&
+    has "$ERR" "LM Studio'"'"'s download of '"'"'gemma3-12b'"'"' failed after 4.0 GB of 8.1 GB (job job_" &&
+    [ "$(keys)" = "llama3.2-1b" ]'
+
+studio --lmstudio-v0
+run lms pull gemma3-12b
+check "LM Studio before 0.4 cannot download: exit 1, saying so" eval 'rc_is 1 &&
+    has "$ERR" "downloading a model needs LM Studio 0.4 or newer" && has "$ERR" "lms get"'
+
+# Ctrl-C stops following the download; LM Studio's API cannot cancel it.
+studio --pull-bandwidth 200MB
+store_before=$(state)
+# (modelctl itself in the background: a shell function would be a subshell, which ignores SIGINT)
+"$MODELCTL" --config "$SCRATCH/studio.json" pull qwen2.5-coder-7b >"$SCRATCH/int.out" 2>"$SCRATCH/int.err" &
+pid=$!
+for _ in $(seq 1 250); do # until the download is under way
+    [ "$(downloads)" = 1 ] && break
+    sleep 0.02
+done
+kill -INT "$pid"
+set +e
+wait "$pid"
+RC=$?
+set -e
+ERR=$(cat "$SCRATCH/int.err")
+job=$(curl -sf "$SIM_URL/api/v1/models/download" -d '{"model": "qwen2.5-coder-7b"}' | jq -r .job_id)
+check "Ctrl-C: exit 130, naming the job LM Studio goes on with; the store as it was" eval 'rc_is 130 &&
+    has "$ERR" "stopped following the download of '"'"'qwen2.5-coder-7b'"'"'" &&
+    has "$ERR" "LM Studio goes on with it (job $job): its API cannot cancel a download" &&
+    [ -n "$job" ] && [ "$(state)" = "$store_before" ]'
 finish

@@ -102,6 +102,48 @@ TEST_CASE("POST /api/v1/models/load and unload: bodies and the documented answer
           json{{"instance_id", "openai/gpt-oss-20b"}});
 }
 
+TEST_CASE("POST /api/v1/models/download: the documented answers, and odd ones") {
+    using State = DownloadStatus::State;
+    CHECK(json::parse(download_body("ibm/granite-4-micro")) ==
+          json{{"model", "ibm/granite-4-micro"}});
+    // lmstudio.ai/docs/developer/rest/download's example.
+    auto d = parse_download(R"({"job_id": "job_493c7c9ded", "status": "downloading",
+        "total_size_bytes": 2279145003, "downloaded_bytes": 948,
+        "bytes_per_second": 7834.710743801653,
+        "estimated_completion": "2025-10-07T00:21:47.030Z",
+        "started_at": "2025-10-03T15:33:23.496Z"})");
+    CHECK(d.state == State::Downloading);
+    CHECK(d.job_id == "job_493c7c9ded");
+    CHECK(d.total == 2279145003ULL);
+    CHECK(d.downloaded == 948);
+    CHECK(d.bytes_per_second == doctest::Approx(7834.71));
+    // .../download-status's example.
+    d = parse_download(R"({"job_id": "job_493c7c9ded", "status": "completed",
+        "total_size_bytes": 2279145003, "downloaded_bytes": 2279145003,
+        "started_at": "2025-10-03T15:33:23.496Z", "completed_at": "2025-10-03T15:43:12.102Z"})");
+    CHECK(d.state == State::Completed);
+    CHECK(d.downloaded == d.total);
+    d = parse_download(R"({"status": "already_downloaded"})");
+    CHECK(d.state == State::AlreadyDownloaded);
+    CHECK(d.job_id.empty());
+    CHECK(parse_download(R"({"job_id": "j1", "status": "paused"})").state == State::Paused);
+    CHECK(parse_download(R"({"job_id": "j1", "status": "failed"})").state == State::Failed);
+    // Hostile figures: clamped, never more downloaded than the total.
+    d = parse_download(R"({"job_id": "j1", "status": "downloading", "total_size_bytes": 10,
+        "downloaded_bytes": 1e300, "bytes_per_second": -5})");
+    CHECK(d.downloaded == 10);
+    CHECK(d.bytes_per_second == 0);
+    // Not a status object, an unknown status, nothing to follow, an id that
+    // does not belong in a URL path.
+    for (std::string body :
+         {"[]", "nonsense", R"({"status": "queued", "job_id": "j1"})",
+          R"({"status": "downloading"})", R"({"status": "downloading", "job_id": "../../x"})",
+          R"({"status": "downloading", "job_id": "a b"})"}) {
+        CAPTURE(body);
+        CHECK_THROWS_AS(parse_download(body), Error);
+    }
+}
+
 TEST_CASE("POST /api/v1/chat: request and the documented answer's stats") {
     const GenerateRequest req{.model = "m",
                               .prompt = "hi",
