@@ -402,8 +402,14 @@ int run_bench(Context& ctx, const BenchOptions& o) {
 
     bool compared = !o.compare.empty() && done.size() == 2;
     if (ctx.global.json) {
-        print_json({{"schema", "modelctl.bench/v1"},
-                    {"server", provider->address()},
+        // What was measured: the server's version belongs with the figures.
+        std::string version;
+        try {
+            version = provider->version();
+        } catch (const core::Error&) { // unknown: null
+        }
+        print_json({{"schema", "modelctl.bench/v2"},
+                    {"server", server_json(*provider, version)},
                     {"settings", settings_json(settings)},
                     {"fail_on_regression", threshold > 0 ? json(threshold) : json(nullptr)},
                     {"results", results},

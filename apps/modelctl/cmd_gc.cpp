@@ -84,7 +84,7 @@ json gc_endpoint(Context& ctx, const Endpoint& e, const GcOptions& o,
                   << core::util::format_size(budget->budget.bytes) << "\n";
 
     json result = {{"endpoint", e.name},
-                   {"server", provider->address()},
+                   {"server", server_json(*provider)},
                    {"budget", budget ? budget_json(*budget) : json(nullptr)},
                    {"used_before", plan.used_before},
                    {"used_after", plan.used_after},
@@ -142,7 +142,7 @@ json gc_versions_endpoint(Context& ctx, const Endpoint& e, const GcOptions& o,
     if (o.dry_run && actions.empty() && !ctx.global.json && !ctx.global.quiet)
         std::cout << prefix << "no versions beyond keep_versions\n";
     return {{"endpoint", e.name},
-            {"server", server->address()},
+            {"server", server_json(*server)},
             {"actions", actions},
             {"error", nullptr}};
 }
@@ -166,7 +166,7 @@ int run_gc(Context& ctx, const GcOptions& o) {
     auto lock = core::store::LockFile::try_acquire(store.dir() / "gc.lock");
     if (!lock) {
         if (ctx.global.json)
-            print_json({{"schema", "modelctl.gc/v1"}, {"skipped", "another gc is running"}});
+            print_json({{"schema", "modelctl.gc/v2"}, {"skipped", "another gc is running"}});
         else if (!ctx.global.quiet)
             std::cerr << "modelctl: gc: another gc is running; nothing to do\n";
         return 0;
@@ -206,7 +206,7 @@ int run_gc(Context& ctx, const GcOptions& o) {
         results.push_back(std::move(r));
     }
     if (ctx.global.json) {
-        json out = {{"schema", "modelctl.gc/v1"}, {"dry_run", o.dry_run}};
+        json out = {{"schema", "modelctl.gc/v2"}, {"dry_run", o.dry_run}};
         if (o.versions) {
             out["versions"] = true;
             out["actions"] = all_actions;
@@ -222,7 +222,7 @@ int run_gc(Context& ctx, const GcOptions& o) {
 json gc_document(const GcOptions& o, const json& results, const std::optional<json>& primary) {
     // The top level is the endpoint commands use, as before endpoints, with
     // every endpoint's actions.
-    json out = {{"schema", "modelctl.gc/v1"}, {"dry_run", o.dry_run}};
+    json out = {{"schema", "modelctl.gc/v2"}, {"dry_run", o.dry_run}};
     json p = primary.value_or(json::object());
     for (const char* k : {"server", "budget", "used_before", "used_after", "still_over_budget"})
         out[k] = p.value(k, json(nullptr));

@@ -41,7 +41,7 @@ struct GcRun {
 nlohmann::ordered_json gc_endpoint(Context& ctx, const Endpoint& e, const GcOptions& o,
                                    const core::config::Config& cfg, const std::string& prefix,
                                    int& code, const GcRun& run = {});
-// The modelctl.gc/v1 document over the endpoints' results; `primary` is the
+// The modelctl.gc/v2 document over the endpoints' results; `primary` is the
 // entry of the endpoint commands use, when visited.
 nlohmann::ordered_json gc_document(const GcOptions& o, const nlohmann::ordered_json& results,
                                    const std::optional<nlohmann::ordered_json>& primary);

@@ -257,9 +257,8 @@ int run_health(Context& ctx, const HealthOptions& o) {
                               {"ok", c.ok},
                               {"detail", c.detail},
                               {"seconds", c.seconds}});
-        print_json({{"schema", "modelctl.health/v1"},
-                    {"server", address},
-                    {"version", checker.version.empty() ? json(nullptr) : json(checker.version)},
+        print_json({{"schema", "modelctl.health/v2"},
+                    {"server", server_json(*server, checker.version)},
                     {"timeout_seconds", timeout->count()},
                     {"healthy", healthy},
                     {"exit_code", code},

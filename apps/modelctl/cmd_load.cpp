@@ -138,8 +138,8 @@ int run_load(Context& ctx, const LoadOptions& o) {
 
     if (o.dry_run) {
         if (ctx.global.json) {
-            print_json({{"schema", "modelctl.load/v1"},
-                        {"server", provider->address()},
+            print_json({{"schema", "modelctl.load/v2"},
+                        {"server", server_json(*provider)},
                         {"dry_run", true},
                         {"plan", plan_doc},
                         {"results", results}});
@@ -206,8 +206,8 @@ int run_load(Context& ctx, const LoadOptions& o) {
         std::stable_sort(results.begin(), results.end(),
                          [&](const json& a, const json& b) { return position(a) < position(b); });
         plan_doc["evicted"] = evicted;
-        print_json({{"schema", "modelctl.load/v1"},
-                    {"server", provider->address()},
+        print_json({{"schema", "modelctl.load/v2"},
+                    {"server", server_json(*provider)},
                     {"dry_run", false},
                     {"plan", plan_doc},
                     {"results", results}});

@@ -136,8 +136,8 @@ int run_preload(Context& ctx, const PreloadOptions& o) {
                 }
             fs.push_back(j);
         }
-        print_json({{"schema", "modelctl.preload/v1"},
-                    {"server", provider->address()},
+        print_json({{"schema", "modelctl.preload/v2"},
+                    {"server", server_json(*provider)},
                     {"dry_run", o.dry_run},
                     {"at", time_json(core::util::Timestamp(
                                std::chrono::duration_cast<core::util::Timestamp::duration>(

@@ -141,8 +141,8 @@ int run_recommend(Context& ctx, const RecommendOptions& o) {
         json excluded = json::array();
         for (const auto& e : result.excluded)
             excluded.push_back({{"model", e.name}, {"reason", e.reason}});
-        print_json({{"schema", "modelctl.recommend/v1"},
-                    {"server", provider->address()},
+        print_json({{"schema", "modelctl.recommend/v2"},
+                    {"server", server_json(*provider)},
                     {"task", rec::task_name(req.task)},
                     {"prefer", rec::prefer_name(req.prefer)},
                     {"max_memory", req.max_memory ? json(req.max_memory) : json(nullptr)},

@@ -102,8 +102,8 @@ int run_rm(Context& ctx, const RmOptions& o) {
         }
     }
     if (ctx.global.json)
-        print_json({{"schema", "modelctl.rm/v1"},
-                    {"server", provider->address()},
+        print_json({{"schema", "modelctl.rm/v2"},
+                    {"server", server_json(*provider)},
                     {"dry_run", o.dry_run},
                     {"results", results}});
     return code;

@@ -142,8 +142,8 @@ int run_run(Context& ctx, const RunOptions& o) {
 
     auto metrics = metrics_json(use);
     if (ctx.global.json) {
-        print_json({{"schema", "modelctl.run/v1"},
-                    {"server", provider->address()},
+        print_json({{"schema", "modelctl.run/v2"},
+                    {"server", server_json(*provider)},
                     {"model", w.model},
                     {"task", o.task.empty() ? json(nullptr) : json(o.task)},
                     {"response", response},

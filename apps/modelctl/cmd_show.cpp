@@ -68,8 +68,8 @@ int run_show(Context& ctx, const ShowOptions& o) {
                     {"latency_p50_ms", r->usage.latency.quantile(0.5)},
                     {"tokens_per_second", r->usage.tokens_per_second()}};
         print_json(
-            {{"schema", "modelctl.show/v1"},
-             {"server", provider->address()},
+            {{"schema", "modelctl.show/v2"},
+             {"server", server_json(*provider)},
              {"model", name},
              {"architecture", arch},
              {"details", details_json(info.details)},

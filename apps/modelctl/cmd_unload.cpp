@@ -94,8 +94,8 @@ int run_unload(Context& ctx, const UnloadOptions& o) {
         }
     }
     if (ctx.global.json)
-        print_json({{"schema", "modelctl.unload/v1"},
-                    {"server", provider->address()},
+        print_json({{"schema", "modelctl.unload/v2"},
+                    {"server", server_json(*provider)},
                     {"dry_run", o.dry_run},
                     {"results", results}});
     else if (targets.empty() && !ctx.global.quiet)

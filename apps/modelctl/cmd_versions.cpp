@@ -83,10 +83,10 @@ int run_versions(Context& ctx, const VersionsOptions& o) {
                            {"pulled_at", time_json(v.pulled_at)},
                            {"size", v.size},
                            {"bench", bench_json(v.bench)}});
-        print_json({{"schema", "modelctl.versions/v1"},
+        print_json({{"schema", "modelctl.versions/v2"},
                     {"model", name},
                     {"endpoint", e.name},
-                    {"server", server->address()},
+                    {"server", server_json(*server)},
                     {"keep_versions", keep},
                     {"versions", out}});
         return 0;

@@ -74,6 +74,12 @@ std::string ago_text(const std::optional<Timestamp>& t, Timestamp now) {
     return elapsed_text(std::chrono::duration<double>(now - *t).count());
 }
 
+json server_json(const core::provider::Provider& server, const std::string& version) {
+    return {{"kind", server.kind()},
+            {"address", server.address()},
+            {"version", version.empty() ? json(nullptr) : json(version)}};
+}
+
 json details_json(const core::provider::ModelDetails& d) {
     return {{"format", d.format},
             {"family", d.family},

@@ -44,6 +44,10 @@ std::string ago_text(const std::optional<core::util::Timestamp>& t, core::util::
 
 // Shared JSON pieces of the documented schema (docs/JSON.md).
 nlohmann::ordered_json details_json(const core::provider::ModelDetails& d);
+// The one shape of "server" in every document: {"kind", "address",
+// "version"}, version null unless the command learned it ("" here).
+nlohmann::ordered_json server_json(const core::provider::Provider& server,
+                                   const std::string& version = "");
 nlohmann::ordered_json time_json(const std::optional<core::util::Timestamp>& t);
 // "2.5 GB, 100% GPU, until: in 5m", or for a server that does not report
 // them (LM Studio) "~4.9 GB (file size), placement and expiry not reported".

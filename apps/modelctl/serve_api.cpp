@@ -5,6 +5,7 @@
 #include "errors.hpp"
 #include "load_plan.hpp"
 #include "operations/load.hpp"
+#include "output.hpp"
 #include "registry/registry.hpp"
 #include "serve/backend.hpp"
 #include "serve/routes.hpp"
@@ -236,7 +237,8 @@ void ServeApi::load(core::http::Exchange& ex, const nlohmann::json& body) {
             results.push_back(failed_model(m.error, m.model, code));
             failure = failure.value_or(m.error.kind());
         }
-        doc = {{"schema", "modelctl.load/v1"}, {"server", server.address()}, {"dry_run", dry_run}};
+        doc = {
+            {"schema", "modelctl.load/v2"}, {"server", server_json(server)}, {"dry_run", dry_run}};
         if (!lp.plan.feasible()) {
             Error refusal = lp.refusal();
             std::string joined;
@@ -319,8 +321,9 @@ void ServeApi::unload(core::http::Exchange& ex, const nlohmann::json& body) {
             }
         }
     });
-    answer(ex, failure ? http_status_for(*failure) : 200,
-           {{"schema", "modelctl.unload/v1"}, {"server", server.address()}, {"results", results}});
+    answer(
+        ex, failure ? http_status_for(*failure) : 200,
+        {{"schema", "modelctl.unload/v2"}, {"server", server_json(server)}, {"results", results}});
 }
 
 void ServeApi::gc(core::http::Exchange& ex, const nlohmann::json& body) {
@@ -341,7 +344,7 @@ void ServeApi::gc(core::http::Exchange& ex, const nlohmann::json& body) {
     store.ensure_dir();
     auto lock = core::store::LockFile::try_acquire(store.dir() / "gc.lock");
     if (!lock) {
-        answer(ex, 200, {{"schema", "modelctl.gc/v1"}, {"skipped", "another gc is running"}});
+        answer(ex, 200, {{"schema", "modelctl.gc/v2"}, {"skipped", "another gc is running"}});
         return;
     }
     std::vector<size_t> visit;

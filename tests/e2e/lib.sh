@@ -91,9 +91,10 @@ ok() { PASSED=$((PASSED + 1)); echo "ok - $1"; }
 fail() {
     FAILED=$((FAILED + 1))
     echo "not ok - $1"
-    echo "  rc=$RC"
-    echo "  stdout: ${OUT:0:600}"
-    echo "  stderr: ${ERR:0:600}"
+    echo "  rc=${RC-}" # (unset when the check ran no command)
+    local out=${OUT-} err=${ERR-}
+    echo "  stdout: ${out:0:600}"
+    echo "  stderr: ${err:0:600}"
 }
 
 # check NAME CONDITION...: passes when the condition (a command) succeeds.

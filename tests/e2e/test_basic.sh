@@ -21,7 +21,7 @@ run "$MODELCTL" status --json
 check "a refresh is not counted as a load" eval 'jq -e ".loaded[0].known.loads == 1" <<<"$OUT" >/dev/null'
 
 run "$MODELCTL" load qwen2.5-coder:1.5b --keep-alive forever --json
-check "load --json reports each model" eval 'rc_is 0 && jq -e ".schema == \"modelctl.load/v1\" and .results[0].ok and (.results[0].was_loaded | not) and .results[0].observed.expiry == \"forever\"" <<<"$OUT" >/dev/null'
+check "load --json reports each model" eval 'rc_is 0 && jq -e ".schema == \"modelctl.load/v2\" and .results[0].ok and (.results[0].was_loaded | not) and .results[0].observed.expiry == \"forever\"" <<<"$OUT" >/dev/null'
 run "$MODELCTL" status
 check "a forever keep-alive shows as Forever" eval 'has "$OUT" "Forever"'
 
@@ -40,7 +40,7 @@ run "$MODELCTL" unload llama3.1:8b
 check "unloading a model not loaded says so" eval 'rc_is 0 && has "$OUT" "llama3.1:8b was not loaded"'
 
 run "$MODELCTL" unload --all --json
-check "unload --all --json" eval 'rc_is 0 && jq -e ".schema == \"modelctl.unload/v1\" and (.results | length) == 1 and .results[0].was_loaded and .results[0].freed > 0" <<<"$OUT" >/dev/null'
+check "unload --all --json" eval 'rc_is 0 && jq -e ".schema == \"modelctl.unload/v2\" and (.results | length) == 1 and .results[0].was_loaded and .results[0].freed > 0" <<<"$OUT" >/dev/null'
 
 run "$MODELCTL" store --json
 check "the store holds each load and unload as an event" eval 'rc_is 0 && jq -e ".events.count == 4 and .state.schema_version == 7 and .events.unreadable == 0" <<<"$OUT" >/dev/null'
@@ -79,7 +79,7 @@ check "unpin of a model not pinned says so" eval 'rc_is 0 && has "$OUT" "llama3.
 run "$MODELCTL" show llama3.2:1b
 check "show: the model as ollama show shows it, then what modelctl knows" eval 'rc_is 0 && has "$OUT" "architecture        llama" && has "$OUT" "context length" && has "$OUT" "completion" && has "$OUT" "loaded              " && has "$OUT" "100% GPU" && has "$OUT" "loads               1"'
 run "$MODELCTL" show --json llama3.2:1b
-check "show --json" eval 'rc_is 0 && jq_out ".schema == \"modelctl.show/v1\" and .model == \"llama3.2:1b\" and .context_length > 0 and .loaded.name == \"llama3.2:1b\" and .pinned == false and .loads == 1"'
+check "show --json" eval 'rc_is 0 && jq_out ".schema == \"modelctl.show/v2\" and .model == \"llama3.2:1b\" and .context_length > 0 and .loaded.name == \"llama3.2:1b\" and .pinned == false and .loads == 1"'
 run "$MODELCTL" stop llama3.2:1b
 check "stop is unload" eval 'rc_is 0 && has "$OUT" "unloaded llama3.2:1b" && [ -z "$("$MODELCTL" -q ps)" ]'
 

@@ -78,7 +78,7 @@ check "/modelctl/v1/status shows every endpoint, each with serve's state" eval '
 http "$SERVE_URL/modelctl/v1/load" -d '{"models":["alpha:1b","beta-lms"]}'
 check "a load of models on two endpoints is refused, naming both" eval '[ "$STATUS" = 400 ] && jq_out ".error.message | test(\"alpha:1b is on endpoint home and beta-lms on studio\")"'
 http "$SERVE_URL/modelctl/v1/load" -d '{"models":["alpha:1b"]}'
-check "a load goes to the model's endpoint" eval '[ "$STATUS" = 200 ] && jq_out ".server == \"$HOME_URL\"" && [ "$(loaded_on home)" = "alpha:1b both-model:latest" ]'
+check "a load goes to the model's endpoint" eval '[ "$STATUS" = 200 ] && jq_out ".server.address == \"$HOME_URL\" and .server.kind == \"ollama\"" && [ "$(loaded_on home)" = "alpha:1b both-model:latest" ]'
 http "$SERVE_URL/modelctl/v1/unload" -d '{"all":true,"endpoint":"studio"}'
 check "unload all on a named endpoint leaves the others" eval '[ "$STATUS" = 200 ] && [ -z "$(loaded_on studio)" ] && [ "$(loaded_on home)" = "alpha:1b both-model:latest" ]'
 

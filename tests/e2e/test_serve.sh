@@ -81,10 +81,10 @@ curl -sN --max-time 60 "$SERVE_URL/modelctl/v1/events" >"$SCRATCH/events.sse" &
 ev=$!
 for _ in $(seq 1 200); do [ -s "$SCRATCH/events.sse" ] && break; sleep 0.01; done
 http "$SERVE_URL/modelctl/v1/load" -d '{"models":["llama3.1:8b"]}'
-check "POST load loads, answering load's document" eval '[ "$STATUS" = 200 ] && jq_out ".schema == \"modelctl.load/v1\" and .results[0].ok" && has "$(loaded)" llama3.1:8b'
+check "POST load loads, answering load's document" eval '[ "$STATUS" = 200 ] && jq_out ".schema == \"modelctl.load/v2\" and .results[0].ok" && has "$(loaded)" llama3.1:8b'
 before=$(loaded)
 http "$SERVE_URL/modelctl/v1/load" -d '{"models":["gemma3:12b"],"dry_run":true}'
-check "POST load with dry_run: load's plan, with the policy's reasons, and nothing changed" eval '[ "$STATUS" = 200 ] && jq_out ".schema == \"modelctl.load/v1\" and .dry_run and .plan.feasible and (.plan.evict | length > 0) and (.plan.evict[0].reason | length > 0)" && [ "$(loaded)" = "$before" ]'
+check "POST load with dry_run: load's plan, with the policy's reasons, and nothing changed" eval '[ "$STATUS" = 200 ] && jq_out ".schema == \"modelctl.load/v2\" and .dry_run and .plan.feasible and (.plan.evict | length > 0) and (.plan.evict[0].reason | length > 0)" && [ "$(loaded)" = "$before" ]'
 http "$SERVE_URL/modelctl/v1/load" -d '{"models":["gemma3:12b"]}'
 check "POST load evicts by the policy and loads" eval '[ "$STATUS" = 200 ] && jq_out ".results[0].ok and (.plan.evicted | length > 0)" && has "$(loaded)" gemma3:12b'
 http "$SERVE_URL/modelctl/v1/load" -d '{"models":["mistral-small:24b"]}'
@@ -99,9 +99,9 @@ check "a management body over 1 MiB: 413 in the error document" eval '[ "$STATUS
 http "$SERVE_URL/modelctl/v1/gc"
 check "GET on a management action: 405" eval '[ "$STATUS" = 405 ]'
 http "$SERVE_URL/modelctl/v1/gc" -d '{"idle":"1h","dry_run":true}'
-check "POST gc answers gc's document" eval '[ "$STATUS" = 200 ] && jq_out ".schema == \"modelctl.gc/v1\" and .dry_run and (.actions | type == \"array\")"'
+check "POST gc answers gc's document" eval '[ "$STATUS" = 200 ] && jq_out ".schema == \"modelctl.gc/v2\" and .dry_run and (.actions | type == \"array\")"'
 http "$SERVE_URL/modelctl/v1/unload" -d '{"models":["gemma3:12b"]}'
-check "POST unload unloads" eval '[ "$STATUS" = 200 ] && jq_out ".schema == \"modelctl.unload/v1\" and .results[0].was_loaded" && ! has "$(loaded)" gemma3:12b'
+check "POST unload unloads" eval '[ "$STATUS" = 200 ] && jq_out ".schema == \"modelctl.unload/v2\" and .results[0].was_loaded" && ! has "$(loaded)" gemma3:12b'
 for _ in $(seq 1 200); do grep -q "^event: unload" "$SCRATCH/events.sse" && break; sleep 0.01; done
 kill $ev 2>/dev/null; wait $ev 2>/dev/null || true
 sse_data() { grep "^data: " "$SCRATCH/events.sse" | cut -c7- | jq -c "select($1)"; }
