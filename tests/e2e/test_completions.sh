@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The shell completions at work (issue 19): bash with and without the
-# bash-completion package, fish through `complete -C`, zsh's model lists;
+# bash-completion package, its functions directly and on a pty as typed,
+# fish through `complete -C`, zsh's model lists;
 # against a modelsim, with modelctl on PATH as a user has it. Model names
 # come from `list`, which writes nothing, without modelctl's version tags,
 # and complete past the colon of name:tag.
@@ -51,6 +52,46 @@ for mode in without with; do
     check "bash ($mode): unload --dry-run" eval '[ "$OUT" = --dry-run ]'
 done
 check "completing wrote nothing to the store" eval '[ "$(sha256sum "$MODELCTL_HOME/state.json")" = "$store_before" ]'
+
+# bash on a pseudo-terminal, as a person types: readline calls the
+# completion, TAB inserts what it completes, TAB TAB lists. `script` (from
+# util-linux) gives the interactive bash its terminal. To see the line a TAB
+# made, Ctrl-A goes to its start and `printf '<%s>' ` is typed there, so the
+# words come back as <modelctl><unload>, which no echo of the typed keys
+# contains.
+pty_seen() { # PATTERN (a glob): polls the terminal's output for it, up to 10 s
+    local out
+    for _ in $(seq 1 200); do
+        out=$(<"$SCRATCH/pty.out")
+        [[ ${out//$'\r'/} == *$1* ]] && return 0
+        sleep 0.05
+    done
+    OUT=$(cat -v "$SCRATCH/pty.out" | tail -c 600)
+    return 1
+}
+for mode in without with; do
+    rm -f "$SCRATCH/pty.in" "$SCRATCH/pty.out"
+    mkfifo "$SCRATCH/pty.in"
+    : >"$SCRATCH/pty.out"
+    script -qfec "bash --norc --noprofile -i" /dev/null <"$SCRATCH/pty.in" >"$SCRATCH/pty.out" 2>&1 &
+    pty_pid=$!
+    exec 3>"$SCRATCH/pty.in"
+    setup="PS1='REA''DY> '"
+    [ $mode = with ] && setup+="; source /usr/share/bash-completion/bash_completion"
+    printf '%s\n' "$setup; source '$ROOT/completions/modelctl.bash'" >&3
+    check "bash on a pty ($mode bash-completion): an interactive shell starts" pty_seen 'READY> '
+    printf "modelctl unl\t\001printf '<%%s>' \n" >&3
+    check "bash on a pty ($mode): TAB completes a command" pty_seen '<modelctl><unload>'
+    printf "modelctl load qwen2.5-coder:7\t\001printf '<%%s>' \n" >&3
+    check "bash on a pty ($mode): TAB completes name:tag past the colon" pty_seen '<modelctl><load><qwen2.5-coder:7b>'
+    printf "modelctl rm --dr\t\001printf '<%%s>' \n" >&3
+    check "bash on a pty ($mode): TAB completes a command's option" pty_seen '<modelctl><rm><--dry-run>'
+    printf 'modelctl st\t\t' >&3
+    check "bash on a pty ($mode): TAB TAB lists the candidates" pty_seen 'stats*status*stop*store'
+    printf '\003exit\n' >&3
+    exec 3>&-
+    wait "$pty_pid" || true
+done
 
 if command -v fish >/dev/null; then
     fish_complete() { fish --no-config -c "source '$ROOT/completions/modelctl.fish'; complete -C '$1'" | cut -f1; }
