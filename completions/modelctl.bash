@@ -39,11 +39,11 @@ _modelctl() {
     fi
 
     local global="--host --endpoint --timeout --config --json -q --quiet -v --verbose --version --help -h"
-    local subcommands="status ps list ls load unload stop rm show gc pin unpin priority pull versions rollback run record stats recommend preload bench health serve endpoints config simulate store"
+    local subcommands="status ps list ls load unload stop rm show gc pin unpin priority pull versions rollback run record stats recommend preload bench health serve endpoints config simulate store help"
     local sub="" i
     for ((i = 1; i < cword; i++)); do
         case "${words[i]}" in
-            status | ps | list | ls | load | unload | stop | rm | show | gc | pin | unpin | priority | pull | versions | rollback | run | record | stats | recommend | preload | bench | health | serve | endpoints | config | simulate | store) sub="${words[i]}"; break ;;
+            status | ps | list | ls | load | unload | stop | rm | show | gc | pin | unpin | priority | pull | versions | rollback | run | record | stats | recommend | preload | bench | health | serve | endpoints | config | simulate | store | help) sub="${words[i]}"; break ;;
         esac
     done
 
@@ -86,6 +86,8 @@ _modelctl() {
             fi ;;
         store)
             COMPREPLY=($(compgen -W "--repair $global" -- "$cur")) ;;
+        help) # the command to describe
+            COMPREPLY=($(compgen -W "$subcommands" -- "$cur")) ;;
         endpoints)
             COMPREPLY=($(compgen -W "$global" -- "$cur")) ;;
         gc)

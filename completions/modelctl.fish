@@ -14,7 +14,7 @@ function __modelctl_loaded
     modelctl --timeout 2s -q ps 2>/dev/null
 end
 
-set -l subcommands status ps list ls load unload stop rm show gc pin unpin priority pull versions rollback run record stats recommend preload bench health serve endpoints config simulate store
+set -l subcommands status ps list ls load unload stop rm show gc pin unpin priority pull versions rollback run record stats recommend preload bench health serve endpoints config simulate store help
 complete -c modelctl -f
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a status -d 'Show loaded models, where they sit and until when'
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a ps -d 'Show loaded models (status)'
@@ -44,6 +44,8 @@ complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a stats 
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a endpoints -d 'List the servers modelctl manages, with reachability and budget'
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a config -d 'Show or check the configuration'
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a simulate -d 'Replay a request trace, eviction rules side by side'
+complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a help -d 'Show the help of modelctl or of a command'
+complete -c modelctl -n "__fish_seen_subcommand_from help" -x -a "$subcommands"
 
 # Global options
 complete -c modelctl -l host -x -d 'Address of the default Ollama server (default: $OLLAMA_HOST)'

@@ -5,6 +5,7 @@
 #include "cmd_endpoints.hpp"
 #include "cmd_gc.hpp"
 #include "cmd_health.hpp"
+#include "cmd_help.hpp"
 #include "cmd_load.hpp"
 #include "cmd_pin.hpp"
 #include "cmd_preload.hpp"
@@ -68,6 +69,7 @@ constexpr Command kCommands[] = {
     {"config", setup_config},
     {"simulate", setup_simulate},
     {"store", setup_store},
+    {"help", setup_help},
     {"__spec", setup_spec},
 };
 

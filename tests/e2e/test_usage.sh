@@ -61,5 +61,15 @@ check "... and with --format json" eval 'rc_is 3 && jq_out ".error.kind == \"unr
 run "$MODELCTL" --host 127.0.0.1:1 status
 check "without --json stdout stays empty" eval 'rc_is 3 && [ -z "$OUT" ]'
 
+# help, as `ollama help`: what --help prints, on stdout.
+run "$MODELCTL" help
+check "help: modelctl's help on stdout, exit 0" eval 'rc_is 0 && has "$OUT" "Usage: modelctl [OPTIONS] SUBCOMMAND" && has "$OUT" "status" && [ -z "$ERR" ]'
+run "$MODELCTL" help config check
+check "help COMMAND...: that command's help" eval 'rc_is 0 && has "$OUT" "Usage: modelctl config check [OPTIONS] [file]"'
+run "$MODELCTL" help ps
+check "help ALIAS: the command's help" eval 'rc_is 0 && has "$OUT" "Usage: modelctl status [OPTIONS]"'
+run "$MODELCTL" help stauts
+check "help of no command: exit 2 with the nearest" eval 'rc_is 2 && has "$ERR" "no command '"'"'stauts'"'"'" && has "$ERR" "did you mean '"'"'status'"'"'?" && [ -z "$OUT" ]'
+
 check "usage errors never created a store" eval '[ ! -e "$MODELCTL_HOME/state.json" ]'
 finish
