@@ -90,7 +90,13 @@ int run_unload(Context& ctx, const UnloadOptions& o) {
                 std::cout << r.model << " was not loaded\n";
         } catch (const core::Error& e) {
             progress.stop();
-            results.push_back(model_failure(e, model, code));
+            if (e.kind() == core::ErrorKind::NotFound) // not "pull it first": nothing to unload
+                results.push_back(model_failure(
+                    core::Error(e.kind(), e.what(),
+                                "modelctl ps lists what is loaded, modelctl list what is installed"),
+                    model, code));
+            else
+                results.push_back(model_failure(e, model, code));
         }
     }
     if (ctx.global.json)

@@ -39,6 +39,9 @@ check "the unloaded model is no longer listed" eval 'jq -e "[.loaded[].name] == 
 run "$MODELCTL" unload llama3.1:8b
 check "unloading a model not loaded says so" eval 'rc_is 0 && has "$OUT" "llama3.1:8b was not loaded"'
 
+run "$MODELCTL" unload nosuch:1b
+check "unloading a model not installed: exit 1, not a hint to pull it" eval 'rc_is 1 && has "$ERR" "nosuch:1b" && has "$ERR" "modelctl ps lists what is loaded" && ! has "$ERR" "pull"'
+
 run "$MODELCTL" unload --all --json
 check "unload --all --json" eval 'rc_is 0 && jq -e ".schema == \"modelctl.unload/v2\" and (.results | length) == 1 and .results[0].was_loaded and .results[0].freed > 0" <<<"$OUT" >/dev/null'
 
