@@ -92,8 +92,9 @@ int run_unload(Context& ctx, const UnloadOptions& o) {
             progress.stop();
             if (e.kind() == core::ErrorKind::NotFound) // not "pull it first": nothing to unload
                 results.push_back(model_failure(
-                    core::Error(e.kind(), e.what(),
-                                "modelctl ps lists what is loaded, modelctl list what is installed"),
+                    core::Error(
+                        e.kind(), e.what(),
+                        "modelctl ps lists what is loaded, modelctl list what is installed"),
                     model, code));
             else
                 results.push_back(model_failure(e, model, code));
