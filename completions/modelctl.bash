@@ -39,11 +39,11 @@ _modelctl() {
     fi
 
     local global="--host --endpoint --timeout --config --json -q --quiet -v --verbose --version --help -h"
-    local subcommands="status ps list ls load unload stop rm show gc pin unpin priority pull versions rollback run record stats recommend preload bench health serve endpoints config simulate store help"
+    local subcommands="status ps list ls load unload stop rm show gc pin unpin priority pull versions rollback run record stats chain recommend preload bench health serve endpoints config simulate store help"
     local sub="" i
     for ((i = 1; i < cword; i++)); do
         case "${words[i]}" in
-            status | ps | list | ls | load | unload | stop | rm | show | gc | pin | unpin | priority | pull | versions | rollback | run | record | stats | recommend | preload | bench | health | serve | endpoints | config | simulate | store | help) sub="${words[i]}"; break ;;
+            status | ps | list | ls | load | unload | stop | rm | show | gc | pin | unpin | priority | pull | versions | rollback | run | chain | record | stats | recommend | preload | bench | health | serve | endpoints | config | simulate | store | help) sub="${words[i]}"; break ;;
         esac
     done
 
@@ -133,6 +133,12 @@ _modelctl() {
                 COMPREPLY=($(compgen -W "--task -k --keep-alive --memory --no-evict $global" -- "$cur"))
             else
                 COMPREPLY=($(compgen -W "$(_modelctl_models)" -- "$cur"))
+            fi ;;
+        chain)
+            if [[ "$cur" == -* ]]; then
+                COMPREPLY=($(compgen -W "--input -n --dry-run --keep-going --leave-loaded --retries --memory $global" -- "$cur"))
+            else
+                _modelctl_files json
             fi ;;
         recommend)
             COMPREPLY=($(compgen -W "--task --prefer --max-memory -n --count $global" -- "$cur")) ;;

@@ -14,7 +14,7 @@ function __modelctl_loaded
     modelctl --timeout 2s -q ps 2>/dev/null
 end
 
-set -l subcommands status ps list ls load unload stop rm show gc pin unpin priority pull versions rollback run record stats recommend preload bench health serve endpoints config simulate store help
+set -l subcommands status ps list ls load unload stop rm show gc pin unpin priority pull versions rollback run record stats chain recommend preload bench health serve endpoints config simulate store help
 complete -c modelctl -f
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a status -d 'Show loaded models, where they sit and until when'
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a ps -d 'Show loaded models (status)'
@@ -34,6 +34,7 @@ complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a pull -
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a versions -d 'Show a model'"'"'s versions, which are kept, which is current'
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a rollback -d 'Make an earlier version of a model current again'
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a run -d 'Load a model if needed, stream its answer, record the use'
+complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a chain -d 'Run steps across models, residency planned for the whole chain'
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a recommend -d 'Rank installed models for a task'
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a preload -d 'Load the models likely to be used in the coming hour'
 complete -c modelctl -n "not __fish_seen_subcommand_from $subcommands" -a bench -d 'Measure load time, time to first token and tokens/s'
@@ -106,6 +107,13 @@ complete -c modelctl -n "__fish_seen_subcommand_from run" -l task -x -a 'chat co
 complete -c modelctl -n "__fish_seen_subcommand_from run" -s k -l keep-alive -x -d 'How long to keep the model loaded'
 complete -c modelctl -n "__fish_seen_subcommand_from run" -l memory -x -d 'Memory budget for loaded models'
 complete -c modelctl -n "__fish_seen_subcommand_from run" -l no-evict -d 'Refuse rather than unload other models'
+complete -c modelctl -n "__fish_seen_subcommand_from chain" -F
+complete -c modelctl -n "__fish_seen_subcommand_from chain" -l input -x -d "The first step's {input}; - for stdin"
+complete -c modelctl -n "__fish_seen_subcommand_from chain" -s n -l dry-run -d 'Print the plan, run nothing'
+complete -c modelctl -n "__fish_seen_subcommand_from chain" -l keep-going -d 'Go on after a failed step'
+complete -c modelctl -n "__fish_seen_subcommand_from chain" -l leave-loaded -d 'Leave the models loaded'
+complete -c modelctl -n "__fish_seen_subcommand_from chain" -l retries -x -d 'Tries again after busy or a dropped connection'
+complete -c modelctl -n "__fish_seen_subcommand_from chain" -l memory -x -d 'Memory budget for loaded models'
 complete -c modelctl -n "__fish_seen_subcommand_from recommend" -l task -x -a 'chat coding vision embedding reasoning tools' -d 'What the model is for'
 complete -c modelctl -n "__fish_seen_subcommand_from recommend" -l prefer -x -a 'speed quality balanced' -d 'What weighs most'
 complete -c modelctl -n "__fish_seen_subcommand_from recommend" -l max-memory -x -d 'Leave out models needing more'

@@ -1,6 +1,7 @@
 #include "commands.hpp"
 
 #include "cmd_bench.hpp"
+#include "cmd_chain.hpp"
 #include "cmd_config.hpp"
 #include "cmd_endpoints.hpp"
 #include "cmd_gc.hpp"
@@ -59,6 +60,7 @@ constexpr Command kCommands[] = {
     {"rollback", setup_rollback},
     {"record", setup_record},
     {"run", setup_run},
+    {"chain", setup_chain},
     {"recommend", setup_recommend},
     {"preload", setup_preload},
     {"stats", setup_stats},

@@ -139,9 +139,11 @@ int main(int argc, char** argv) {
                    "Minutes east of UTC for timestamps, as Go writes local time")
         ->capture_default_str()
         ->check(CLI::Range(-1439, 1439));
-    app.add_option("--fault", faults_spec,
-                   "Inject a fault: refuse, delay=MS, busy[=N], oom, malformed, truncate, "
-                   "midstream-error, pull-fail, fail=MODEL (repeatable)");
+    app.add_option(
+        "--fault", faults_spec,
+        "Inject a fault: refuse, delay=MS, busy[=N], oom, malformed, truncate, "
+        "midstream-error, pull-fail, fail=MODEL, queue-full[=N] (503 to requests that need a "
+        "runner) (repeatable)");
     CLI11_PARSE(app, argc, argv);
 
     modelsim::Faults faults;
@@ -165,6 +167,8 @@ int main(int argc, char** argv) {
                 faults.truncate = true;
             else if (name == "midstream-error")
                 faults.midstream_error = true;
+            else if (name == "queue-full")
+                faults.queue_full = arg.empty() ? -1 : std::stoi(arg);
             else if (name == "pull-fail")
                 faults.pull_fail = true;
             else if (name == "fail" && !arg.empty())

@@ -100,8 +100,13 @@ GenerateParams generate_params(const json& j) {
 }
 
 // The faults a model's runner can meet when it is scheduled.
-void check_runner(Simulator& sim, const Faults& faults, const std::string& model) {
+void check_runner(Simulator& sim, Faults& faults, const std::string& model) {
     sim.show(model); // 404 wins for a model not installed
+    for (int n = faults.queue_full.load(); n != 0;)
+        if (n < 0 || faults.queue_full.compare_exchange_weak(n, n - 1))
+            // server/sched.go: ErrMaxQueue, when OLLAMA_MAX_QUEUE requests wait.
+            throw ApiError{503,
+                           "server busy, please try again.  maximum pending requests exceeded"};
     if (faults.oom)
         throw ApiError{500, "model requires more system memory (47.1 GiB) than is "
                             "available (30.2 GiB)"};

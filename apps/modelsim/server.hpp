@@ -20,7 +20,11 @@ struct Faults {
     bool truncate = false;        // generate streams stop without their final line
     bool midstream_error = false; // generate streams end with an {"error": ...} line
     bool pull_fail = false;       // pulls fail half way through the weights (a network error)
-    std::set<std::string> fail;   // models whose runner crashes on load (normalized names)
+    // Answer 503 to this many requests that need a runner (generate, chat,
+    // embed and their OpenAI forms; loads too), as Ollama's scheduler does
+    // when its queue is full; -1: all of them.
+    std::atomic<int> queue_full{0};
+    std::set<std::string> fail; // models whose runner crashes on load (normalized names)
 };
 
 // Registers Ollama's routes on `server`.

@@ -329,26 +329,13 @@ void check_model_endpoints(const Config& c, const std::string& origin) {
 // nlohmann counts it), and the usual slip when the last thing before it is a
 // comma.
 Error syntax_error(const std::string& origin, const std::string& text, size_t at) {
-    size_t end = std::min(at == 0 ? 0 : at - 1, text.size());
-    size_t line = 1, column = 1;
-    for (size_t i = 0; i < end; ++i) {
-        if (text[i] == '\n') {
-            ++line;
-            column = 1;
-        } else {
-            ++column;
-        }
-    }
-    size_t before = end;
-    while (before > 0 && std::isspace(static_cast<unsigned char>(text[before - 1])))
-        --before;
-    bool trailing_comma = before > 0 && text[before - 1] == ',' && end < text.size() &&
-                          (text[end] == '}' || text[end] == ']');
+    auto where = util::json_error_at(text, at);
     return Error(ErrorKind::Usage,
-                 origin + ": not valid JSON at line " + std::to_string(line) + ", column " +
-                     std::to_string(column),
-                 trailing_comma ? "remove the comma before it: JSON allows none after the last item"
-                                : "fix the file, or name another with --config");
+                 origin + ": not valid JSON at line " + std::to_string(where.line) + ", column " +
+                     std::to_string(where.column),
+                 where.trailing_comma
+                     ? "remove the comma before it: JSON allows none after the last item"
+                     : "fix the file, or name another with --config");
 }
 
 ModelSettings model_settings(const std::string& name, const json& j, const std::string& origin) {

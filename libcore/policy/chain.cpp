@@ -147,7 +147,8 @@ ChainPlan plan_chain(const ChainInput& in) {
                     tight = t;
             return "keeping its " + util::format_size(iv.bytes) + " through " + steps_text(iv) +
                    " does not fit: " + step_text(static_cast<long>(tight)) + " holds " +
-                   util::format_size(held[tight]) + " of " + util::format_size(in.capacity);
+                   util::format_size(held[tight]) + " of " + util::format_size(in.capacity) +
+                   " already";
         }
         return "keeping it through " + steps_text(iv) + " saves only " + seconds_text(iv.saves) +
                " for its " + util::format_size(iv.bytes);

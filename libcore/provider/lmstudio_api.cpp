@@ -263,6 +263,9 @@ std::string chat_body(const GenerateRequest& r) {
         j["max_output_tokens"] = r.num_predict;
     if (r.num_ctx > 0)
         j["context_length"] = r.num_ctx;
+    for (const char* k : {"temperature", "top_p"}) // what /api/v1/chat takes of Ollama's options
+        if (r.options.is_object() && r.options.contains(k) && r.options[k].is_number())
+            j[k] = r.options[k];
     return j.dump();
 }
 

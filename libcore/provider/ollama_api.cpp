@@ -188,6 +188,8 @@ std::string generate_body(const GenerateRequest& r) {
         else
             j["keep_alive"] = secs;
     }
+    if (r.options.is_object() && !r.options.empty())
+        j["options"] = r.options;
     if (r.num_ctx > 0)
         j["options"]["num_ctx"] = r.num_ctx;
     if (r.num_predict >= 0)

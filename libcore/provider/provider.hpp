@@ -83,6 +83,10 @@ struct GenerateRequest {
     bool stream = true;
     int num_ctx = 0;      // options.num_ctx; 0: the server's default
     int num_predict = -1; // options.num_predict, most tokens to generate; -1: no limit
+    // Further sampling options as Ollama's "options" names them (temperature,
+    // seed, top_p, ...); num_ctx and num_predict above win. LM Studio takes
+    // temperature and top_p of them.
+    nlohmann::json options = nlohmann::json::object();
 };
 
 // How to load: keep_alive unset is the server's default, num_ctx 0 too.

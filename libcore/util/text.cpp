@@ -1,6 +1,7 @@
 #include "util/text.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 
 namespace core::util {
@@ -105,6 +106,25 @@ std::string closest(std::string_view word, const std::vector<std::string>& candi
         }
     }
     return best;
+}
+
+JsonErrorAt json_error_at(std::string_view text, size_t at) {
+    JsonErrorAt out;
+    size_t end = std::min(at == 0 ? 0 : at - 1, text.size());
+    for (size_t i = 0; i < end; ++i) {
+        if (text[i] == '\n') {
+            ++out.line;
+            out.column = 1;
+        } else {
+            ++out.column;
+        }
+    }
+    size_t before = end;
+    while (before > 0 && std::isspace(static_cast<unsigned char>(text[before - 1])))
+        --before;
+    out.trailing_comma = before > 0 && text[before - 1] == ',' && end < text.size() &&
+                         (text[end] == '}' || text[end] == ']');
+    return out;
 }
 
 } // namespace core::util

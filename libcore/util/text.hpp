@@ -39,4 +39,14 @@ private:
 // past 8). "" when none is. Ties go to the earlier candidate.
 std::string closest(std::string_view word, const std::vector<std::string>& candidates);
 
+// Where a JSON parser stopped in `text`: the line and column of byte `at`
+// (1-based, as nlohmann's parse_error::byte counts), and whether the last
+// thing before it is a comma closing nothing (JSON's usual slip).
+struct JsonErrorAt {
+    size_t line = 1;
+    size_t column = 1;
+    bool trailing_comma = false;
+};
+JsonErrorAt json_error_at(std::string_view text, size_t at);
+
 } // namespace core::util

@@ -1,10 +1,11 @@
 // Fuzz target: files a user hands modelctl: the config file, the trace and
-// catalog CSVs of `simulate`, the lines of `record --batch`. Each either
+// catalog CSVs of `simulate`, the lines of `record --batch`, chain files. Each either
 // refuses with core::Error (a message naming the place) or gives values
 // within their bounds.
 #include "config/config.hpp"
 #include "environment.hpp"
 #include "error.hpp"
+#include "operations/chain.hpp"
 #include "policy/replay.hpp"
 #include "registry/batch.hpp"
 #include "store/store.hpp"
@@ -21,7 +22,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         return 0;
     std::string text(reinterpret_cast<const char*>(data + 1), size - 1);
     try {
-        switch (data[0] % 4) {
+        switch (data[0] % 5) {
         case 0: {
             static const std::string path =
                 "/tmp/modelctl-fuzz-config-" + std::to_string(::getpid()) + ".json";
@@ -42,6 +43,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             for (const auto& r : core::policy::parse_trace_csv(in, "trace", catalog))
                 if (!std::isfinite(r.time))
                     std::abort();
+            break;
+        }
+        case 4: {
+            auto chain = core::operations::parse_chain(text, "fuzz");
+            std::vector<std::string> answers;
+            for (const auto& s : chain.steps) {
+                if (s.model.empty() || s.prompt.empty() || s.num_ctx < 0)
+                    std::abort();
+                answers.push_back(core::operations::render_prompt(s.prompt, "in", answers));
+            }
             break;
         }
         default: {

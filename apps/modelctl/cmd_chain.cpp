@@ -1,0 +1,373 @@
+#include "cmd_chain.hpp"
+
+#include "commands.hpp"
+#include "error.hpp"
+#include "errors.hpp"
+#include "load_plan.hpp"
+#include "operations/chain.hpp"
+#include "output.hpp"
+#include "plan_output.hpp"
+#include "progress.hpp"
+#include "registry/registry.hpp"
+#include "util/file.hpp"
+#include "util/interrupt.hpp"
+#include "util/size.hpp"
+#include "util/text.hpp"
+
+#include <chrono>
+#include <filesystem>
+#include <iostream>
+#include <iterator>
+#include <memory>
+#include <set>
+#include <thread>
+
+namespace modelctl {
+
+using json = nlohmann::ordered_json;
+namespace ops = core::operations;
+
+void setup_chain(CLI::App& app, Context& ctx) {
+    auto opts = std::make_shared<ChainOptions>();
+    auto* sub = app.add_subcommand(
+        "chain", "Run a chain of steps across models, residency planned for the whole chain");
+    sub->add_option("file", opts->file, "The chain: a JSON list of {\"model\", \"prompt\"} steps")
+        ->required();
+    sub->add_option("--input", opts->input, "The first step's {input}; - reads it from stdin");
+    sub->add_flag("-n,--dry-run", opts->dry_run,
+                  "Print the plan and its expected loading beside the naive rules; run nothing");
+    sub->add_flag("--keep-going", opts->keep_going,
+                  "After a failed step, go on with an empty {input} (exit 1 at the end)");
+    sub->add_flag("--leave-loaded", opts->leave_loaded,
+                  "Leave models loaded after their last use and at the end");
+    sub->add_option("--retries", opts->retries,
+                    "Tries of a step again after busy (503) or a dropped connection, 1 s, 2 s, "
+                    "4 s... apart (default 2)")
+        ->check(whole_number_from(0, 20));
+    sub->add_option("--memory", opts->memory,
+                    "Memory budget for loaded models, e.g. 24GB (default: config and probes)");
+    sub->callback([&ctx, opts] { ctx.exit_code = run_chain(ctx, *opts); });
+}
+
+namespace {
+
+// How long a model kept for a later step is asked to stay (the chain unloads
+// it after its last use; this bounds what a killed modelctl leaves behind).
+const core::util::KeepAlive kKeptForLater{false, std::chrono::hours(1)};
+
+ops::ChainSpec read_chain(const std::string& file) {
+    auto text = core::util::read_file(file, ops::kMaxChainFileBytes + 1, core::ErrorKind::Usage);
+    if (!text)
+        throw core::Error(core::ErrorKind::Usage, "no chain file " + core::util::printable(file),
+                          "a chain is a JSON list of {\"model\", \"prompt\"} steps");
+    return ops::parse_chain(*text, std::filesystem::path(file).stem().string());
+}
+
+json plan_doc(const ops::ChainPlanning& p) {
+    const auto& plan = p.plan;
+    json steps = json::array();
+    for (size_t t = 0; t < plan.steps.size(); ++t) {
+        const auto& s = plan.steps[t];
+        const auto& m = p.input.models[s.model];
+        json resident = json::array(), unload = json::array();
+        for (size_t r : s.resident)
+            resident.push_back(p.input.models[r].name);
+        for (size_t u : s.unload_after)
+            unload.push_back(p.input.models[u].name);
+        steps.push_back({{"step", t + 1},
+                         {"model", m.name},
+                         {"num_ctx", p.num_ctx[s.model] ? json(p.num_ctx[s.model]) : json(nullptr)},
+                         {"bytes", m.bytes},
+                         {"estimate", p.models[s.model].estimate.source},
+                         {"load", s.load},
+                         {"load_seconds", s.load ? json(m.load_seconds) : json(nullptr)},
+                         {"resident", resident},
+                         {"unload_after", unload},
+                         {"held", s.bytes},
+                         {"reason", s.reason}});
+    }
+    auto cost = [](const core::policy::RuleCost& c) {
+        return json{{"loads", c.loads}, {"seconds", c.seconds}};
+    };
+    json first = json::array();
+    for (size_t u : plan.unload_first)
+        first.push_back(p.input.models[u].name);
+    return {{"budget", budget_json(p.budget)},
+            {"capacity", p.input.capacity},
+            {"pinned_outside", p.pinned_outside},
+            {"feasible", plan.feasible},
+            {"unload_first", first},
+            {"steps", steps},
+            {"expected", cost(plan.plan)},
+            {"unload_every_step", cost(plan.unload_every_step)},
+            {"keep_if_next_same", cost(plan.keep_if_next_same)}};
+}
+
+void print_plan(const Context& ctx, const ops::ChainSpec& chain, const ops::ChainPlanning& p) {
+    const auto& plan = p.plan;
+    std::cout << "chain " << core::util::printable(chain.name) << ": " << chain.steps.size()
+              << " step" << (chain.steps.size() == 1 ? "" : "s") << ", " << p.input.models.size()
+              << " model" << (p.input.models.size() == 1 ? "" : "s") << "; room for "
+              << core::util::format_size(p.input.capacity);
+    if (!p.pinned_outside.empty())
+        std::cout << " (the budget of " << core::util::format_size(p.budget.budget.bytes)
+                  << " less " << core::util::format_size(p.pinned_bytes) << " of pinned models)";
+    std::cout << "\n";
+    Table t({"STEP", "MODEL", "MEMORY", "LOAD", "HELD", "WHY"});
+    for (size_t i = 0; i < plan.steps.size(); ++i) {
+        const auto& s = plan.steps[i];
+        const auto& m = p.input.models[s.model];
+        t.add({std::to_string(i + 1), core::util::printable(m.name),
+               core::util::format_size(m.bytes), s.load ? elapsed_text(m.load_seconds) : "-",
+               core::util::format_size(s.bytes), core::util::printable(s.reason)});
+    }
+    t.print(std::cout, ctx.color());
+    auto line = [](const char* what, const core::policy::RuleCost& c) {
+        std::cout << what << elapsed_text(c.seconds) << " in " << c.loads << " load"
+                  << (c.loads == 1 ? "" : "s") << "\n";
+    };
+    line("expected loading: ", plan.plan);
+    line("  unload after every step: ", plan.unload_every_step);
+    line("  keep only for an identical next step: ", plan.keep_if_next_same);
+}
+
+// Sleeps `seconds`, looking for Ctrl-C every 50 ms.
+void backoff(double seconds) {
+    auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+    while (std::chrono::steady_clock::now() < until) {
+        core::util::throw_if_interrupted("waiting to try the step again");
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+}
+
+} // namespace
+
+int run_chain(Context& ctx, const ChainOptions& o) {
+    std::map<std::string, core::config::Flag> flags;
+    if (!o.memory.empty())
+        flags["budget.memory"] = {"--memory", o.memory};
+    const auto& cfg = ctx.config(flags);
+    auto chain = read_chain(o.file);
+    std::string input = o.input;
+    if (o.input == "-")
+        input.assign(std::istreambuf_iterator<char>(std::cin), {});
+    auto provider = ctx.provider();
+    auto store = ctx.store();
+    core::registry::Registry reg(*provider, store);
+
+    // Every model must generate text, before anything is loaded.
+    for (const auto& s : chain.steps)
+        ops::require_capability(*provider, s.model, "completion");
+    auto planning = ops::plan_chain(*provider, reg, cfg, ctx.budget_fn(), chain);
+    const auto& plan = planning.plan;
+    if (!plan.feasible) {
+        const auto& m = planning.input.models[planning.input.steps[plan.too_large]];
+        throw core::Error(core::ErrorKind::Refused,
+                          "step " + std::to_string(plan.too_large + 1) + " needs " + m.name +
+                              ", which takes " + core::util::format_size(m.bytes) +
+                              ", more than the " +
+                              core::util::format_size(planning.input.capacity) + " the chain has" +
+                              (planning.pinned_outside.empty() ? "" : " beside pinned models"),
+                          "raise the budget (--memory), unpin models, or use a smaller context");
+    }
+    json doc = {{"schema", "modelctl.chain/v1"},
+                {"server", server_json(*provider)},
+                {"name", chain.name},
+                {"dry_run", o.dry_run},
+                {"plan", plan_doc(planning)}};
+    if (o.dry_run) {
+        if (ctx.global.json)
+            print_json(doc);
+        else if (!ctx.global.quiet)
+            print_plan(ctx, chain, planning);
+        return 0;
+    }
+
+    const size_t n = chain.steps.size();
+    std::set<std::string> chain_loaded; // what this chain loaded and has not unloaded
+    auto unload = [&](const std::string& model) {
+        auto r = reg.unload(model);
+        chain_loaded.erase(model);
+        return r;
+    };
+    // Models the chain loaded go at the end, however it ends (--leave-loaded:
+    // they stay).
+    auto finish = [&] {
+        if (o.leave_loaded)
+            return;
+        core::util::CleanupScope cleanup;
+        for (auto it = chain_loaded.begin(); it != chain_loaded.end();) {
+            std::string model = *it++;
+            try {
+                unload(model);
+            } catch (const core::Error& e) {
+                std::cerr << "modelctl: warning: could not unload " << model << ": " << e.what()
+                          << "\n";
+            }
+        }
+    };
+    std::vector<std::string> answers;
+    json steps = json::array();
+    double load_seconds = 0;
+    int code = 0;
+    bool show = ctx.show_progress();
+    for (size_t t = 0; t < n; ++t) {
+        const auto& spec = chain.steps[t];
+        const auto& ps = plan.steps[t];
+        const auto& w = planning.models[ps.model];
+        int num_ctx = planning.num_ctx[ps.model];
+        std::string label = "step " + std::to_string(t + 1) + "/" + std::to_string(n);
+        json step = {{"step", t + 1}, {"model", w.model}};
+        int retries = 0;
+        // Busy (503) and a dropped connection are tried again, 1 s, 2 s,
+        // 4 s... later, up to --retries times each.
+        auto retrying = [&](const auto& attempt_once) {
+            for (int attempt = 0;; ++attempt) {
+                try {
+                    return attempt_once();
+                } catch (const core::Error& e) {
+                    bool transient = e.kind() == core::ErrorKind::Busy ||
+                                     e.kind() == core::ErrorKind::Unreachable;
+                    if (!transient || attempt >= o.retries)
+                        throw;
+                    double wait = static_cast<double>(1 << attempt);
+                    ++retries;
+                    ctx.note(label + ": " + e.what() + "; trying again in " + elapsed_text(wait));
+                    backoff(wait);
+                }
+            }
+        };
+        try {
+            // Loaded, unless the server holds it (at the step's context).
+            bool resident = false;
+            for (const auto& m : provider->loaded())
+                if (m.name == w.model &&
+                    (num_ctx == 0 || m.context_length == 0 || m.context_length == num_ctx))
+                    resident = true;
+            core::config::Config step_cfg = cfg;
+            if (num_ctx > 0) {
+                const auto* entry = ops::config_entry(cfg, provider->kind(), w.model);
+                auto settings = entry ? *entry : core::config::ModelSettings{};
+                settings.num_ctx = num_ctx;
+                step_cfg.models[w.model] = settings;
+            }
+            json load = nullptr, evicted = json::array();
+            std::optional<core::provider::LoadSettings> settings;
+            if (!resident) {
+                std::set<std::string> keep; // what the plan holds beside this step
+                for (size_t r : ps.resident)
+                    keep.insert(planning.input.models[r].name);
+                auto lp = ops::plan_loads(*provider, reg, step_cfg, ctx.budget_fn(), {w.model},
+                                          true, keep);
+                if (!lp.plan.feasible() && !keep.empty()) {
+                    // The server holds more than planned (something else
+                    // loaded meanwhile): the kept models may make room too.
+                    ctx.note(label + ": no room beside the models kept for later; they may go");
+                    lp =
+                        ops::plan_loads(*provider, reg, step_cfg, ctx.budget_fn(), {w.model}, true);
+                }
+                lp.require_feasible();
+                evicted = evict(ctx, reg, lp.plan, std::cerr);
+                for (const auto& v : lp.plan.evict)
+                    chain_loaded.erase(v.name);
+                settings = ops::load_settings(step_cfg, lp.wanted.front(), false);
+                auto r = retrying([&] {
+                    Progress progress(show);
+                    progress.start(label + ": loading " + w.model);
+                    return reg.load(w.model, *settings, /*as_use=*/false);
+                });
+                chain_loaded.insert(w.model);
+                load_seconds += r.seconds;
+                load = {{"seconds", r.seconds}};
+            }
+            core::provider::GenerateRequest req;
+            req.model = w.model;
+            req.prompt = ops::render_prompt(spec.prompt, t == 0 ? input : answers.back(), answers);
+            req.num_ctx = num_ctx;
+            req.options = spec.options;
+            bool kept_for_later = std::find(ps.unload_after.begin(), ps.unload_after.end(),
+                                            ps.model) == ps.unload_after.end() &&
+                                  t + 1 < n;
+            if (spec.keep_alive)
+                req.keep_alive = spec.keep_alive;
+            else if (kept_for_later)
+                req.keep_alive = kKeptForLater;
+            else
+                req.keep_alive = ops::request_keep_alive(
+                    store, w, settings.value_or(ops::load_settings(step_cfg, w, false)));
+            std::string answer;
+            auto use = retrying([&] {
+                Progress waiting(show);
+                waiting.start(label + ": waiting for " + w.model);
+                answer.clear();
+                return reg.generate(req, spec.task.empty() ? chain.name : spec.task,
+                                    [&](std::string_view text) { answer += text; });
+            });
+            answers.push_back(answer);
+            step["ok"] = true;
+            step["load"] = load;
+            step["evicted"] = evicted;
+            step["retries"] = retries;
+            step["latency_ms"] = use.latency_ms;
+            step["ttft_ms"] = use.ttft_ms ? json(*use.ttft_ms) : json(nullptr);
+            step["tokens_in"] = use.metrics.prompt_eval_count;
+            step["tokens_out"] = use.metrics.eval_count;
+            step["tokens_per_second"] = use.metrics.tokens_per_second();
+            // After its last use (or when the plan needs its room), it goes.
+            json unloaded = json::array();
+            for (size_t u : ps.unload_after) {
+                const std::string& name = planning.input.models[u].name;
+                bool last_use = true;
+                for (size_t later = t + 1; later < n; ++later)
+                    if (planning.input.models[planning.input.steps[later]].name == name)
+                        last_use = false;
+                if (!chain_loaded.count(name) || (last_use && o.leave_loaded))
+                    continue;
+                unload(name);
+                unloaded.push_back(name);
+            }
+            step["unloaded_after"] = unloaded;
+            step["response"] = answer;
+            if (show) {
+                std::string figures = label + " " + w.model + ": ";
+                if (!load.is_null())
+                    figures += "loaded in " + elapsed_text(load["seconds"].get<double>()) + "; ";
+                char line[160];
+                std::snprintf(line, sizeof line, "%lld tokens in %s (%.1f tok/s)",
+                              static_cast<long long>(use.metrics.eval_count),
+                              elapsed_text(use.latency_ms / 1000).c_str(),
+                              use.metrics.tokens_per_second());
+                std::cerr << figures << line << "\n";
+            }
+        } catch (const core::Error& e) {
+            std::string what = label + " (" + w.model + "): " + e.what();
+            if (e.kind() == core::ErrorKind::Interrupted || !o.keep_going) {
+                finish();
+                throw core::Error(e.kind(), what, e.hint());
+            }
+            int c = report(core::Error(e.kind(), what, e.hint()));
+            if (code == 0)
+                code = c;
+            answers.emplace_back(); // the next step gets an empty {input}
+            step["ok"] = false;
+            step["retries"] = retries;
+            step["error"] = error_json(e);
+        }
+        steps.push_back(std::move(step));
+    }
+    finish();
+    if (ctx.global.json) {
+        doc["steps"] = steps;
+        doc["load_seconds"] = load_seconds;
+        doc["answer"] = answers.back();
+        print_json(doc);
+    } else {
+        std::string shown = ctx.stdout_tty ? core::util::printable(answers.back()) : answers.back();
+        std::cout << shown;
+        if (shown.empty() || shown.back() != '\n')
+            std::cout << "\n";
+    }
+    return code;
+}
+
+} // namespace modelctl

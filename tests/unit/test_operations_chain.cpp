@@ -1,0 +1,64 @@
+#include "error.hpp"
+#include "operations/chain.hpp"
+
+#include <doctest/doctest.h>
+
+#include <string>
+
+using namespace core;
+using namespace core::operations;
+
+TEST_CASE("chain files: a list of steps, or a named object") {
+    auto c = parse_chain(R"([{"model": "a", "prompt": "x {input}"},
+                             {"model": "b", "prompt": "y {step.1}", "num_ctx": 8192,
+                              "keep_alive": "10m", "options": {"temperature": 0}, "task": "t"}])",
+                         "file");
+    CHECK(c.name == "file");
+    REQUIRE(c.steps.size() == 2);
+    CHECK(c.steps[1].num_ctx == 8192);
+    CHECK(c.steps[1].keep_alive->value == std::chrono::minutes(10));
+    CHECK(c.steps[1].options["temperature"] == 0);
+    CHECK(c.steps[1].task == "t");
+    c = parse_chain(R"({"name": "triage", "steps": [{"model": "a", "prompt": "p"}]})", "file");
+    CHECK(c.name == "triage");
+    CHECK(parse_chain(R"([{"model": "a", "prompt": "p", "keep_alive": -1}])", "f")
+              .steps[0]
+              .keep_alive->forever);
+}
+
+TEST_CASE("chain files: what is refused, naming the step") {
+    auto refused = [](const char* text, const std::string& says) {
+        CAPTURE(text);
+        try {
+            parse_chain(text, "f");
+            FAIL("accepted");
+        } catch (const Error& e) {
+            CHECK(e.kind() == ErrorKind::Usage);
+            CHECK(std::string(e.what()).find(says) != std::string::npos);
+        }
+    };
+    refused("[]", "no steps");
+    refused("{}", "no \"steps\"");
+    refused(R"({"steps": [], "extra": 1})", "unknown field \"extra\"");
+    refused(R"([{"prompt": "p"}])", "chain step 1: no \"model\"");
+    refused(R"([{"model": "a"}])", "no \"prompt\"");
+    refused(R"([{"model": "a", "prompt": "p"}, {"model": "a", "prompt": "p", "x": 1}])",
+            "chain step 2: unknown field \"x\"");
+    refused(R"([{"model": "a", "prompt": "{step.1}"}])", "{step.1} is not an earlier step");
+    refused(R"([{"model": "a", "prompt": "p"}, {"model": "a", "prompt": "{step.0}"}])",
+            "{step.0} is not an earlier step");
+    refused(R"([{"model": "a", "prompt": "p", "num_ctx": 0}])", "\"num_ctx\"");
+    refused(R"([{"model": "a", "prompt": "p", "num_ctx": "max"}])", "\"num_ctx\"");
+    refused(R"([{"model": "a", "prompt": "p", "keep_alive": "soon"}])", "\"keep_alive\"");
+    refused(R"([{"model": "a", "prompt": "p", "options": 3}])", "\"options\"");
+    refused("[{\"model\": \"a\", \"prompt\": \"p\"},\n]", "line 2, column 1");
+    refused(std::string(kMaxChainFileBytes + 1, ' ').c_str(), "larger than 1 MiB");
+}
+
+TEST_CASE("chain prompts: {input} and {step.N} filled, other braces kept") {
+    std::vector<std::string> answers = {"one", "two"};
+    CHECK(render_prompt("a {input} b {step.1} c {step.2}", "in", answers) == "a in b one c two");
+    CHECK(render_prompt("{json: 1} {step.9} {step.x} {input", "in", answers) ==
+          "{json: 1} {step.9} {step.x} {input");
+    CHECK(render_prompt("{input}{input}", "", answers).empty());
+}
