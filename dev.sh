@@ -243,13 +243,14 @@ fuzz_targets() {
 
 bench() {
     need "${BUILD_PACKAGES[@]}" "${BENCH_PACKAGES[@]}"
-    build build/release -DMODELCTL_UNITY=ON -DMODELCTL_TESTS=ON -- modelctl modelsim loadgen replay
+    build build/release -DMODELCTL_UNITY=ON -DMODELCTL_TESTS=ON -- modelctl modelsim loadgen replay chain_plans
     bash tests/bench/status_vs_curl.sh build/release
     bash tests/bench/policy_traces.sh build/release/apps/modelctl/modelctl
     bash tests/bench/history_scale.sh build/release
     bash tests/bench/serve_overhead.sh build/release
     bash tests/bench/serve_trace.sh build/release
     bash tests/bench/serve_idle.sh build/release
+    bash tests/bench/chain_plans.sh build/release
 }
 
 case "${1:-}" in
