@@ -74,17 +74,20 @@ json plan_doc(const ops::ChainPlanning& p) {
             resident.push_back(p.input.models[r].name);
         for (size_t u : s.unload_after)
             unload.push_back(p.input.models[u].name);
-        steps.push_back({{"step", t + 1},
-                         {"model", m.name},
-                         {"num_ctx", p.num_ctx[s.model] ? json(p.num_ctx[s.model]) : json(nullptr)},
-                         {"bytes", m.bytes},
-                         {"estimate", p.models[s.model].estimate.source},
-                         {"load", s.load},
-                         {"load_seconds", s.load ? json(m.load_seconds) : json(nullptr)},
-                         {"resident", resident},
-                         {"unload_after", unload},
-                         {"held", s.bytes},
-                         {"reason", s.reason}});
+        steps.push_back(
+            {{"step", t + 1},
+             {"model", m.name},
+             {"num_ctx", p.num_ctx[s.model] ? json(p.num_ctx[s.model]) : json(nullptr)},
+             {"num_ctx_why",
+              p.num_ctx_why[s.model].empty() ? json(nullptr) : json(p.num_ctx_why[s.model])},
+             {"bytes", m.bytes},
+             {"estimate", p.models[s.model].estimate.source},
+             {"load", s.load},
+             {"load_seconds", s.load ? json(m.load_seconds) : json(nullptr)},
+             {"resident", resident},
+             {"unload_after", unload},
+             {"held", s.bytes},
+             {"reason", s.reason}});
     }
     auto cost = [](const core::policy::RuleCost& c) {
         return json{{"loads", c.loads}, {"seconds", c.seconds}};
@@ -122,6 +125,10 @@ void print_plan(const Context& ctx, const ops::ChainSpec& chain, const ops::Chai
                core::util::format_size(s.bytes), core::util::printable(s.reason)});
     }
     t.print(std::cout, ctx.color());
+    for (size_t k = 0; k < p.input.models.size(); ++k)
+        if (!p.num_ctx_why[k].empty())
+            std::cout << core::util::printable(p.input.models[k].name) << ": " << p.num_ctx_why[k]
+                      << "\n";
     auto line = [](const char* what, const core::policy::RuleCost& c) {
         std::cout << what << elapsed_text(c.seconds) << " in " << c.loads << " load"
                   << (c.loads == 1 ? "" : "s") << "\n";
@@ -240,10 +247,28 @@ int run_chain(Context& ctx, const ChainOptions& o) {
         try {
             // Loaded, unless the server holds it (at the step's context).
             bool resident = false;
+            int context = num_ctx; // what the prompt must fit, when known
             for (const auto& m : provider->loaded())
                 if (m.name == w.model &&
-                    (num_ctx == 0 || m.context_length == 0 || m.context_length == num_ctx))
+                    (num_ctx == 0 || m.context_length == 0 || m.context_length == num_ctx)) {
                     resident = true;
+                    if (context == 0)
+                        context = m.context_length; // observed
+                }
+            if (context == 0)
+                context = w.settings.num_ctx; // the config's
+            std::string prompt =
+                ops::render_prompt(spec.prompt, t == 0 ? input : answers.back(), answers);
+            // Before loading: a prompt the context cannot hold (about 4 bytes a token).
+            uint64_t tokens = (prompt.size() + 3) / 4;
+            if (context > 0 && tokens > static_cast<uint64_t>(context))
+                throw core::Error(core::ErrorKind::Refused,
+                                  "the prompt is about " + std::to_string(tokens) + " tokens (" +
+                                      std::to_string(prompt.size()) +
+                                      " bytes), more than the context of " +
+                                      std::to_string(context) + " " + w.model +
+                                      (resident ? " is loaded with" : " would be loaded with"),
+                                  "give the step a larger \"num_ctx\", or \"max\"");
             core::config::Config step_cfg = cfg;
             if (num_ctx > 0) {
                 const auto* entry = ops::config_entry(cfg, provider->kind(), w.model);
@@ -282,7 +307,7 @@ int run_chain(Context& ctx, const ChainOptions& o) {
             }
             core::provider::GenerateRequest req;
             req.model = w.model;
-            req.prompt = ops::render_prompt(spec.prompt, t == 0 ? input : answers.back(), answers);
+            req.prompt = prompt;
             req.num_ctx = num_ctx;
             req.options = spec.options;
             bool kept_for_later = std::find(ps.unload_after.begin(), ps.unload_after.end(),

@@ -59,29 +59,9 @@ int max_context(Context& ctx, core::provider::Provider& server, const core::stor
             size = m.size;
     uint64_t budget = ctx.budget(server.loaded()).budget.bytes;
     const auto* record = core::store::find_model(state, server.canonical(model));
-    auto fits = [&](int64_t n) {
-        return core::operations::estimate_memory(record, size, info.model_info, static_cast<int>(n))
-                   .bytes <= budget;
-    };
-    int64_t lo = std::min<int64_t>(2048, own), hi = own;
-    if (fits(hi)) {
-        why = "the model's longest, " + std::to_string(hi);
-        return static_cast<int>(hi);
-    }
-    // The largest multiple of 1024 in [lo, hi) that fits.
-    int64_t best = lo;
-    for (int64_t a = lo / 1024, b = (hi - 1) / 1024; a <= b;) {
-        int64_t mid = (a + b) / 2;
-        if (fits(std::max<int64_t>(mid * 1024, lo))) {
-            best = std::max<int64_t>(mid * 1024, lo);
-            a = mid + 1;
-        } else {
-            b = mid - 1;
-        }
-    }
-    why = "the longest that fits the budget of " + core::util::format_size(budget) + " (" +
-          std::to_string(own) + " would not)";
-    return static_cast<int>(best);
+    return core::operations::largest_context(record, size, info.model_info, own, budget,
+                                             "the budget of " + core::util::format_size(budget),
+                                             why);
 }
 
 } // namespace

@@ -2,6 +2,7 @@
 
 #include "error.hpp"
 #include "policy/replay.hpp"
+#include "util/size.hpp"
 #include "util/text.hpp"
 
 #include <algorithm>
@@ -65,9 +66,12 @@ ChainStepSpec parse_step(const json& j, size_t i) {
                 throw bad_step(i, "\"keep_alive\" must be a duration such as \"10m\", or forever");
             s.keep_alive = ka;
         } else if (k == "num_ctx") {
-            if (!v.is_number_integer() || v.get<int64_t>() < 1 || v.get<int64_t>() > (1 << 24))
-                throw bad_step(i, "\"num_ctx\" must be a context length such as 8192");
-            s.num_ctx = static_cast<int>(v.get<int64_t>());
+            if (v == "max")
+                s.num_ctx = kNumCtxMax;
+            else if (!v.is_number_integer() || v.get<int64_t>() < 1 || v.get<int64_t>() > (1 << 24))
+                throw bad_step(i, "\"num_ctx\" must be a context length such as 8192, or \"max\"");
+            else
+                s.num_ctx = static_cast<int>(v.get<int64_t>());
         } else {
             throw bad_step(i, "unknown field \"" + util::printable(k) + "\"");
         }
@@ -180,7 +184,8 @@ ChainPlanning plan_chain(provider::Provider& server, registry::Registry& reg,
             out.input.steps.push_back(static_cast<size_t>(it - keys.begin()));
         }
     }
-    for (const auto& [name, num_ctx] : keys) {
+    // The model at a context (0: its own setting), as the plan sees it.
+    auto describe = [&](const std::string& name, int num_ctx) {
         config::Config with = cfg; // the step's num_ctx, as load --ctx gives one
         if (num_ctx > 0) {
             const auto* entry = config_entry(cfg, server.kind(), name);
@@ -202,9 +207,14 @@ ChainPlanning plan_chain(provider::Provider& server, registry::Registry& reg,
                               ? rec->last_load->seconds
                               : policy::default_load_seconds(w.estimate.bytes);
         cm.loaded = w.loaded;
+        return std::make_pair(std::move(w), cm);
+    };
+    for (const auto& [name, num_ctx] : keys) {
+        auto [w, cm] = describe(name, std::max(num_ctx, 0));
         out.input.models.push_back(cm);
         out.models.push_back(std::move(w));
-        out.num_ctx.push_back(num_ctx);
+        out.num_ctx.push_back(std::max(num_ctx, 0));
+        out.num_ctx_why.emplace_back();
     }
     // Pinned models outside the chain hold; the others make room by the
     // policy when a step needs it.
@@ -220,6 +230,44 @@ ChainPlanning plan_chain(provider::Provider& server, registry::Registry& reg,
     uint64_t total = out.budget.budget.bytes;
     out.input.capacity = total > out.pinned_bytes ? total - out.pinned_bytes : 0;
     out.plan = policy::plan_chain(out.input);
+
+    // "max": the largest context that fits every step of the model beside
+    // what the first plan holds there.
+    bool chosen = false;
+    for (size_t k = 0; k < keys.size() && out.plan.feasible; ++k) {
+        if (keys[k].second != kNumCtxMax)
+            continue;
+        const std::string& name = keys[k].first;
+        uint64_t room = out.input.capacity;
+        for (size_t t = 0; t < out.plan.steps.size(); ++t)
+            if (out.input.steps[t] == k) {
+                uint64_t others = out.plan.steps[t].bytes - out.input.models[k].bytes;
+                room = std::min(room, out.input.capacity - std::min(others, out.input.capacity));
+            }
+        auto info = server.show(name);
+        int64_t own = static_cast<int64_t>(
+            architecture_number(info.model_info, "context_length").value_or(0));
+        if (own <= 0)
+            throw Error(ErrorKind::Failed,
+                        "the server does not say the longest context " + name + " takes",
+                        "give the step a number: \"num_ctx\": 8192");
+        uint64_t file_size = 0;
+        for (const auto& m : server.installed())
+            if (m.name == name)
+                file_size = m.size;
+        std::string why;
+        int n =
+            largest_context(store::find_model(state, name), file_size, info.model_info, own, room,
+                            util::format_size(room) + " beside what the chain keeps", why);
+        auto [w, cm] = describe(name, n);
+        out.input.models[k] = cm;
+        out.models[k] = std::move(w);
+        out.num_ctx[k] = n;
+        out.num_ctx_why[k] = "num_ctx max: " + std::to_string(n) + ", " + why;
+        chosen = true;
+    }
+    if (chosen)
+        out.plan = policy::plan_chain(out.input);
     return out;
 }
 

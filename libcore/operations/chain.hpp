@@ -26,14 +26,18 @@ struct ChainStepSpec {
     std::string prompt;                                // with {input} and {step.N}
     nlohmann::json options = nlohmann::json::object(); // Ollama's sampling options
     std::optional<util::KeepAlive> keep_alive;         // sent with the step's request
-    int num_ctx = 0;                                   // 0: the model's own setting
-    std::string task;                                  // "": the chain's name
+    int num_ctx = 0;  // 0: the model's own setting; kNumCtxMax: "max"
+    std::string task; // "": the chain's name
 };
 
 struct ChainSpec {
     std::string name;
     std::vector<ChainStepSpec> steps;
 };
+
+// "num_ctx": "max": the largest context that fits beside what the plan keeps
+// loaded, up to the model's own context_length.
+constexpr int kNumCtxMax = -1;
 
 // Most steps a chain may have, and the largest chain file read.
 constexpr size_t kMaxChainSteps = 1000;
@@ -55,7 +59,8 @@ struct ChainPlanning {
     // The chain's distinct (model, num_ctx) pairs, as the plan's models are
     // numbered; each with its settings and memory estimate.
     std::vector<Wanted> models;
-    std::vector<int> num_ctx; // per entry of `models`: the step's own, or 0
+    std::vector<int> num_ctx; // per entry of `models`: the step's own (max: chosen), or 0
+    std::vector<std::string> num_ctx_why; // per entry: how "max" was chosen, else ""
     policy::ChainInput input;
     policy::ChainPlan plan;
     resources::BudgetReport budget;
@@ -64,7 +69,10 @@ struct ChainPlanning {
 };
 
 // Reads the server and the store, then plans the chain. A model the server
-// lacks throws its Error{NotFound} before anything changes.
+// lacks throws its Error{NotFound} before anything changes. A "max" context
+// is chosen after a first plan at the model's own setting: the largest that
+// fits every step of it beside what that plan holds there; then the chain
+// is planned again with it.
 ChainPlanning plan_chain(provider::Provider& server, registry::Registry& reg,
                          const config::Config& cfg, const BudgetFn& budget, const ChainSpec& chain);
 

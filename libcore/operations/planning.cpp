@@ -160,6 +160,32 @@ Effective effective_settings(const std::string& model, const std::string& kind,
     return e;
 }
 
+int largest_context(const store::ModelRecord* record, uint64_t file_size,
+                    const nlohmann::json& model_info, int64_t own, uint64_t room,
+                    const std::string& room_name, std::string& why) {
+    auto fits = [&](int64_t n) {
+        return estimate_memory(record, file_size, model_info, static_cast<int>(n)).bytes <= room;
+    };
+    int64_t lo = std::min<int64_t>(2048, own), hi = own;
+    if (fits(hi)) {
+        why = "the model's longest, " + std::to_string(hi);
+        return static_cast<int>(hi);
+    }
+    // The largest multiple of 1024 in [lo, hi) that fits.
+    int64_t best = lo;
+    for (int64_t a = lo / 1024, b = (hi - 1) / 1024; a <= b;) {
+        int64_t mid = (a + b) / 2;
+        if (fits(std::max<int64_t>(mid * 1024, lo))) {
+            best = std::max<int64_t>(mid * 1024, lo);
+            a = mid + 1;
+        } else {
+            b = mid - 1;
+        }
+    }
+    why = "the longest that fits " + room_name + " (" + std::to_string(own) + " would not)";
+    return static_cast<int>(best);
+}
+
 std::vector<policy::Resident> residents(const std::vector<provider::LoadedModel>& loaded,
                                         const store::State& state, const config::Config& cfg,
                                         const std::string& kind, util::Timestamp now) {

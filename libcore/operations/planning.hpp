@@ -41,6 +41,14 @@ struct Estimate {
 Estimate estimate_memory(const store::ModelRecord* record, uint64_t file_size,
                          const nlohmann::json& model_info, int num_ctx);
 
+// The largest context length, a multiple of 1024 (at least 2048, or `own`
+// when smaller), up to the model's own longest `own`, at which
+// estimate_memory() fits `room`; `why` says which bound decided, with
+// figures, naming the room as `room_name` ("the budget of 8 GB").
+int largest_context(const store::ModelRecord* record, uint64_t file_size,
+                    const nlohmann::json& model_info, int64_t own, uint64_t room,
+                    const std::string& room_name, std::string& why);
+
 struct Effective {
     bool pinned = false;
     int priority = policy::kDefaultPriority;

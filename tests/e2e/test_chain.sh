@@ -3,7 +3,8 @@
 # its three models: the loads modelsim counts are the plan's, in its order;
 # answers thread through {input} and {step.N}; every step is a use; a 503
 # storm is retried, then reported; Ctrl-C leaves no model the chain loaded;
-# a bad chain file is refused before anything is loaded.
+# "num_ctx": "max" fits beside what the plan keeps; a prompt longer than the
+# context and a bad chain file are refused before anything is loaded.
 source "$(dirname "$0")/lib.sh"
 RC=0 OUT= ERR=
 
@@ -129,4 +130,30 @@ run "$MODELCTL" chain "$SCRATCH/bad.json"
 check "not JSON: line and column, and the trailing comma" eval 'rc_is 2 && has "$ERR" "line 1, column 42" && has "$ERR" "remove the comma"'
 run "$MODELCTL" chain "$SCRATCH/triage.json" --memory 4GB
 check "a step whose model alone exceeds the room: refused, exit 4" eval 'rc_is 4 && has "$ERR" "step 1 needs qwen2.5-coder:7b"'
+
+# "num_ctx": "max": the largest context that fits beside what the plan keeps.
+start_sim --speed 20
+cat >"$SCRATCH/max.json" <<'EOF'
+[{"model": "qwen2.5-coder:7b", "prompt": "Analyse: {input}"},
+ {"model": "llama3.1:8b", "prompt": "Reason: {input}", "num_ctx": "max"},
+ {"model": "qwen2.5-coder:7b", "prompt": "Again: {input}"}]
+EOF
+run "$MODELCTL" chain "$SCRATCH/max.json" --memory 16GB --dry-run --json
+check "num_ctx max: beside the model kept through it, within the room, below the model's own" eval 'rc_is 0 &&
+    jq_out ".plan.steps[1].resident == [\"qwen2.5-coder:7b\"] and .plan.steps[1].num_ctx > 4096 and
+        .plan.steps[1].num_ctx < 131072 and .plan.steps[1].num_ctx % 1024 == 0 and
+        .plan.steps[1].held <= .plan.capacity and (.plan.steps[1].num_ctx_why | test(\"beside what the chain keeps\"))"'
+ctx_max=$(jq -r '.plan.steps[1].num_ctx' <<<"$OUT")
+run "$MODELCTL" chain "$SCRATCH/max.json" --memory 16GB --leave-loaded
+check "... and the model is loaded at that context" eval 'rc_is 0 &&
+    [ "$("$MODELCTL" status --json | jq -r ".loaded[] | select(.name == \"llama3.1:8b\") | .context_length")" = "$ctx_max" ]'
+"$MODELCTL" unload --all >/dev/null
+
+# A prompt longer than the context is refused before the step's model loads.
+printf '[{"model": "llama3.2:3b", "prompt": "%s {input}", "num_ctx": 64}]' "$(printf 'word %.0s' $(seq 1 100))" >"$SCRATCH/long.json"
+loads_before=$(sim_stat loads)
+run "$MODELCTL" chain "$SCRATCH/long.json"
+check "a prompt longer than the context: refused with the figures, exit 4, nothing loaded" eval 'rc_is 4 &&
+    has "$ERR" "step 1/1 (llama3.2:3b): the prompt is about 126 tokens (501 bytes), more than the context of 64 llama3.2:3b would be loaded with" &&
+    [ "$(sim_stat loads)" = "$loads_before" ]'
 finish

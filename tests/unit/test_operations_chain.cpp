@@ -21,6 +21,9 @@ TEST_CASE("chain files: a list of steps, or a named object") {
     CHECK(c.steps[1].task == "t");
     c = parse_chain(R"({"name": "triage", "steps": [{"model": "a", "prompt": "p"}]})", "file");
     CHECK(c.name == "triage");
+    CHECK(
+        parse_chain(R"([{"model": "a", "prompt": "p", "num_ctx": "max"}])", "f").steps[0].num_ctx ==
+        kNumCtxMax);
     CHECK(parse_chain(R"([{"model": "a", "prompt": "p", "keep_alive": -1}])", "f")
               .steps[0]
               .keep_alive->forever);
@@ -48,7 +51,7 @@ TEST_CASE("chain files: what is refused, naming the step") {
     refused(R"([{"model": "a", "prompt": "p"}, {"model": "a", "prompt": "{step.0}"}])",
             "{step.0} is not an earlier step");
     refused(R"([{"model": "a", "prompt": "p", "num_ctx": 0}])", "\"num_ctx\"");
-    refused(R"([{"model": "a", "prompt": "p", "num_ctx": "max"}])", "\"num_ctx\"");
+    refused(R"([{"model": "a", "prompt": "p", "num_ctx": "most"}])", "\"num_ctx\"");
     refused(R"([{"model": "a", "prompt": "p", "keep_alive": "soon"}])", "\"keep_alive\"");
     refused(R"([{"model": "a", "prompt": "p", "options": 3}])", "\"options\"");
     refused("[{\"model\": \"a\", \"prompt\": \"p\"},\n]", "line 2, column 1");
