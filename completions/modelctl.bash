@@ -136,7 +136,7 @@ _modelctl() {
             fi ;;
         chain)
             if [[ "$cur" == -* ]]; then
-                COMPREPLY=($(compgen -W "--input -n --dry-run --keep-going --leave-loaded --retries --memory $global" -- "$cur"))
+                COMPREPLY=($(compgen -W "--input -n --dry-run --keep-going --leave-loaded --retries --step-timeout --memory $global" -- "$cur"))
             else
                 _modelctl_files json
             fi ;;

@@ -113,6 +113,7 @@ complete -c modelctl -n "__fish_seen_subcommand_from chain" -s n -l dry-run -d '
 complete -c modelctl -n "__fish_seen_subcommand_from chain" -l keep-going -d 'Go on after a failed step'
 complete -c modelctl -n "__fish_seen_subcommand_from chain" -l leave-loaded -d 'Leave the models loaded'
 complete -c modelctl -n "__fish_seen_subcommand_from chain" -l retries -x -d 'Tries again after busy or a dropped connection'
+complete -c modelctl -n "__fish_seen_subcommand_from chain" -l step-timeout -x -d "Longest a step's answer may take"
 complete -c modelctl -n "__fish_seen_subcommand_from chain" -l memory -x -d 'Memory budget for loaded models'
 complete -c modelctl -n "__fish_seen_subcommand_from recommend" -l task -x -a 'chat coding vision embedding reasoning tools' -d 'What the model is for'
 complete -c modelctl -n "__fish_seen_subcommand_from recommend" -l prefer -x -a 'speed quality balanced' -d 'What weighs most'

@@ -44,6 +44,9 @@ void setup_chain(CLI::App& app, Context& ctx) {
                     "Tries of a step again after busy (503) or a dropped connection, 1 s, 2 s, "
                     "4 s... apart (default 2)")
         ->check(whole_number_from(0, 20));
+    sub->add_option("--step-timeout", opts->step_timeout,
+                    "Longest a step's answer may take, e.g. 10m (a step's \"timeout\" wins; "
+                    "default: --timeout, between two pieces of the answer)");
     sub->add_option("--memory", opts->memory,
                     "Memory budget for loaded models, e.g. 24GB (default: config and probes)");
     sub->callback([&ctx, opts] { ctx.exit_code = run_chain(ctx, *opts); });
@@ -155,6 +158,15 @@ int run_chain(Context& ctx, const ChainOptions& o) {
         flags["budget.memory"] = {"--memory", o.memory};
     const auto& cfg = ctx.config(flags);
     auto chain = read_chain(o.file);
+    std::optional<core::util::Seconds> step_timeout;
+    if (!o.step_timeout.empty()) {
+        step_timeout = core::util::parse_duration(o.step_timeout);
+        if (!step_timeout || step_timeout->count() <= 0)
+            throw core::Error(core::ErrorKind::Usage,
+                              "--step-timeout: '" + core::util::printable(o.step_timeout) +
+                                  "' is not a duration of at most " + core::util::kMaxDurationText,
+                              "e.g. 10m");
+    }
     std::string input = o.input;
     if (o.input == "-")
         input.assign(std::istreambuf_iterator<char>(std::cin), {});
@@ -321,12 +333,31 @@ int run_chain(Context& ctx, const ChainOptions& o) {
                 req.keep_alive = ops::request_keep_alive(
                     store, w, settings.value_or(ops::load_settings(step_cfg, w, false)));
             std::string answer;
+            // The step's deadline bounds its whole answer: a server of its own.
+            auto timeout = spec.timeout ? spec.timeout : step_timeout;
+            auto timed = timeout ? ctx.provider(*timeout) : nullptr;
+            std::optional<core::registry::Registry> timed_reg;
+            if (timed)
+                timed_reg.emplace(*timed, store);
+            auto& gen = timed_reg ? *timed_reg : reg;
             auto use = retrying([&] {
                 Progress waiting(show);
                 waiting.start(label + ": waiting for " + w.model);
                 answer.clear();
-                return reg.generate(req, spec.task.empty() ? chain.name : spec.task,
-                                    [&](std::string_view text) { answer += text; });
+                auto started = std::chrono::steady_clock::now();
+                try {
+                    return gen.generate(req, spec.task.empty() ? chain.name : spec.task,
+                                        [&](std::string_view text) { answer += text; });
+                } catch (const core::Error& e) {
+                    // Past its deadline the step is not tried again.
+                    if (timeout && std::chrono::steady_clock::now() - started >= *timeout)
+                        throw core::Error(core::ErrorKind::Failed,
+                                          "no complete answer within the step's timeout of " +
+                                              core::util::format_duration(*timeout) + " (" +
+                                              e.what() + ")",
+                                          "raise the step's \"timeout\" or --step-timeout");
+                    throw;
+                }
             });
             answers.push_back(answer);
             step["ok"] = true;

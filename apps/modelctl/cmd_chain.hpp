@@ -20,6 +20,7 @@ struct ChainOptions {
     bool keep_going = false;
     bool leave_loaded = false;
     int retries = 2;
+    std::string step_timeout; // each step's answer; "": --timeout's per-request deadline
     std::string memory;
 };
 

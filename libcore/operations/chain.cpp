@@ -18,7 +18,7 @@ namespace {
 Error bad_step(size_t i, const std::string& what, const std::string& hint = "") {
     return Error(ErrorKind::Usage, "chain step " + std::to_string(i + 1) + ": " + what,
                  hint.empty() ? "a step is {\"model\": ..., \"prompt\": ...}, with \"options\", "
-                                "\"keep_alive\", \"num_ctx\" and \"task\" optional"
+                                "\"keep_alive\", \"num_ctx\", \"task\" and \"timeout\" optional"
                               : hint);
 }
 
@@ -65,6 +65,11 @@ ChainStepSpec parse_step(const json& j, size_t i) {
             if (!ka)
                 throw bad_step(i, "\"keep_alive\" must be a duration such as \"10m\", or forever");
             s.keep_alive = ka;
+        } else if (k == "timeout") {
+            auto d = v.is_string() ? util::parse_duration(v.get<std::string>()) : std::nullopt;
+            if (!d || d->count() <= 0)
+                throw bad_step(i, "\"timeout\" must be a duration such as \"10m\"");
+            s.timeout = d;
         } else if (k == "num_ctx") {
             if (v == "max")
                 s.num_ctx = kNumCtxMax;

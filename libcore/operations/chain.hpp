@@ -26,8 +26,9 @@ struct ChainStepSpec {
     std::string prompt;                                // with {input} and {step.N}
     nlohmann::json options = nlohmann::json::object(); // Ollama's sampling options
     std::optional<util::KeepAlive> keep_alive;         // sent with the step's request
-    int num_ctx = 0;  // 0: the model's own setting; kNumCtxMax: "max"
-    std::string task; // "": the chain's name
+    int num_ctx = 0;                      // 0: the model's own setting; kNumCtxMax: "max"
+    std::string task;                     // "": the chain's name
+    std::optional<util::Seconds> timeout; // its answer's deadline; unset: --step-timeout
 };
 
 struct ChainSpec {
@@ -44,7 +45,8 @@ constexpr size_t kMaxChainSteps = 1000;
 constexpr size_t kMaxChainFileBytes = 1 << 20;
 
 // A chain file: a JSON list of steps, or {"name": ..., "steps": [...]}. Each
-// step {"model", "prompt", "options"?, "keep_alive"?, "num_ctx"?, "task"?}.
+// step {"model", "prompt", "options"?, "keep_alive"?, "num_ctx"?, "task"?,
+// "timeout"?}.
 // `default_name` names a chain the file does not. Throws Error{Usage} naming
 // the step and what is wrong: an unknown field, a missing model or prompt, a
 // {step.N} that is not an earlier step.

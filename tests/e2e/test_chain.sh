@@ -149,6 +149,15 @@ check "... and the model is loaded at that context" eval 'rc_is 0 &&
     [ "$("$MODELCTL" status --json | jq -r ".loaded[] | select(.name == \"llama3.1:8b\") | .context_length")" = "$ctx_max" ]'
 "$MODELCTL" unload --all >/dev/null
 
+# A step past its timeout fails, naming it, and is not tried again.
+start_sim --speed 1
+printf '[{"model": "llama3.2:3b", "prompt": "hi {input}"}]' >"$SCRATCH/slow.json"
+run "$MODELCTL" chain "$SCRATCH/slow.json" --step-timeout 300ms
+check "--step-timeout: the step fails past it, exit 1, not tried again, nothing left loaded" eval 'rc_is 1 &&
+    has "$ERR" "step 1/1 (llama3.2:3b): no complete answer within the step'"'"'s timeout of 300ms" &&
+    [ -z "$(loaded_now)" ]'
+start_sim --speed 20
+
 # A prompt longer than the context is refused before the step's model loads.
 printf '[{"model": "llama3.2:3b", "prompt": "%s {input}", "num_ctx": 64}]' "$(printf 'word %.0s' $(seq 1 100))" >"$SCRATCH/long.json"
 loads_before=$(sim_stat loads)

@@ -11,7 +11,8 @@ using namespace core::operations;
 TEST_CASE("chain files: a list of steps, or a named object") {
     auto c = parse_chain(R"([{"model": "a", "prompt": "x {input}"},
                              {"model": "b", "prompt": "y {step.1}", "num_ctx": 8192,
-                              "keep_alive": "10m", "options": {"temperature": 0}, "task": "t"}])",
+                              "keep_alive": "10m", "options": {"temperature": 0}, "task": "t",
+                              "timeout": "90s"}])",
                          "file");
     CHECK(c.name == "file");
     REQUIRE(c.steps.size() == 2);
@@ -19,6 +20,7 @@ TEST_CASE("chain files: a list of steps, or a named object") {
     CHECK(c.steps[1].keep_alive->value == std::chrono::minutes(10));
     CHECK(c.steps[1].options["temperature"] == 0);
     CHECK(c.steps[1].task == "t");
+    CHECK(c.steps[1].timeout->count() == doctest::Approx(90));
     c = parse_chain(R"({"name": "triage", "steps": [{"model": "a", "prompt": "p"}]})", "file");
     CHECK(c.name == "triage");
     CHECK(
@@ -54,6 +56,8 @@ TEST_CASE("chain files: what is refused, naming the step") {
     refused(R"([{"model": "a", "prompt": "p", "num_ctx": "most"}])", "\"num_ctx\"");
     refused(R"([{"model": "a", "prompt": "p", "keep_alive": "soon"}])", "\"keep_alive\"");
     refused(R"([{"model": "a", "prompt": "p", "options": 3}])", "\"options\"");
+    refused(R"([{"model": "a", "prompt": "p", "timeout": "soon"}])", "\"timeout\"");
+    refused(R"([{"model": "a", "prompt": "p", "timeout": 30}])", "\"timeout\"");
     refused("[{\"model\": \"a\", \"prompt\": \"p\"},\n]", "line 2, column 1");
     refused(std::string(kMaxChainFileBytes + 1, ' ').c_str(), "larger than 1 MiB");
 }
