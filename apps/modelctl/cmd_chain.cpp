@@ -150,6 +150,238 @@ void backoff(double seconds) {
     }
 }
 
+// One run of a planned chain: its steps in order, the models it loaded,
+// and the clean-up however it ends.
+class ChainRun {
+public:
+    ChainRun(Context& ctx, const ChainOptions& o, const core::config::Config& cfg,
+             const ops::ChainSpec& chain, const ops::ChainPlanning& planning,
+             core::provider::Provider& provider, core::store::Store& store,
+             std::optional<core::util::Seconds> step_timeout)
+        : ctx_(ctx), o_(o), cfg_(cfg), chain_(chain), planning_(planning), provider_(provider),
+          store_(store), reg_(provider, store), step_timeout_(step_timeout),
+          show_(ctx.show_progress()) {}
+
+    // Runs step `t` on `input` ({input}) and the answers before it; returns
+    // its JSON entry, `answer` set. Throws what made it fail.
+    json step(size_t t, const std::string& input, const std::vector<std::string>& answers,
+              std::string& answer, int& retries);
+
+    // Unloads what the chain loaded and still holds (not with --leave-loaded).
+    void finish();
+
+    double load_seconds = 0;
+
+private:
+    // Busy (503) and a dropped connection are tried again, 1 s, 2 s, 4 s...
+    // later, up to --retries times each.
+    template <class F>
+    auto retrying(const std::string& label, int& retries, const F& attempt_once) {
+        for (int attempt = 0;; ++attempt) {
+            try {
+                return attempt_once();
+            } catch (const core::Error& e) {
+                bool transient =
+                    e.kind() == core::ErrorKind::Busy || e.kind() == core::ErrorKind::Unreachable;
+                if (!transient || attempt >= o_.retries)
+                    throw;
+                double wait = static_cast<double>(1 << attempt);
+                ++retries;
+                ctx_.note(label + ": " + e.what() + "; trying again in " + elapsed_text(wait));
+                backoff(wait);
+            }
+        }
+    }
+    // Loads the step's model by a load plan that keeps what the chain plan
+    // holds beside it; returns load's JSON and the evictions' in `evicted`.
+    json load(size_t t, const std::string& label, const core::config::Config& step_cfg,
+              std::optional<core::provider::LoadSettings>& settings, json& evicted, int& retries);
+    void unload(const std::string& model) {
+        reg_.unload(model);
+        loaded_.erase(model);
+    }
+
+    Context& ctx_;
+    const ChainOptions& o_;
+    const core::config::Config& cfg_;
+    const ops::ChainSpec& chain_;
+    const ops::ChainPlanning& planning_;
+    core::provider::Provider& provider_;
+    core::store::Store& store_;
+    core::registry::Registry reg_;
+    std::optional<core::util::Seconds> step_timeout_;
+    bool show_;
+    std::set<std::string> loaded_; // what this chain loaded and has not unloaded
+};
+
+json ChainRun::load(size_t t, const std::string& label, const core::config::Config& step_cfg,
+                    std::optional<core::provider::LoadSettings>& settings, json& evicted,
+                    int& retries) {
+    const auto& ps = planning_.plan.steps[t];
+    const auto& w = planning_.models[ps.model];
+    std::set<std::string> keep; // what the plan holds beside this step
+    for (size_t r : ps.resident)
+        keep.insert(planning_.input.models[r].name);
+    auto lp = ops::plan_loads(provider_, reg_, step_cfg, ctx_.budget_fn(), {w.model}, true, keep);
+    if (!lp.plan.feasible() && !keep.empty()) {
+        // The server holds more than planned (something else loaded
+        // meanwhile): the kept models may make room too.
+        ctx_.note(label + ": no room beside the models kept for later; they may go");
+        lp = ops::plan_loads(provider_, reg_, step_cfg, ctx_.budget_fn(), {w.model}, true);
+    }
+    lp.require_feasible();
+    evicted = evict(ctx_, reg_, lp.plan, std::cerr);
+    for (const auto& v : lp.plan.evict)
+        loaded_.erase(v.name);
+    settings = ops::load_settings(step_cfg, lp.wanted.front(), false);
+    auto r = retrying(label, retries, [&] {
+        Progress progress(show_);
+        progress.start(label + ": loading " + w.model);
+        return reg_.load(w.model, *settings, /*as_use=*/false);
+    });
+    loaded_.insert(w.model);
+    load_seconds += r.seconds;
+    return {{"seconds", r.seconds}};
+}
+
+json ChainRun::step(size_t t, const std::string& input, const std::vector<std::string>& answers,
+                    std::string& answer, int& retries) {
+    const size_t n = chain_.steps.size();
+    const auto& spec = chain_.steps[t];
+    const auto& ps = planning_.plan.steps[t];
+    const auto& w = planning_.models[ps.model];
+    int num_ctx = planning_.num_ctx[ps.model];
+    std::string label = "step " + std::to_string(t + 1) + "/" + std::to_string(n);
+
+    // Loaded, unless the server holds it (at the step's context).
+    bool resident = false;
+    int context = num_ctx; // what the prompt must fit, when known
+    for (const auto& m : provider_.loaded())
+        if (m.name == w.model &&
+            (num_ctx == 0 || m.context_length == 0 || m.context_length == num_ctx)) {
+            resident = true;
+            if (context == 0)
+                context = m.context_length; // observed
+        }
+    if (context == 0)
+        context = w.settings.num_ctx; // the config's
+    std::string prompt = ops::render_prompt(spec.prompt, input, answers);
+    // Before loading: a prompt the context cannot hold (about 4 bytes a token).
+    uint64_t tokens = (prompt.size() + 3) / 4;
+    if (context > 0 && tokens > static_cast<uint64_t>(context))
+        throw core::Error(core::ErrorKind::Refused,
+                          "the prompt is about " + std::to_string(tokens) + " tokens (" +
+                              std::to_string(prompt.size()) + " bytes), more than the context of " +
+                              std::to_string(context) + " " + w.model +
+                              (resident ? " is loaded with" : " would be loaded with"),
+                          "give the step a larger \"num_ctx\", or \"max\"");
+    core::config::Config step_cfg = cfg_;
+    if (num_ctx > 0) {
+        const auto* entry = ops::config_entry(step_cfg, provider_.kind(), w.model);
+        auto settings = entry ? *entry : core::config::ModelSettings{};
+        settings.num_ctx = num_ctx;
+        step_cfg.models[w.model] = settings;
+    }
+    json load = nullptr, evicted = json::array();
+    std::optional<core::provider::LoadSettings> settings;
+    if (!resident)
+        load = this->load(t, label, step_cfg, settings, evicted, retries);
+
+    core::provider::GenerateRequest req;
+    req.model = w.model;
+    req.prompt = prompt;
+    req.num_ctx = num_ctx;
+    req.options = spec.options;
+    bool kept_for_later = std::find(ps.unload_after.begin(), ps.unload_after.end(), ps.model) ==
+                              ps.unload_after.end() &&
+                          t + 1 < n;
+    if (spec.keep_alive)
+        req.keep_alive = spec.keep_alive;
+    else if (kept_for_later)
+        req.keep_alive = kKeptForLater;
+    else
+        req.keep_alive = ops::request_keep_alive(
+            store_, w, settings.value_or(ops::load_settings(step_cfg, w, false)));
+    // The step's deadline bounds its whole answer: a server of its own.
+    auto timeout = spec.timeout ? spec.timeout : step_timeout_;
+    auto timed = timeout ? ctx_.provider(*timeout) : nullptr;
+    std::optional<core::registry::Registry> timed_reg;
+    if (timed)
+        timed_reg.emplace(*timed, store_);
+    auto& gen = timed_reg ? *timed_reg : reg_;
+    auto use = retrying(label, retries, [&] {
+        Progress waiting(show_);
+        waiting.start(label + ": waiting for " + w.model);
+        answer.clear();
+        auto started = std::chrono::steady_clock::now();
+        try {
+            return gen.generate(req, spec.task.empty() ? chain_.name : spec.task,
+                                [&](std::string_view text) { answer += text; });
+        } catch (const core::Error& e) {
+            // Past its deadline the step is not tried again.
+            if (timeout && std::chrono::steady_clock::now() - started >= *timeout)
+                throw core::Error(core::ErrorKind::Failed,
+                                  "no complete answer within the step's timeout of " +
+                                      core::util::format_duration(*timeout) + " (" + e.what() + ")",
+                                  "raise the step's \"timeout\" or --step-timeout");
+            throw;
+        }
+    });
+
+    // After its last use (or when the plan needs its room), it goes.
+    json unloaded = json::array();
+    for (size_t u : ps.unload_after) {
+        const std::string& name = planning_.input.models[u].name;
+        bool last_use = true;
+        for (size_t later = t + 1; later < n; ++later)
+            if (planning_.input.models[planning_.input.steps[later]].name == name)
+                last_use = false;
+        if (!loaded_.count(name) || (last_use && o_.leave_loaded))
+            continue;
+        unload(name);
+        unloaded.push_back(name);
+    }
+    if (show_) {
+        char line[160];
+        std::snprintf(line, sizeof line, "%lld tokens in %s (%.1f tok/s)",
+                      static_cast<long long>(use.metrics.eval_count),
+                      elapsed_text(use.latency_ms / 1000).c_str(), use.metrics.tokens_per_second());
+        std::cerr << label << " " << w.model << ": "
+                  << (load.is_null()
+                          ? ""
+                          : "loaded in " + elapsed_text(load["seconds"].get<double>()) + "; ")
+                  << line << "\n";
+    }
+    return {{"step", t + 1},
+            {"model", w.model},
+            {"ok", true},
+            {"load", load},
+            {"evicted", evicted},
+            {"retries", retries},
+            {"latency_ms", use.latency_ms},
+            {"ttft_ms", use.ttft_ms ? json(*use.ttft_ms) : json(nullptr)},
+            {"tokens_in", use.metrics.prompt_eval_count},
+            {"tokens_out", use.metrics.eval_count},
+            {"tokens_per_second", use.metrics.tokens_per_second()},
+            {"unloaded_after", unloaded},
+            {"response", answer}};
+}
+
+void ChainRun::finish() {
+    if (o_.leave_loaded)
+        return;
+    core::util::CleanupScope cleanup;
+    for (auto it = loaded_.begin(); it != loaded_.end();) {
+        std::string model = *it++;
+        try {
+            unload(model);
+        } catch (const core::Error& e) {
+            std::cerr << "modelctl: warning: could not unload " << model << ": " << e.what()
+                      << "\n";
+        }
+    }
+}
+
 } // namespace
 
 int run_chain(Context& ctx, const ChainOptions& o) {
@@ -202,219 +434,39 @@ int run_chain(Context& ctx, const ChainOptions& o) {
         return 0;
     }
 
-    const size_t n = chain.steps.size();
-    std::set<std::string> chain_loaded; // what this chain loaded and has not unloaded
-    auto unload = [&](const std::string& model) {
-        auto r = reg.unload(model);
-        chain_loaded.erase(model);
-        return r;
-    };
-    // Models the chain loaded go at the end, however it ends (--leave-loaded:
-    // they stay).
-    auto finish = [&] {
-        if (o.leave_loaded)
-            return;
-        core::util::CleanupScope cleanup;
-        for (auto it = chain_loaded.begin(); it != chain_loaded.end();) {
-            std::string model = *it++;
-            try {
-                unload(model);
-            } catch (const core::Error& e) {
-                std::cerr << "modelctl: warning: could not unload " << model << ": " << e.what()
-                          << "\n";
-            }
-        }
-    };
+    ChainRun run(ctx, o, cfg, chain, planning, *provider, store, step_timeout);
     std::vector<std::string> answers;
     json steps = json::array();
-    double load_seconds = 0;
     int code = 0;
-    bool show = ctx.show_progress();
-    for (size_t t = 0; t < n; ++t) {
-        const auto& spec = chain.steps[t];
-        const auto& ps = plan.steps[t];
-        const auto& w = planning.models[ps.model];
-        int num_ctx = planning.num_ctx[ps.model];
-        std::string label = "step " + std::to_string(t + 1) + "/" + std::to_string(n);
-        json step = {{"step", t + 1}, {"model", w.model}};
+    for (size_t t = 0; t < chain.steps.size(); ++t) {
+        std::string answer;
         int retries = 0;
-        // Busy (503) and a dropped connection are tried again, 1 s, 2 s,
-        // 4 s... later, up to --retries times each.
-        auto retrying = [&](const auto& attempt_once) {
-            for (int attempt = 0;; ++attempt) {
-                try {
-                    return attempt_once();
-                } catch (const core::Error& e) {
-                    bool transient = e.kind() == core::ErrorKind::Busy ||
-                                     e.kind() == core::ErrorKind::Unreachable;
-                    if (!transient || attempt >= o.retries)
-                        throw;
-                    double wait = static_cast<double>(1 << attempt);
-                    ++retries;
-                    ctx.note(label + ": " + e.what() + "; trying again in " + elapsed_text(wait));
-                    backoff(wait);
-                }
-            }
-        };
         try {
-            // Loaded, unless the server holds it (at the step's context).
-            bool resident = false;
-            int context = num_ctx; // what the prompt must fit, when known
-            for (const auto& m : provider->loaded())
-                if (m.name == w.model &&
-                    (num_ctx == 0 || m.context_length == 0 || m.context_length == num_ctx)) {
-                    resident = true;
-                    if (context == 0)
-                        context = m.context_length; // observed
-                }
-            if (context == 0)
-                context = w.settings.num_ctx; // the config's
-            std::string prompt =
-                ops::render_prompt(spec.prompt, t == 0 ? input : answers.back(), answers);
-            // Before loading: a prompt the context cannot hold (about 4 bytes a token).
-            uint64_t tokens = (prompt.size() + 3) / 4;
-            if (context > 0 && tokens > static_cast<uint64_t>(context))
-                throw core::Error(core::ErrorKind::Refused,
-                                  "the prompt is about " + std::to_string(tokens) + " tokens (" +
-                                      std::to_string(prompt.size()) +
-                                      " bytes), more than the context of " +
-                                      std::to_string(context) + " " + w.model +
-                                      (resident ? " is loaded with" : " would be loaded with"),
-                                  "give the step a larger \"num_ctx\", or \"max\"");
-            core::config::Config step_cfg = cfg;
-            if (num_ctx > 0) {
-                const auto* entry = ops::config_entry(cfg, provider->kind(), w.model);
-                auto settings = entry ? *entry : core::config::ModelSettings{};
-                settings.num_ctx = num_ctx;
-                step_cfg.models[w.model] = settings;
-            }
-            json load = nullptr, evicted = json::array();
-            std::optional<core::provider::LoadSettings> settings;
-            if (!resident) {
-                std::set<std::string> keep; // what the plan holds beside this step
-                for (size_t r : ps.resident)
-                    keep.insert(planning.input.models[r].name);
-                auto lp = ops::plan_loads(*provider, reg, step_cfg, ctx.budget_fn(), {w.model},
-                                          true, keep);
-                if (!lp.plan.feasible() && !keep.empty()) {
-                    // The server holds more than planned (something else
-                    // loaded meanwhile): the kept models may make room too.
-                    ctx.note(label + ": no room beside the models kept for later; they may go");
-                    lp =
-                        ops::plan_loads(*provider, reg, step_cfg, ctx.budget_fn(), {w.model}, true);
-                }
-                lp.require_feasible();
-                evicted = evict(ctx, reg, lp.plan, std::cerr);
-                for (const auto& v : lp.plan.evict)
-                    chain_loaded.erase(v.name);
-                settings = ops::load_settings(step_cfg, lp.wanted.front(), false);
-                auto r = retrying([&] {
-                    Progress progress(show);
-                    progress.start(label + ": loading " + w.model);
-                    return reg.load(w.model, *settings, /*as_use=*/false);
-                });
-                chain_loaded.insert(w.model);
-                load_seconds += r.seconds;
-                load = {{"seconds", r.seconds}};
-            }
-            core::provider::GenerateRequest req;
-            req.model = w.model;
-            req.prompt = prompt;
-            req.num_ctx = num_ctx;
-            req.options = spec.options;
-            bool kept_for_later = std::find(ps.unload_after.begin(), ps.unload_after.end(),
-                                            ps.model) == ps.unload_after.end() &&
-                                  t + 1 < n;
-            if (spec.keep_alive)
-                req.keep_alive = spec.keep_alive;
-            else if (kept_for_later)
-                req.keep_alive = kKeptForLater;
-            else
-                req.keep_alive = ops::request_keep_alive(
-                    store, w, settings.value_or(ops::load_settings(step_cfg, w, false)));
-            std::string answer;
-            // The step's deadline bounds its whole answer: a server of its own.
-            auto timeout = spec.timeout ? spec.timeout : step_timeout;
-            auto timed = timeout ? ctx.provider(*timeout) : nullptr;
-            std::optional<core::registry::Registry> timed_reg;
-            if (timed)
-                timed_reg.emplace(*timed, store);
-            auto& gen = timed_reg ? *timed_reg : reg;
-            auto use = retrying([&] {
-                Progress waiting(show);
-                waiting.start(label + ": waiting for " + w.model);
-                answer.clear();
-                auto started = std::chrono::steady_clock::now();
-                try {
-                    return gen.generate(req, spec.task.empty() ? chain.name : spec.task,
-                                        [&](std::string_view text) { answer += text; });
-                } catch (const core::Error& e) {
-                    // Past its deadline the step is not tried again.
-                    if (timeout && std::chrono::steady_clock::now() - started >= *timeout)
-                        throw core::Error(core::ErrorKind::Failed,
-                                          "no complete answer within the step's timeout of " +
-                                              core::util::format_duration(*timeout) + " (" +
-                                              e.what() + ")",
-                                          "raise the step's \"timeout\" or --step-timeout");
-                    throw;
-                }
-            });
+            steps.push_back(run.step(t, t == 0 ? input : answers.back(), answers, answer, retries));
             answers.push_back(answer);
-            step["ok"] = true;
-            step["load"] = load;
-            step["evicted"] = evicted;
-            step["retries"] = retries;
-            step["latency_ms"] = use.latency_ms;
-            step["ttft_ms"] = use.ttft_ms ? json(*use.ttft_ms) : json(nullptr);
-            step["tokens_in"] = use.metrics.prompt_eval_count;
-            step["tokens_out"] = use.metrics.eval_count;
-            step["tokens_per_second"] = use.metrics.tokens_per_second();
-            // After its last use (or when the plan needs its room), it goes.
-            json unloaded = json::array();
-            for (size_t u : ps.unload_after) {
-                const std::string& name = planning.input.models[u].name;
-                bool last_use = true;
-                for (size_t later = t + 1; later < n; ++later)
-                    if (planning.input.models[planning.input.steps[later]].name == name)
-                        last_use = false;
-                if (!chain_loaded.count(name) || (last_use && o.leave_loaded))
-                    continue;
-                unload(name);
-                unloaded.push_back(name);
-            }
-            step["unloaded_after"] = unloaded;
-            step["response"] = answer;
-            if (show) {
-                std::string figures = label + " " + w.model + ": ";
-                if (!load.is_null())
-                    figures += "loaded in " + elapsed_text(load["seconds"].get<double>()) + "; ";
-                char line[160];
-                std::snprintf(line, sizeof line, "%lld tokens in %s (%.1f tok/s)",
-                              static_cast<long long>(use.metrics.eval_count),
-                              elapsed_text(use.latency_ms / 1000).c_str(),
-                              use.metrics.tokens_per_second());
-                std::cerr << figures << line << "\n";
-            }
         } catch (const core::Error& e) {
-            std::string what = label + " (" + w.model + "): " + e.what();
+            std::string what = "step " + std::to_string(t + 1) + "/" +
+                               std::to_string(chain.steps.size()) + " (" +
+                               planning.models[plan.steps[t].model].model + "): " + e.what();
             if (e.kind() == core::ErrorKind::Interrupted || !o.keep_going) {
-                finish();
+                run.finish();
                 throw core::Error(e.kind(), what, e.hint());
             }
             int c = report(core::Error(e.kind(), what, e.hint()));
             if (code == 0)
                 code = c;
             answers.emplace_back(); // the next step gets an empty {input}
-            step["ok"] = false;
-            step["retries"] = retries;
-            step["error"] = error_json(e);
+            steps.push_back({{"step", t + 1},
+                             {"model", planning.models[plan.steps[t].model].model},
+                             {"ok", false},
+                             {"retries", retries},
+                             {"error", error_json(e)}});
         }
-        steps.push_back(std::move(step));
     }
-    finish();
+    run.finish();
     if (ctx.global.json) {
         doc["steps"] = steps;
-        doc["load_seconds"] = load_seconds;
+        doc["load_seconds"] = run.load_seconds;
         doc["answer"] = answers.back();
         print_json(doc);
     } else {

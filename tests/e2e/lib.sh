@@ -87,6 +87,18 @@ run() {
     ERR=$(cat "$SCRATCH/err")
 }
 
+# interrupt PID: Ctrl-C for a command started in the background with its
+# output in $SCRATCH/int.out and int.err; sets RC, OUT and ERR as run does.
+interrupt() {
+    kill -INT "$1"
+    set +e
+    wait "$1"
+    RC=$?
+    set -e
+    OUT=$(cat "$SCRATCH/int.out")
+    ERR=$(cat "$SCRATCH/int.err")
+}
+
 ok() { PASSED=$((PASSED + 1)); echo "ok - $1"; }
 fail() {
     FAILED=$((FAILED + 1))

@@ -79,13 +79,7 @@ for _ in $(seq 1 500); do # until the chain has a model of its own loaded
     [[ "$(loaded_now)" == *qwen2.5-coder:7b* ]] && break
     sleep 0.02
 done
-kill -INT "$pid"
-set +e
-wait "$pid"
-RC=$?
-set -e
-OUT=$(cat "$SCRATCH/int.out")
-ERR=$(cat "$SCRATCH/int.err")
+interrupt "$pid"
 check "Ctrl-C: exit 130 naming the step, no model the chain loaded left, the pin kept" eval 'rc_is 130 &&
     has "$ERR" "step 1/6 (qwen2.5-coder:7b)" && [ "$(loaded_now)" = "llama3.2:1b" ]'
 

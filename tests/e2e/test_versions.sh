@@ -146,13 +146,7 @@ for _ in $(seq 1 100); do # until the download is under way
     sleep 0.02
 done
 sleep 0.3
-kill -INT "$pid"
-set +e
-wait "$pid"
-RC=$?
-set -e
-OUT=$(cat "$SCRATCH/int.out")
-ERR=$(cat "$SCRATCH/int.err")
+interrupt "$pid"
 check "an interrupted pull exits 130 and leaves versions and store as they were" eval 'rc_is 130 &&
     has "$ERR" "interrupted" && [ "$(tags)" = "$before" ] && [ "$(state)" = "$store_before" ]'
 
@@ -234,12 +228,7 @@ for _ in $(seq 1 250); do # until the download is under way
     [ "$(downloads)" = 1 ] && break
     sleep 0.02
 done
-kill -INT "$pid"
-set +e
-wait "$pid"
-RC=$?
-set -e
-ERR=$(cat "$SCRATCH/int.err")
+interrupt "$pid"
 job=$(curl -sf "$SIM_URL/api/v1/models/download" -d '{"model": "qwen2.5-coder-7b"}' | jq -r .job_id)
 check "Ctrl-C: exit 130, naming the job LM Studio goes on with; the store as it was" eval 'rc_is 130 &&
     has "$ERR" "stopped following the download of '"'"'qwen2.5-coder-7b'"'"'" &&
