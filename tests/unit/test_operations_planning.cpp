@@ -148,3 +148,19 @@ TEST_CASE("architecture_number: the model's own numbers from model_info, bounded
                                     "context_length")); // no architecture named
     CHECK_FALSE(architecture_number(nlohmann::json::array(), "context_length"));
 }
+
+TEST_CASE("largest_context: the longest multiple of 1024 that fits the room, up to the model's") {
+    // llama3.1:8b: its 4.9 GB file and 128 KiB of KV cache a token.
+    const uint64_t file = 4900000000ULL, per_token = 131072;
+    std::string why;
+    CHECK(largest_context(nullptr, file, llama_info(), 131072, file + per_token * 10000, "R",
+                          why) == 9216);
+    CHECK(why == "the longest that fits R (131072 would not)");
+    CHECK(largest_context(nullptr, file, llama_info(), 8192, file + per_token * 10000, "R", why) ==
+          8192);
+    CHECK(why == "the model's longest, 8192");
+    // Less room than 2048 tokens take: 2048, which the load plan then refuses.
+    CHECK(largest_context(nullptr, file, llama_info(), 131072, file, "R", why) == 2048);
+    // A model whose own is below 2048.
+    CHECK(largest_context(nullptr, file, llama_info(), 1000, file, "R", why) == 1000);
+}
