@@ -12,6 +12,7 @@
 #include "scratch.hpp"
 
 #include <algorithm>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -21,7 +22,8 @@ public:
     bool sizes_reported = true;
     std::vector<core::provider::InstalledModel> models;
     std::vector<core::provider::LoadedModel> in_memory;
-    std::vector<std::string> calls; // "load NAME", "unload NAME", "generate NAME"
+    std::vector<std::string> calls;                   // "load NAME", "unload NAME", "generate NAME"
+    std::map<std::string, nlohmann::json> model_info; // what show() reports, by name
 
     // A model of `gb` GB on disk (no architecture keys: no KV cache estimate).
     void install(const std::string& name, double gb) {
@@ -69,7 +71,11 @@ public:
     core::provider::ModelInfo show(const std::string& model) override {
         for (const auto& m : models)
             if (same_model(m.name, model))
-                return {m.name, m.details, {"completion"}, nlohmann::json::object(), std::nullopt};
+                return {m.name,
+                        m.details,
+                        {"completion"},
+                        model_info.count(m.name) ? model_info.at(m.name) : nlohmann::json::object(),
+                        std::nullopt};
         throw core::Error(core::ErrorKind::NotFound, "model '" + model + "' not found");
     }
     void load(const std::string& model, const core::provider::LoadSettings&) override {

@@ -1,4 +1,5 @@
 #include "error.hpp"
+#include "fake_provider.hpp"
 #include "operations/chain.hpp"
 
 #include <doctest/doctest.h>
@@ -68,4 +69,34 @@ TEST_CASE("chain prompts: {input} and {step.N} filled, other braces kept") {
     CHECK(render_prompt("{json: 1} {step.9} {step.x} {input", "in", answers) ==
           "{json: 1} {step.9} {step.x} {input");
     CHECK(render_prompt("{input}{input}", "", answers).empty());
+}
+
+TEST_CASE("chain planning: num_ctx max fits beside the model the plan keeps through the step") {
+    FakeSetup t;
+    t.server.install("small:latest", 2);
+    t.server.install("big:latest", 4);
+    // big: llama3.1:8b's shape, 128 KiB of KV cache a token, 131072 at most.
+    t.server.model_info["big:latest"] = {
+        {"general.architecture", "llama"},  {"llama.block_count", 32},
+        {"llama.attention.head_count", 32}, {"llama.attention.head_count_kv", 8},
+        {"llama.embedding_length", 4096},   {"llama.context_length", 131072}};
+    auto budget = [](const std::vector<provider::LoadedModel>&) {
+        resources::BudgetReport r;
+        r.budget = {16000000000ULL, 0};
+        return r;
+    };
+    auto chain = parse_chain(R"([{"model": "small", "prompt": "a"},
+                                 {"model": "big", "prompt": "b", "num_ctx": "max"},
+                                 {"model": "small", "prompt": "c"}])",
+                             "t");
+    auto p = plan_chain(t.server, t.reg, config::Config{}, budget, chain);
+    REQUIRE(p.plan.feasible);
+    // small (2 GB) is kept through step 2, so big has 14 GB: its 4 GB file
+    // and 75776 tokens of KV cache (76800 would take 14.07 GB).
+    CHECK(p.plan.steps[1].resident == std::vector<size_t>{0});
+    CHECK(p.num_ctx[1] == 75776);
+    CHECK(p.num_ctx_why[1].find("beside what the chain keeps") != std::string::npos);
+    CHECK(p.plan.steps[1].bytes <= p.input.capacity);
+    CHECK(p.plan.plan.loads == 2);
+    CHECK(t.server.calls.empty()); // planning loads nothing
 }
