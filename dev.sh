@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # modelctl's one entry point for people and CI.
 #   ./dev.sh demo    build, start modelsim on a free port, run status, load (a plan, a pin),
-#                    gc, health, bench, pull/versions/rollback, unload and store against it
+#                    gc, health, bench, pull/versions/rollback, chain, unload and store
+#                    against it
 #   ./dev.sh test    build with -Werror (g++), run every test; the installed binary and the
 #                    .deb; again under ASan+UBSan (clang), with each fuzz target run from
 #                    its seeds; format check
@@ -105,6 +106,18 @@ demo() {
     step pull llama3.1:8b
     step versions llama3.1:8b
     step rollback llama3.1:8b
+    echo
+    echo "# A chain of steps on models that do not all fit beside the pinned one: modelctl"
+    echo "# plans which to keep loaded between steps for the whole chain, then runs it."
+    cat >"$tmp/triage.json" <<'EOF'
+[{"model": "qwen2.5-coder:7b", "prompt": "Analyse: {input}"},
+ {"model": "gemma3:12b", "prompt": "Reason about: {input}"},
+ {"model": "llama3.2:3b", "prompt": "Summarise: {input}"},
+ {"model": "qwen2.5-coder:7b", "prompt": "Analyse again: {step.3}"},
+ {"model": "llama3.2:3b", "prompt": "Summarise: {input} and {step.1}"}]
+EOF
+    step chain "$tmp/triage.json" --dry-run
+    step chain "$tmp/triage.json" --input "why is memory scarce?"
     step unload --all
     step status
     step store
@@ -263,5 +276,5 @@ case "${1:-}" in
     install) need "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
         build build/install -DMODELCTL_UNITY=ON -DMODELCTL_TESTS=OFF -DCMAKE_INSTALL_PREFIX=/usr
         install_check build/install ;;
-    *) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    *) awk 'NR > 1 && /^#/ { print; next } NR > 1 { exit }' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
