@@ -276,12 +276,8 @@ json ChainRun::step(size_t t, const std::string& input, const std::vector<std::s
                               (resident ? " is loaded with" : " would be loaded with"),
                           "give the step a larger \"num_ctx\", or \"max\"");
     core::config::Config step_cfg = cfg_;
-    if (num_ctx > 0) {
-        const auto* entry = ops::config_entry(step_cfg, provider_.kind(), w.model);
-        auto settings = entry ? *entry : core::config::ModelSettings{};
-        settings.num_ctx = num_ctx;
-        step_cfg.models[w.model] = settings;
-    }
+    if (num_ctx > 0)
+        ops::set_num_ctx(step_cfg, provider_.kind(), w.model, num_ctx);
     json load = nullptr, evicted = json::array();
     std::optional<core::provider::LoadSettings> settings;
     if (!resident)
@@ -407,8 +403,10 @@ int run_chain(Context& ctx, const ChainOptions& o) {
     core::registry::Registry reg(*provider, store);
 
     // Every model must generate text, before anything is loaded.
+    std::set<std::string> models;
     for (const auto& s : chain.steps)
-        ops::require_capability(*provider, s.model, "completion");
+        if (models.insert(provider->canonical(s.model)).second)
+            ops::require_capability(*provider, s.model, "completion");
     auto planning = ops::plan_chain(*provider, reg, cfg, ctx.budget_fn(), chain);
     const auto& plan = planning.plan;
     if (!plan.feasible) {

@@ -94,10 +94,7 @@ int run_load(Context& ctx, const LoadOptions& o) {
             std::string name = provider->canonical(m);
             std::string why = "--ctx " + o.ctx;
             int n = fixed_ctx ? fixed_ctx : max_context(ctx, *provider, state, m, why);
-            const auto* entry = core::operations::config_entry(cfg, provider->kind(), name);
-            auto settings = entry ? *entry : core::config::ModelSettings{};
-            settings.num_ctx = n;
-            cfg.models[name] = settings;
+            core::operations::set_num_ctx(cfg, provider->kind(), name, n);
             if (o.ctx == "max" && !ctx.global.json && !ctx.global.quiet)
                 std::cout << name << ": context " << n << ", " << why << "\n";
         }

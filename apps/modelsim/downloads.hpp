@@ -31,6 +31,8 @@ class Downloads {
 public:
     Downloads(Simulator& sim, bool fail_half_way) : sim_(sim), fail_half_way_(fail_half_way) {}
 
+    // advance() runs before every request (the server's pre-routing
+    // handler), so what these answer is up to date.
     // Starts the download of `model` (or finds it under way) and answers its
     // status. Throws ApiError 404 for a model the catalog does not have.
     nlohmann::json start(const std::string& model);

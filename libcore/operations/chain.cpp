@@ -192,12 +192,8 @@ ChainPlanning plan_chain(provider::Provider& server, registry::Registry& reg,
     // The model at a context (0: its own setting), as the plan sees it.
     auto describe = [&](const std::string& name, int num_ctx) {
         config::Config with = cfg; // the step's num_ctx, as load --ctx gives one
-        if (num_ctx > 0) {
-            const auto* entry = config_entry(cfg, server.kind(), name);
-            auto settings = entry ? *entry : config::ModelSettings{};
-            settings.num_ctx = num_ctx;
-            with.models[name] = settings;
-        }
+        if (num_ctx > 0)
+            set_num_ctx(with, server.kind(), name, num_ctx);
         auto w = describe_wanted(server, {name}, loaded, state, with, now).front();
         // Loaded at another context, it is loaded again (Ollama reloads it).
         if (w.loaded && num_ctx > 0)
@@ -239,6 +235,7 @@ ChainPlanning plan_chain(provider::Provider& server, registry::Registry& reg,
     // "max": the largest context that fits every step of the model beside
     // what the first plan holds there.
     bool chosen = false;
+    std::optional<std::vector<provider::InstalledModel>> installed; // listed once, if needed
     for (size_t k = 0; k < keys.size() && out.plan.feasible; ++k) {
         if (keys[k].second != kNumCtxMax)
             continue;
@@ -256,8 +253,10 @@ ChainPlanning plan_chain(provider::Provider& server, registry::Registry& reg,
             throw Error(ErrorKind::Failed,
                         "the server does not say the longest context " + name + " takes",
                         "give the step a number: \"num_ctx\": 8192");
+        if (!installed)
+            installed = server.installed();
         uint64_t file_size = 0;
-        for (const auto& m : server.installed())
+        for (const auto& m : *installed)
             if (m.name == name)
                 file_size = m.size;
         std::string why;

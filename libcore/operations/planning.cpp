@@ -160,6 +160,14 @@ Effective effective_settings(const std::string& model, const std::string& kind,
     return e;
 }
 
+void set_num_ctx(config::Config& cfg, const std::string& kind, const std::string& model,
+                 int num_ctx) {
+    const auto* entry = config_entry(cfg, kind, model);
+    auto settings = entry ? *entry : config::ModelSettings{};
+    settings.num_ctx = num_ctx;
+    cfg.models[model] = settings;
+}
+
 int largest_context(const store::ModelRecord* record, uint64_t file_size,
                     const nlohmann::json& model_info, int64_t own, uint64_t room,
                     const std::string& room_name, std::string& why) {

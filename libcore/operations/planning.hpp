@@ -49,6 +49,12 @@ int largest_context(const store::ModelRecord* record, uint64_t file_size,
                     const nlohmann::json& model_info, int64_t own, uint64_t room,
                     const std::string& room_name, std::string& why);
 
+// Gives `model` (canonical on a server of `kind`) the context `num_ctx` in
+// `cfg`, over the file's and the global setting, keeping the rest of its
+// settings: what load --ctx and a chain step's "num_ctx" do for one command.
+void set_num_ctx(config::Config& cfg, const std::string& kind, const std::string& model,
+                 int num_ctx);
+
 struct Effective {
     bool pinned = false;
     int priority = policy::kDefaultPriority;
