@@ -21,7 +21,7 @@ run "$MODELCTL" status --json
 check "a refresh is not counted as a load" eval 'jq -e ".loaded[0].known.loads == 1" <<<"$OUT" >/dev/null'
 
 run "$MODELCTL" load qwen2.5-coder:1.5b --keep-alive forever --json
-check "load --json reports each model" eval 'rc_is 0 && jq -e ".schema == \"modelctl.load/v2\" and .results[0].ok and (.results[0].was_loaded | not) and .results[0].observed.expiry == \"forever\"" <<<"$OUT" >/dev/null'
+check "load --json reports each model" eval 'rc_is 0 && jq_out ".schema == \"modelctl.load/v2\" and .results[0].ok and (.results[0].was_loaded | not) and .results[0].observed.expiry == \"forever\""'
 run "$MODELCTL" status
 check "a forever keep-alive shows as Forever" eval 'has "$OUT" "Forever"'
 
@@ -43,7 +43,7 @@ run "$MODELCTL" unload nosuch:1b
 check "unloading a model not installed: exit 1, not a hint to pull it" eval 'rc_is 1 && has "$ERR" "nosuch:1b" && has "$ERR" "modelctl ps lists what is loaded" && ! has "$ERR" "pull"'
 
 run "$MODELCTL" unload --all --json
-check "unload --all --json" eval 'rc_is 0 && jq -e ".schema == \"modelctl.unload/v2\" and (.results | length) == 1 and .results[0].was_loaded and .results[0].freed > 0" <<<"$OUT" >/dev/null'
+check "unload --all --json" eval 'rc_is 0 && jq_out ".schema == \"modelctl.unload/v2\" and (.results | length) == 1 and .results[0].was_loaded and .results[0].freed > 0"'
 
 run "$MODELCTL" store --json
 check "the store holds each load and unload as an event" eval 'rc_is 0 && jq -e ".events.count == 4 and .state.schema_version == 7 and .events.unreadable == 0" <<<"$OUT" >/dev/null'

@@ -6,7 +6,7 @@ source "$(dirname "$0")/lib.sh"
 start_sim --speed 20 --startup 0.2
 run "$MODELCTL" --json bench llama3.2:3b --runs 3 --num-predict 8 --cold
 doc=$OUT
-check "bench --json succeeds" eval 'rc_is 0 && jq -e ".schema == \"modelctl.bench/v2\" and (.results | length == 1) and .results[0].ok and .server == {\"kind\": \"ollama\", \"address\": \"$SIM_URL\", \"version\": \"0.9.6\"}" <<<"$doc" >/dev/null'
+check "bench --json succeeds" eval 'rc_is 0 && [ -n "$doc" ] && jq -e ".schema == \"modelctl.bench/v2\" and (.results | length == 1) and .results[0].ok and .server == {\"kind\": \"ollama\", \"address\": \"$SIM_URL\", \"version\": \"0.9.6\"}" <<<"$doc" >/dev/null'
 ps=$(curl -s "$SIM_URL/api/ps")
 vram=$(jq '.models[0].size_vram' <<<"$ps")
 size=$(jq '.models[0].size' <<<"$ps")

@@ -21,7 +21,13 @@ EOF
 sim_stat() { curl -sf "$SIM_URL/modelsim/stats" | jq -r ".$1"; }
 # The models the store saw loaded, in order.
 loads_logged() { jq -sc '[.[] | select(.type == "load") | .model]' "$MODELCTL_HOME/events.jsonl"; }
-loaded_now() { "$MODELCTL" -q ps | sort | paste -sd' '; }
+# The names loaded now; "(ps failed)" when ps fails, so that an empty answer
+# means nothing is loaded.
+loaded_now() {
+    local names
+    names=$("$MODELCTL" -q ps) || { echo "(ps failed)"; return; }
+    sort <<<"$names" | paste -sd' '
+}
 
 start_sim --speed 20
 run "$MODELCTL" chain "$SCRATCH/triage.json" --memory 11GB --dry-run --json
@@ -41,18 +47,19 @@ check "dry run, text: the plan with its reasons, the naive rules beside it" eval
 run "$MODELCTL" chain "$SCRATCH/triage.json" --memory 11GB --input "what is memory for?" --json
 doc=$OUT
 check "run: modelsim loads what the plan loads, in its order" eval 'rc_is 0 &&
-    [ "$(sim_stat loads)" = 4 ] && [ "$(loads_logged)" = "$planned" ] &&
+    [ "$(sim_stat loads)" = 4 ] && [ "$(loads_logged)" = "$planned" ] && [ -n "$doc" ] &&
     jq -e "[.steps[] | .load != null] == [true, true, true, false, true, false] and all(.steps[]; .ok)" <<<"$doc" >/dev/null'
 # modelsim counts a prompt as (bytes + 3) / 4 tokens: each step's prompt
 # tokens say what its prompt was.
-check "answers thread through {input} and {step.N}" jq -e '
+threaded='
     def tokens(p): ((p | length) + 3) / 4 | floor;
     .steps as $s |
     $s[0].tokens_in == tokens("Analyse: what is memory for?") and
     $s[1].tokens_in == tokens("Reason deeply about: " + $s[0].response) and
     $s[3].tokens_in == tokens("Analyse again: " + $s[2].response) and
     $s[5].tokens_in == tokens("Summarise: " + $s[4].response + " and " + $s[0].response) and
-    .answer == $s[5].response and (.answer | length) > 0' <<<"$doc"
+    .answer == $s[5].response and (.answer | length) > 0'
+check "answers thread through {input} and {step.N}" eval '[ -n "$doc" ] && jq -e "$threaded" <<<"$doc" >/dev/null'
 check "every step is a use, tagged with the chain's name unless it names a task" eval '
     [ "$(jq -sc "[.[] | select(.type == \"use\") | .task]" "$MODELCTL_HOME/events.jsonl")" = "[\"triage\",\"triage\",\"triage\",\"triage\",\"triage\",\"summary\"]" ]'
 check "no model the chain loaded is left loaded" eval '[ -z "$(loaded_now)" ]'

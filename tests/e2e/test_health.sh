@@ -39,7 +39,7 @@ check "the probe keeps a model's keep-alive (forever stays forever)" eval '[ "$(
 check "the probe is not recorded as a use" eval 'jq -e ".endpoints.ollama.models[\"llama3.2:3b\"].usage == null" "$MODELCTL_HOME/state.json" >/dev/null'
 
 run "$MODELCTL" health --format json llama3.2:3b nosuch:1b
-check "--format json: healthy, exit_code and the checks" eval 'rc_is 1 && jq -e ".schema == \"modelctl.health/v2\" and .healthy == false and .exit_code == 1 and .server.version == \"0.9.6\" and .server.kind == \"ollama\" and
+check "--format json: healthy, exit_code and the checks" eval 'rc_is 1 && [ -n "$OUT" ] && jq -e ".schema == \"modelctl.health/v2\" and .healthy == false and .exit_code == 1 and .server.version == \"0.9.6\" and .server.kind == \"ollama\" and
     ([.checks[] | select(.ok | not) | .check + \" \" + .model] == [\"installed nosuch:1b\"])" <<<"$OUT" >/dev/null'
 run "$MODELCTL" health --format prometheus llama3.2:3b gemma3:12b
 printf '%s\n' "$OUT" >"$SCRATCH/health.prom"

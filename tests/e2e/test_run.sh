@@ -13,7 +13,7 @@ check "a cold run counts as one use, not a load plus a use" \
     eval 'jq -e ".endpoints.ollama.models[\"llama3.2:3b\"] | .uses.count < 1.01 and .loads == 1 and .usage.uses == 1" "$MODELCTL_HOME/state.json" >/dev/null'
 
 run "$MODELCTL" --json run --task coding llama3.2:3b "write a haiku"
-check "run --json: final metrics, no streaming" eval 'rc_is 0 && jq -e ".schema == \"modelctl.run/v2\" and .load == null and (.response | length > 0) and .metrics.tokens_out > 0" <<<"$OUT" >/dev/null'
+check "run --json: final metrics, no streaming" eval 'rc_is 0 && jq_out ".schema == \"modelctl.run/v2\" and .load == null and (.response | length > 0) and .metrics.tokens_out > 0"'
 doc=$OUT
 last=$(tail -n 1 "$MODELCTL_HOME/events.jsonl")
 check "the recorded use carries what modelsim reported" eval 'jq -e --argjson d "$doc" "
